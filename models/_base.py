@@ -1,0 +1,191 @@
+"""The `NeuronModel` description shared by every model of the library.
+
+A `NeuronModel` is a plain, readable bundle of Brian2 model code (equations with
+units, threshold, reset, refractoriness, integration method) plus the list of its
+per-neuron parameters with their default values. It builds ready
+`brian2.NeuronGroup` objects, but users can also take its pieces and extend them.
+
+Per-neuron parameters are declared as ``(constant)`` state variables rather than
+Python constants, so heterogeneity is natural and standalone builds can change them
+through ``run_args`` without recompiling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import Equations, NeuronGroup, Quantity
+from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
+
+__all__ = ["NeuronModel"]
+
+
+def _format_quantity(value):
+    if isinstance(value, Quantity):
+        return str(value)
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class NeuronModel:
+    """Brian2 model code for one neuron type, with its per-neuron parameters.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier, e.g. ``"alif"``; the key in `neurosrnn.models.MODEL_LIBRARY`.
+    equations : brian2.Equations
+        Differential equations with units. Per-neuron parameters appear as
+        ``(constant)`` state variables.
+    threshold : str
+        Threshold condition.
+    reset : str
+        Reset statements.
+    method : str
+        Brian2 integration method (``"exact"``, ``"euler"``, ...).
+    parameters : dict
+        Per-neuron parameter name -> default value (a Brian2 quantity or a float for
+        dimensionless parameters). Every name must be a state variable of
+        `equations`.
+    initial_values : dict
+        State variable name -> initial value (quantity, float or Brian2 string
+        expression) applied when a group is built.
+    coupling_target : str
+        State variable a presynaptic spike of weight ``w`` acts on; the synaptic
+        ``on_pre`` code is ``coupling_on_pre``.
+    coupling_on_pre : str
+        Brian2 ``on_pre`` statement for a synapse with weight variable ``w``.
+    refractory : brian2 quantity, str or bool
+        Refractoriness passed to `brian2.NeuronGroup`.
+    description : str
+        One-paragraph description, with references.
+
+    Examples
+    --------
+    >>> from neurosrnn.models import lif
+    >>> model = lif()
+    >>> group = model.make_group(10, tau_m=20 * ms)  # doctest: +SKIP
+    """
+
+    name: str
+    equations: Equations
+    threshold: str
+    reset: str
+    method: str
+    parameters: dict = field(default_factory=dict)
+    initial_values: dict = field(default_factory=dict)
+    coupling_target: str = "v"
+    coupling_on_pre: str = "v_post += w"
+    refractory: object = False
+    description: str = ""
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={_format_quantity(v)}" for k, v in self.parameters.items())
+        return (
+            f"<NeuronModel {self.name!r}: {len(self.equations.diff_eq_names)} ODE(s), "
+            f"threshold {self.threshold!r}, method {self.method!r}, parameters [{params}]>"
+        )
+
+    @property
+    def coupling_unit(self):
+        """Physical unit of the synaptic weight ``w`` (that of `coupling_target`)."""
+        return self.equations[self.coupling_target].unit
+
+    def validate_parameters(self, N, values):
+        """Check per-neuron parameter overrides and return them as arrays.
+
+        Parameters
+        ----------
+        N : int
+            Number of neurons.
+        values : dict
+            Parameter name -> scalar or length-`N` array (with units where the
+            parameter has units).
+
+        Returns
+        -------
+        dict
+            Parameter name -> value with the same units, every entry checked.
+
+        Raises
+        ------
+        ValueError
+            Unknown parameter name, wrong length, non-finite value, or a
+            non-positive time constant (any parameter whose name starts with
+            ``tau``).
+        brian2.DimensionMismatchError
+            A value whose units differ from the parameter's.
+        """
+        checked = {}
+        for name, value in values.items():
+            if name not in self.parameters:
+                allowed = ", ".join(sorted(self.parameters))
+                raise ValueError(
+                    f"Unknown parameter {name!r} for model {self.name!r}; allowed: {allowed}"
+                )
+            default = self.parameters[name]
+            if get_dimensions(value) != get_dimensions(default):
+                raise DimensionMismatchError(
+                    f"Parameter {name!r} of model {self.name!r} must have the units of "
+                    f"{_format_quantity(default)}",
+                    get_dimensions(value),
+                    get_dimensions(default),
+                )
+            array = np.asarray(value, dtype=float)
+            if array.ndim > 1 or (array.ndim == 1 and array.shape[0] != N):
+                raise ValueError(
+                    f"Parameter {name!r} must be a scalar or an array of length N={N}, "
+                    f"got shape {array.shape}"
+                )
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"Parameter {name!r} must be finite (got NaN or inf)")
+            if name.startswith("tau") and np.any(array <= 0):
+                raise ValueError(f"Time constant {name!r} must be > 0 for every neuron")
+            checked[name] = value
+        return checked
+
+    def make_group(self, N, *, name=None, dt=None, initial_values=None, **parameter_values):
+        """Build a `brian2.NeuronGroup` of `N` neurons of this model.
+
+        Parameters
+        ----------
+        N : int
+            Number of neurons (> 0).
+        name : str, optional
+            Brian2 object name.
+        dt : brian2 quantity, optional
+            Time step of the group's clock (default: ``defaultclock.dt``).
+        initial_values : dict, optional
+            Overrides of `initial_values` (state name -> value or string).
+        **parameter_values
+            Per-neuron parameter values (scalars or length-`N` arrays with units);
+            unspecified parameters take their defaults.
+
+        Returns
+        -------
+        brian2.NeuronGroup
+        """
+        if not isinstance(N, int | np.integer) or N <= 0:
+            raise ValueError(f"N must be a positive integer, got {N!r}")
+        checked = self.validate_parameters(N, parameter_values)
+        states = dict(self.initial_values)
+        if initial_values:
+            unknown = set(initial_values) - set(self.equations.names)
+            if unknown:
+                raise ValueError(
+                    f"Unknown state variable(s) {sorted(unknown)} in initial_values for "
+                    f"model {self.name!r}; allowed: {sorted(self.equations.names)}"
+                )
+            states.update(initial_values)
+        kwargs = {"method": self.method, "reset": self.reset, "refractory": self.refractory}
+        if name is not None:
+            kwargs["name"] = name
+        if dt is not None:
+            kwargs["dt"] = dt
+        group = NeuronGroup(int(N), self.equations, threshold=self.threshold, **kwargs)
+        for parameter, default in self.parameters.items():
+            setattr(group, parameter, checked.get(parameter, default))
+        for state, value in states.items():
+            setattr(group, state, value)
+        return group
