@@ -41,7 +41,7 @@ lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff format --check .
 
 test: $(VENV)/.test-installed lint
-	$(VPY) -m pytest -q
+	$(VPY) -m pytest -q -n 2 --durations=15
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache *.egg-info

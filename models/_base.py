@@ -20,6 +20,9 @@ from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
 
 __all__ = ["NeuronModel"]
 
+#: Parameters named ``tau...`` that may be zero (a refractory period can vanish).
+_NON_NEGATIVE_DURATIONS = frozenset({"tau_ref"})
+
 
 def _format_quantity(value):
     if isinstance(value, Quantity):
@@ -60,6 +63,22 @@ class NeuronModel:
         Refractoriness passed to `brian2.NeuronGroup`.
     description : str
         One-paragraph description, with references.
+    drive_parameter : str
+        Name of the per-neuron parameter holding the constant external drive
+        (``"I_ext"`` for every model of the library).
+    suprathreshold_drive : brian2 quantity or float, optional
+        A value of `drive_parameter` that makes an isolated neuron with default
+        parameters fire repetitively; used to build test and benchmark networks.
+    run_regularly : tuple of (str, str)
+        ``(code, when)`` pairs that `make_group` attaches to every group with
+        `brian2.NeuronGroup.run_regularly` (executed every time step in the slot
+        ``when``). Models with a held synaptic current use it to zero that current
+        just before synaptic propagation.
+    validators : tuple of callables
+        Extra checks ``validator(model_name, values)`` run by `make_group` before
+        building, where ``values`` maps every parameter name to its value
+        (overrides and defaults); each raises `ValueError` when the combination is
+        not allowed (e.g. ``tau_m == tau_syn`` for the exponential-synapse LIF).
 
     Examples
     --------
@@ -79,6 +98,29 @@ class NeuronModel:
     coupling_on_pre: str = "v_post += w"
     refractory: object = False
     description: str = ""
+    drive_parameter: str = "I_ext"
+    suprathreshold_drive: object = None
+    run_regularly: tuple = ()
+    validators: tuple = ()
+
+    def __post_init__(self):
+        names = set(self.equations.names)
+        missing = sorted(set(self.parameters) - names)
+        if missing:
+            raise ValueError(
+                f"Parameters {missing} of model {self.name!r} are not state variables of "
+                "its equations"
+            )
+        if self.coupling_target not in names:
+            raise ValueError(
+                f"coupling_target {self.coupling_target!r} of model {self.name!r} is not a "
+                "variable of its equations"
+            )
+        if self.drive_parameter not in self.parameters:
+            raise ValueError(
+                f"drive_parameter {self.drive_parameter!r} of model {self.name!r} must be one "
+                f"of its parameters: {sorted(self.parameters)}"
+            )
 
     def __repr__(self):
         params = ", ".join(f"{k}={_format_quantity(v)}" for k, v in self.parameters.items())
@@ -113,7 +155,7 @@ class NeuronModel:
         ValueError
             Unknown parameter name, wrong length, non-finite value, or a
             non-positive time constant (any parameter whose name starts with
-            ``tau``).
+            ``tau``, except the refractory period ``tau_ref``, which may be 0).
         brian2.DimensionMismatchError
             A value whose units differ from the parameter's.
         """
@@ -140,7 +182,10 @@ class NeuronModel:
                 )
             if not np.all(np.isfinite(array)):
                 raise ValueError(f"Parameter {name!r} must be finite (got NaN or inf)")
-            if name.startswith("tau") and np.any(array <= 0):
+            if name in _NON_NEGATIVE_DURATIONS:
+                if np.any(array < 0):
+                    raise ValueError(f"Duration {name!r} must be >= 0 for every neuron")
+            elif name.startswith("tau") and np.any(array <= 0):
                 raise ValueError(f"Time constant {name!r} must be > 0 for every neuron")
             checked[name] = value
         return checked
@@ -169,6 +214,10 @@ class NeuronModel:
         if not isinstance(N, int | np.integer) or N <= 0:
             raise ValueError(f"N must be a positive integer, got {N!r}")
         checked = self.validate_parameters(N, parameter_values)
+        if self.validators:
+            all_values = {**self.parameters, **checked}
+            for validator in self.validators:
+                validator(self.name, all_values)
         states = dict(self.initial_values)
         if initial_values:
             unknown = set(initial_values) - set(self.equations.names)
@@ -188,4 +237,6 @@ class NeuronModel:
             setattr(group, parameter, checked.get(parameter, default))
         for state, value in states.items():
             setattr(group, state, value)
+        for code, when in self.run_regularly:
+            group.run_regularly(code, when=when)
         return group

@@ -1,0 +1,260 @@
+"""Input normalisation for spike data: one sorted (neuron, time) layout for every measure.
+
+Every analysis function accepts spikes in one of these forms and converts them once:
+
+- a Brian2 ``SpikeMonitor`` (``monitor.i``, ``monitor.t``; ``N`` is the size of the
+  recorded group, the default window is ``[0, current time)``);
+- a pair ``(i, t)`` of index and time arrays, times in seconds or as a Brian2
+  quantity; the pair need not be sorted in any way;
+- a sequence of per-neuron spike-time arrays (each sorted, seconds or quantities);
+- an already normalised `SpikeTrains` (returned as is, or re-windowed).
+
+The result is a `SpikeTrains`: spike times in seconds sorted by neuron then time,
+CSR-style row pointers ``indptr`` so that neuron ``k``'s spikes are
+``times[indptr[k]:indptr[k + 1]]``, and an explicit half-open window
+``[t_start, t_stop)``. Spikes outside the window are dropped. No per-train objects are
+built: one lexsort and one bincount.
+
+Bad input raises ``ValueError`` naming the parameter (negative or non-finite times,
+unsorted per-train arrays, indices outside ``[0, N)``, non-integer indices, an empty
+or reversed window); a quantity with the wrong dimension raises Brian2's
+``DimensionMismatchError``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SpikeTrains", "as_spike_trains"]
+
+
+def _is_brian2_quantity(value):
+    return hasattr(value, "dim") and hasattr(value, "has_same_dimensions")
+
+
+def _to_seconds(value, name):
+    """Return ``value`` as float seconds; Brian2 quantities must have time dimensions."""
+    if value is None:
+        return None
+    if _is_brian2_quantity(value):
+        from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
+
+        from brian2 import second
+
+        if get_dimensions(value) is not second.dim:
+            raise DimensionMismatchError(
+                f"{name} must have dimensions of time, got {get_dimensions(value)}"
+            )
+        return np.asarray(value, dtype=np.float64)
+    if hasattr(value, "rescale") and hasattr(value, "magnitude"):  # python-quantities (neo)
+        try:
+            return np.asarray(value.rescale("s").magnitude, dtype=np.float64)
+        except ValueError as error:
+            raise ValueError(f"{name} must have units of time: {error}") from None
+    return np.asarray(value, dtype=np.float64)
+
+
+def _scalar_seconds(value, name):
+    if value is None:
+        return None
+    seconds = _to_seconds(value, name)
+    if seconds.ndim != 0:
+        raise ValueError(f"{name} must be a scalar time, got shape {seconds.shape}")
+    seconds = float(seconds)
+    if not np.isfinite(seconds):
+        raise ValueError(f"{name} must be finite, got {seconds}")
+    return seconds
+
+
+def _positive_seconds(value, name):
+    """A strictly positive scalar time in seconds (bin widths, kernel widths, windows)."""
+    if value is None:
+        raise ValueError(f"{name} is required")
+    seconds = _scalar_seconds(value, name)
+    if not seconds > 0:
+        raise ValueError(f"{name} must be > 0, got {seconds} s")
+    return seconds
+
+
+class SpikeTrains:
+    """Spikes of ``N`` neurons in a window, sorted by neuron then time (seconds).
+
+    Parameters
+    ----------
+    times : array of float, shape (n_spikes,)
+        Spike times in seconds, grouped by neuron and sorted within each neuron.
+    indptr : array of int, shape (N + 1,)
+        Row pointers: neuron ``k`` owns ``times[indptr[k]:indptr[k + 1]]``.
+    t_start, t_stop : float
+        The half-open analysis window ``[t_start, t_stop)`` in seconds.
+
+    Use `as_spike_trains` to build one from monitors or arrays; this constructor
+    trusts its input.
+    """
+
+    __slots__ = ("times", "indptr", "t_start", "t_stop")
+
+    def __init__(self, times, indptr, t_start, t_stop):
+        self.times = np.ascontiguousarray(times, dtype=np.float64)
+        self.indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+        self.t_start = float(t_start)
+        self.t_stop = float(t_stop)
+
+    @property
+    def N(self):
+        """Number of neurons (including silent ones)."""
+        return self.indptr.size - 1
+
+    @property
+    def duration(self):
+        """Window length ``t_stop - t_start`` in seconds."""
+        return self.t_stop - self.t_start
+
+    @property
+    def counts(self):
+        """Spike count of every neuron in the window, shape (N,)."""
+        return np.diff(self.indptr)
+
+    @property
+    def indices(self):
+        """Neuron index of every spike, shape (n_spikes,)."""
+        return np.repeat(np.arange(self.N), self.counts)
+
+    def train(self, k):
+        """Spike times (seconds) of neuron ``k``."""
+        return self.times[self.indptr[k] : self.indptr[k + 1]]
+
+    def trains(self):
+        """List of per-neuron spike-time arrays (views, seconds)."""
+        return [self.train(k) for k in range(self.N)]
+
+    def __len__(self):
+        return self.N
+
+    def __repr__(self):
+        return (
+            f"SpikeTrains(N={self.N}, n_spikes={self.times.size}, "
+            f"window=[{self.t_start:g} s, {self.t_stop:g} s))"
+        )
+
+
+def _check_window(t_start, t_stop):
+    if t_stop is None:
+        raise ValueError(
+            "t_stop is required for array input (the end of the recording, in seconds "
+            "or as a Brian2 time quantity)"
+        )
+    if not t_stop > t_start:
+        raise ValueError(f"t_stop must be > t_start, got t_start={t_start}, t_stop={t_stop}")
+
+
+def _from_index_time(indices, times, N, t_start, t_stop):
+    indices = np.asarray(indices)
+    if indices.ndim != 1 or times.ndim != 1 or indices.shape != times.shape:
+        raise ValueError(
+            f"spike indices and times must be 1-D arrays of equal length, got shapes "
+            f"{indices.shape} and {times.shape}"
+        )
+    if indices.size and not np.issubdtype(indices.dtype, np.integer):
+        as_int = indices.astype(np.int64)
+        if not np.array_equal(as_int, indices):
+            raise ValueError("spike indices must be integers")
+        indices = as_int
+    indices = indices.astype(np.int64, copy=False)
+    if not np.all(np.isfinite(times)):
+        raise ValueError("spike times must be finite (found NaN or inf)")
+    if times.size and times.min() < 0:
+        raise ValueError(f"spike times must be >= 0 s, found {times.min()} s")
+    if indices.size and indices.min() < 0:
+        raise ValueError(f"spike indices must be >= 0, found {indices.min()}")
+    if N is None:
+        N = int(indices.max()) + 1 if indices.size else 0
+        if N == 0:
+            raise ValueError("N is required when there are no spikes")
+    elif not isinstance(N, int | np.integer) or N <= 0:
+        raise ValueError(f"N must be a positive integer, got {N!r}")
+    if indices.size and indices.max() >= N:
+        raise ValueError(f"spike indices must be < N={N}, found {indices.max()}")
+    keep = (times >= t_start) & (times < t_stop)
+    if not keep.all():
+        indices, times = indices[keep], times[keep]
+    order = np.lexsort((times, indices))
+    counts = np.bincount(indices, minlength=N)
+    indptr = np.zeros(N + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return SpikeTrains(times[order], indptr, t_start, t_stop)
+
+
+def as_spike_trains(spikes, *, N=None, t_start=None, t_stop=None):
+    """Normalise spike input to a `SpikeTrains` in the window ``[t_start, t_stop)``.
+
+    Parameters
+    ----------
+    spikes : SpikeMonitor, (i, t) pair, sequence of arrays, or SpikeTrains
+        See the module docstring.
+    N : int, optional
+        Number of neurons. Default: the monitored group's size, the number of trains,
+        or ``max(i) + 1`` for an ``(i, t)`` pair.
+    t_start, t_stop : float or Brian2 quantity, optional
+        Analysis window in seconds (half-open). ``t_start`` defaults to 0 (or the
+        input's own start); ``t_stop`` defaults to the monitor's current time and is
+        required for array input.
+
+    Returns
+    -------
+    SpikeTrains
+
+    Raises
+    ------
+    ValueError
+        Negative or non-finite times, unsorted per-train arrays, indices outside
+        ``[0, N)``, or a missing/empty window.
+    """
+    t_start_s = _scalar_seconds(t_start, "t_start")
+    t_stop_s = _scalar_seconds(t_stop, "t_stop")
+    if isinstance(spikes, SpikeTrains):
+        if N is not None and N != spikes.N:
+            raise ValueError(f"N={N} does not match the {spikes.N} trains given")
+        if t_start_s is None and t_stop_s is None:
+            return spikes
+        t_start_s = spikes.t_start if t_start_s is None else t_start_s
+        t_stop_s = spikes.t_stop if t_stop_s is None else t_stop_s
+        _check_window(t_start_s, t_stop_s)
+        return _from_index_time(spikes.indices, spikes.times, spikes.N, t_start_s, t_stop_s)
+    if hasattr(spikes, "source") and hasattr(spikes, "i") and hasattr(spikes, "t"):
+        # Brian2 SpikeMonitor (runtime or standalone after the run)
+        if N is None:
+            N = len(spikes.source)
+        times = _to_seconds(spikes.t[:], "monitor.t")
+        indices = np.asarray(spikes.i[:])
+        if t_stop_s is None:
+            t_stop_s = float(_to_seconds(spikes.clock.t, "monitor.clock.t"))
+        t_start_s = 0.0 if t_start_s is None else t_start_s
+        _check_window(t_start_s, t_stop_s)
+        return _from_index_time(indices, times, N, t_start_s, t_stop_s)
+    if isinstance(spikes, tuple) and len(spikes) == 2:
+        indices, times = spikes
+        times = _to_seconds(times, "spike times")
+        t_start_s = 0.0 if t_start_s is None else t_start_s
+        _check_window(t_start_s, t_stop_s)
+        return _from_index_time(indices, times, N, t_start_s, t_stop_s)
+    if isinstance(spikes, list | tuple):
+        trains = [_to_seconds(train, f"spike train {k}") for k, train in enumerate(spikes)]
+        if N is not None and N != len(trains):
+            raise ValueError(f"N={N} does not match the {len(trains)} trains given")
+        if not trains:
+            raise ValueError("spikes is an empty sequence of trains")
+        for k, train in enumerate(trains):
+            if train.ndim != 1:
+                raise ValueError(f"spike train {k} must be 1-D, got shape {train.shape}")
+            if train.size > 1 and np.any(np.diff(train) < 0):
+                raise ValueError(f"spike train {k} is not sorted in time")
+        times = np.concatenate(trains) if trains else np.zeros(0)
+        indices = np.repeat(np.arange(len(trains)), [train.size for train in trains])
+        t_start_s = 0.0 if t_start_s is None else t_start_s
+        _check_window(t_start_s, t_stop_s)
+        return _from_index_time(indices, times, len(trains), t_start_s, t_stop_s)
+    raise ValueError(
+        "spikes must be a Brian2 SpikeMonitor, an (i, t) pair, a sequence of spike-time "
+        f"arrays, or a SpikeTrains; got {type(spikes).__name__}"
+    )

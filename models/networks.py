@@ -1,0 +1,378 @@
+"""Recurrent network recipes: any neuron model of the library on a seeded sparse graph.
+
+Every recipe draws its graph once with `neurosrnn.connectivity` and hands it to Brian2
+as explicit indices, so runtime, C++ standalone, CUDA standalone and the SparseProp
+engine all see the same synapses. Per-neuron parameters may be given as scalars,
+arrays or `TimescaleSampler` objects (drawn from the recipe's seed).
+
+Recipes
+-------
+- `recurrent_network`: a model on a given `Connectivity`.
+- `balanced_ei_network`: fixed in-degree E/I network with ``J0/sqrt(K)`` weights
+  (van Vreeswijk & Sompolinsky 1996; Brunel 2000).
+- `inhibitory_pulse_network`: the purely inhibitory delta-pulse network with constant
+  suprathreshold drive used as the SparseProp benchmark (Engelken 2023, NeurIPS;
+  reference defaults N = 10^5, K = 100, J0 = 1, nu0 = 1 Hz, tau = 10 ms).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from brian2 import Hz, Network, SpikeMonitor, StateMonitor, Synapses, ms, mV, second, volt
+from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
+
+from neurosrnn.connectivity import Connectivity, balanced_ei, fixed_out_degree
+
+from .timescale_samplers import TimescaleSampler
+
+__all__ = [
+    "RecurrentNetwork",
+    "recurrent_network",
+    "balanced_ei_network",
+    "inhibitory_pulse_network",
+]
+
+
+class RecurrentNetwork:
+    """A Brian2 `Network` of one neuron model on one explicit graph.
+
+    Attributes
+    ----------
+    model : NeuronModel
+        The neuron model.
+    connectivity : Connectivity
+        The graph (weights in units of ``model.coupling_unit``).
+    neurons : brian2.NeuronGroup
+    synapses : brian2.Synapses
+    spike_monitor : brian2.SpikeMonitor
+    state_monitor : brian2.StateMonitor or None
+    network : brian2.Network
+        Holds all of the above; call `run` or ``network.run``.
+    parameters : dict
+        The per-neuron parameter values used (after sampling), for records.
+    seed : int or None
+        Seed the graph and samplers were drawn from.
+    """
+
+    def __init__(self, model, connectivity, neurons, synapses, spike_monitor, state_monitor,
+                 parameters, seed):  # fmt: skip
+        self.model = model
+        self.connectivity = connectivity
+        self.neurons = neurons
+        self.synapses = synapses
+        self.spike_monitor = spike_monitor
+        self.state_monitor = state_monitor
+        self.parameters = parameters
+        self.seed = seed
+        objects = [neurons, synapses, spike_monitor]
+        if state_monitor is not None:
+            objects.append(state_monitor)
+        self.network = Network(*objects)
+
+    def __repr__(self):
+        return (
+            f"<RecurrentNetwork of {self.neurons.N} {self.model.name!r} neurons, "
+            f"{self.connectivity.n_synapses} synapses, seed={self.seed}>"
+        )
+
+    @property
+    def N(self):
+        """Number of neurons."""
+        return self.neurons.N
+
+    def run(self, duration, report=None, **kwargs):
+        """Simulate for `duration` (a Brian2 time); `report="text"` prints progress."""
+        if get_dimensions(duration) != get_dimensions(second):
+            raise DimensionMismatchError(
+                "duration must be a time", get_dimensions(duration), get_dimensions(second)
+            )
+        if not float(duration / second) > 0:
+            raise ValueError(f"duration must be > 0, got {duration!r}")
+        self.network.run(duration, report=report, **kwargs)
+        return self
+
+    def spikes(self):
+        """Recorded spikes as ``(indices, times_in_seconds)`` numpy arrays."""
+        return (
+            np.asarray(self.spike_monitor.i[:], dtype=np.int64),
+            np.asarray(self.spike_monitor.t[:] / second, dtype=float),
+        )
+
+
+def _resolve_parameters(model, N, parameters, rng):
+    """Draw sampler-valued parameters; leave the rest to `NeuronModel.validate_parameters`."""
+    resolved = {}
+    for name, value in (parameters or {}).items():
+        if isinstance(value, TimescaleSampler):
+            value = value.sample(N, seed=rng)
+        resolved[name] = value
+    return model.validate_parameters(N, resolved)
+
+
+def recurrent_network(
+    model,
+    connectivity,
+    *,
+    parameters=None,
+    initial_values=None,
+    record_states=(),
+    record_neurons=None,
+    delay=None,
+    seed=None,
+    name="recurrent",
+):
+    """Build a Brian2 network of `model` neurons coupled through `connectivity`.
+
+    Parameters
+    ----------
+    model : NeuronModel
+        Neuron model (e.g. ``neurosrnn.models.lif()``).
+    connectivity : Connectivity
+        Square graph; its weights are in units of ``model.coupling_unit`` (an
+        unweighted graph needs a ``w`` set later on ``synapses``).
+    parameters : dict, optional
+        Per-neuron parameter values: scalars, length-N arrays or `TimescaleSampler`
+        objects (drawn from `seed`).
+    initial_values : dict, optional
+        Initial state values (quantities, arrays or Brian2 string expressions).
+    record_states : sequence of str
+        State variables to record with a `StateMonitor`.
+    record_neurons : array of int, optional
+        Neurons recorded by the `StateMonitor` (default: the first 10).
+    delay : brian2 quantity, optional
+        Homogeneous synaptic delay (default: none).
+    seed : int, optional
+        Seed for the samplers.
+    name : str
+        Prefix of the Brian2 object names.
+
+    Returns
+    -------
+    RecurrentNetwork
+    """
+    if not isinstance(connectivity, Connectivity):
+        raise ValueError(f"connectivity must be a Connectivity, got {type(connectivity).__name__}")
+    if connectivity.N_pre != connectivity.N_post:
+        raise ValueError(
+            f"connectivity must be square for a recurrent network, got "
+            f"{connectivity.N_pre} -> {connectivity.N_post}"
+        )
+    N = connectivity.N_pre
+    unknown = set(record_states) - set(model.equations.names)
+    if unknown:
+        raise ValueError(
+            f"record_states {sorted(unknown)} are not variables of model {model.name!r}; "
+            f"allowed: {sorted(model.equations.names)}"
+        )
+    rng = np.random.default_rng(seed)
+    values = _resolve_parameters(model, N, parameters, rng)
+    neurons = model.make_group(N, name=f"{name}_neurons", initial_values=initial_values, **values)
+    unit = model.coupling_unit
+    dimensionless = get_dimensions(unit).is_dimensionless
+    synapses = Synapses(
+        neurons,
+        neurons,
+        model="w : 1" if dimensionless else f"w : {unit!r}",
+        on_pre=model.coupling_on_pre,
+        delay=delay,
+        name=f"{name}_synapses",
+    )
+    connectivity.connect(synapses, weight_unit=None if dimensionless else unit)
+    spike_monitor = SpikeMonitor(neurons, name=f"{name}_spikes")
+    state_monitor = None
+    if record_states:
+        record = np.arange(min(10, N)) if record_neurons is None else np.asarray(record_neurons)
+        state_monitor = StateMonitor(
+            neurons, list(record_states), record=record, name=f"{name}_states"
+        )
+    used = {p: values.get(p, default) for p, default in model.parameters.items()}
+    return RecurrentNetwork(
+        model, connectivity, neurons, synapses, spike_monitor, state_monitor, used, seed
+    )
+
+
+def balanced_ei_network(
+    model,
+    N_excitatory,
+    N_inhibitory,
+    K,
+    *,
+    J0,
+    g,
+    seed,
+    parameters=None,
+    initial_values=None,
+    record_states=(),
+    delay=None,
+    name="balanced_ei",
+):
+    """A balanced E/I network: fixed in-degree `K`, weights ``J0/sqrt(K)`` and ``-g J0/sqrt(K)``.
+
+    Neurons ``0 .. N_excitatory - 1`` are excitatory. See
+    `neurosrnn.connectivity.balanced_ei` for the graph and the scaling.
+
+    Parameters
+    ----------
+    model : NeuronModel
+    N_excitatory, N_inhibitory : int
+    K : int
+        In-degree of every neuron.
+    J0 : brian2 quantity
+        Coupling strength before the ``1/sqrt(K)`` scaling, in the units of
+        ``model.coupling_unit`` (e.g. mV for a delta-coupled LIF).
+    g : float
+        Relative inhibition (>= 0); ``g > N_E / N_I`` gives net inhibition.
+    seed : int
+        Seeds the graph and any parameter samplers.
+    parameters, initial_values, record_states, delay, name
+        As in `recurrent_network`.
+
+    Returns
+    -------
+    RecurrentNetwork
+    """
+    unit = model.coupling_unit
+    if get_dimensions(J0) != get_dimensions(unit):
+        raise DimensionMismatchError(
+            f"J0 must have the units of model {model.name!r}'s coupling ({unit!r})",
+            get_dimensions(J0),
+            get_dimensions(unit),
+        )
+    J0_value = float(np.asarray(J0 if get_dimensions(unit).is_dimensionless else J0 / unit))
+    graph = balanced_ei(N_excitatory, N_inhibitory, K, J0=J0_value, g=g, seed=seed)
+    return recurrent_network(
+        model,
+        graph,
+        parameters=parameters,
+        initial_values=initial_values,
+        record_states=record_states,
+        delay=delay,
+        seed=seed,
+        name=name,
+    )
+
+
+def inhibitory_pulse_network(
+    neuron="theta",
+    N=100_000,
+    K=100,
+    *,
+    J0=1.0,
+    target_rate=1 * Hz,
+    tau_m=10 * ms,
+    voltage_scale=10 * mV,
+    initial_phases=None,
+    seed=0,
+    record_states=(),
+    name="inhibitory",
+):
+    """The purely inhibitory delta-pulse network with constant suprathreshold drive.
+
+    Every neuron projects to `K` distinct random targets (fixed out-degree, no
+    autapses) with coupling ``J = -J0/sqrt(K)``; the constant drive balances the mean
+    inhibition at the target rate, ``I_ext = tau_m sqrt(K) J0 nu0`` (Engelken 2023;
+    van Vreeswijk & Sompolinsky 1996). The realised rate differs from `target_rate`
+    at finite K.
+
+    - ``neuron="theta"``: tau_m dtheta/dt = (1 - cos theta) + (1 + cos theta) I_ext,
+      pulses ``theta -> 2 arctan(tan(theta/2) + J)``. Initial phases (in the uniform
+      phase ``phi`` of the QIF, ``V = sqrt(I_ext) tan(phi/2)``) default to uniform on
+      ``(-pi, pi)``.
+    - ``neuron="lif"``: the normalised LIF ``tau_m dV/dt = -V + 1 + I_ext`` with
+      threshold 1, reset 0, written in volts with ``V = (v - v_reset)/voltage_scale``;
+      pulses ``V -> V + J``. Initial ``V`` defaults to uniform on ``[0, 1)``.
+
+    Parameters
+    ----------
+    neuron : {"theta", "lif"}
+    N : int
+        Number of neurons.
+    K : int
+        Out-degree (< N).
+    J0 : float
+        Coupling strength (> 0, dimensionless in units of threshold distance).
+    target_rate : brian2 quantity (Hz)
+        Rate nu0 at which the drive balances the mean inhibition.
+    tau_m : brian2 quantity (time)
+        Membrane time constant.
+    voltage_scale : brian2 quantity (volt)
+        Reset-to-threshold distance for the LIF in physical units.
+    initial_phases : array, optional
+        Initial uniform phases ``phi`` in ``(-pi, pi)`` (theta) or voltages ``V`` in
+        ``[0, 1)`` (LIF), length `N`.
+    seed : int
+        Seeds the graph and the default initial phases.
+    record_states, name
+        As in `recurrent_network`.
+
+    Returns
+    -------
+    RecurrentNetwork
+        With ``parameters`` holding ``I_ext`` (dimensionless, reference units) and
+        ``J`` for cross-checks with the SparseProp engine.
+    """
+    # Late imports keep this module importable on its own.
+    from .lif import lif as lif_model
+    from .theta import theta as theta_model
+
+    if neuron not in ("theta", "lif"):
+        raise ValueError(f"neuron must be 'theta' or 'lif', got {neuron!r}")
+    if not (isinstance(J0, int | float) and math.isfinite(J0) and J0 > 0):
+        raise ValueError(f"J0 must be a finite number > 0, got {J0!r}")
+    for label, value, dim in (("target_rate", target_rate, Hz), ("tau_m", tau_m, second)):
+        if get_dimensions(value) != get_dimensions(dim):
+            raise DimensionMismatchError(
+                f"{label} must have units of {dim!r}", get_dimensions(value), get_dimensions(dim)
+            )
+        if not float(value / dim) > 0:
+            raise ValueError(f"{label} must be > 0, got {value!r}")
+    rng = np.random.default_rng(seed)
+    graph = fixed_out_degree(N, N, K, seed=rng)
+    J = -J0 / math.sqrt(K)
+    drive = float(tau_m * target_rate) * math.sqrt(K) * J0
+    if initial_phases is not None:
+        initial_phases = np.asarray(initial_phases, dtype=float)
+        if initial_phases.shape != (N,) or not np.all(np.isfinite(initial_phases)):
+            raise ValueError(f"initial_phases must be a finite array of length N={N}")
+    if neuron == "theta":
+        phases = rng.uniform(-np.pi, np.pi, N) if initial_phases is None else initial_phases
+        if np.any(np.abs(phases) >= np.pi):
+            raise ValueError("initial_phases for theta neurons must lie in (-pi, pi)")
+        # Uniform phase phi -> theta with tan(theta/2) = V = sqrt(I) tan(phi/2).
+        theta_0 = 2 * np.arctan(math.sqrt(drive) * np.tan(phases / 2))
+        model = theta_model()
+        network = recurrent_network(
+            model,
+            graph.with_weights(J),
+            parameters={"tau_m": tau_m, "I_ext": drive},
+            initial_values={"theta": theta_0},
+            record_states=record_states,
+            seed=seed,
+            name=name,
+        )
+    else:
+        V0 = rng.uniform(0, 1, N) if initial_phases is None else initial_phases
+        if np.any((V0 < 0) | (V0 >= 1)):
+            raise ValueError("initial_phases (voltages) for LIF neurons must lie in [0, 1)")
+        model = lif_model(synapse="delta")
+        v_reset = -70 * mV
+        network = recurrent_network(
+            model,
+            graph.with_weights(J * float(voltage_scale / volt)),
+            parameters={
+                "tau_m": tau_m,
+                "v_rest": v_reset,
+                "v_reset": v_reset,
+                "v_threshold": v_reset + voltage_scale,
+                "I_ext": (1 + drive) * voltage_scale,
+                "tau_ref": 0 * ms,
+            },
+            initial_values={"v": v_reset + V0 * voltage_scale},
+            record_states=record_states,
+            seed=seed,
+            name=name,
+        )
+    network.parameters = dict(network.parameters, I_ext_reference=drive, J=J)
+    return network

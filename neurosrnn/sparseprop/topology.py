@@ -1,0 +1,197 @@
+"""Memory-free random topology: targets regenerated from a counter-based hash.
+
+Storing a fixed out-degree graph takes ``N * K`` indices (400 MB at N = 10^6,
+K = 100). SparseProp's original code instead regenerates the ``K`` targets of a
+spiking neuron ``j`` from a random generator seeded by ``(seed, j)`` (Engelken 2023,
+NeurIPS, arXiv:2312.17216). Here the generator is a counter-based hash (the SplitMix64
+finaliser of Steele, Lea & Flood 2014, OOPSLA, applied to ``(seed, j, counter)``), so
+any row can be produced in O(K) from scratch inside compiled code.
+
+Convention
+----------
+Row ``j`` draws ``K`` values uniformly from the ``N - 1`` neurons other than ``j``
+(a draw ``u`` in ``[0, N - 1)`` maps to ``u + (u >= j)``: no autapses). Without
+multapses a draw equal to an earlier draw of the same row is rejected and the next
+counter value is used, so a row holds ``K`` distinct targets (needs ``K <= N - 1``).
+Out-degree is exactly ``K``; in-degrees are ~Binomial(N - 1, K / (N - 1)).
+
+`RegeneratedConnectivity.materialize` produces the very same graph as a stored
+`neurosrnn.connectivity.Connectivity` (targets sorted within each row), so the two
+modes can be checked against each other and against Brian2.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from neurosrnn.connectivity import Connectivity
+
+__all__ = ["RegeneratedConnectivity", "regenerate_targets"]
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_ROW_MULT = np.uint64(0xD1B54A32D192ED03)
+_INV_2_53 = 1.0 / 9007199254740992.0
+
+
+@numba.njit(cache=True, inline="always")
+def _mix64(z):
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True)
+def regenerate_targets(seed, j, K, N, multapses, stamp, stamp_value, out):
+    """Write the `K` targets of neuron `j` into ``out[:K]`` (draw order, not sorted).
+
+    Parameters
+    ----------
+    seed : int
+        Network seed (non-negative, < 2^63).
+    j : int
+        Presynaptic (spiking) neuron.
+    K, N : int
+        Out-degree and network size.
+    multapses : bool
+        Allow repeated targets.
+    stamp : int64 array, shape (N,)
+        Work array for duplicate detection; entries equal to `stamp_value` mark
+        targets already drawn in this row. Pass a strictly increasing `stamp_value`
+        on every call (it is never cleared).
+    stamp_value : int
+        Marker for this row (must differ from every value already in `stamp`).
+    out : int32 array, shape (>= K,)
+        Output buffer.
+    """
+    base = _mix64(np.uint64(seed) * _GOLDEN + np.uint64(j) * _ROW_MULT + np.uint64(1))
+    n_choices = N - 1
+    counter = np.uint64(0)
+    filled = 0
+    while filled < K:
+        h = _mix64(base + counter * _GOLDEN)
+        counter += np.uint64(1)
+        u = float(h >> np.uint64(11)) * _INV_2_53
+        value = int(u * n_choices)
+        if value >= n_choices:  # guard against rounding at u -> 1
+            value = n_choices - 1
+        if value >= j:
+            value += 1
+        if not multapses:
+            if stamp[value] == stamp_value:
+                continue
+            stamp[value] = stamp_value
+        out[filled] = value
+        filled += 1
+
+
+@numba.njit(cache=True)
+def _materialize(seed, K, N, multapses):
+    indices = np.empty(N * K, dtype=np.int32)
+    stamp = np.full(N, -1, dtype=np.int64)
+    row = np.empty(K, dtype=np.int32)
+    for j in range(N):
+        regenerate_targets(seed, j, K, N, multapses, stamp, j, row)
+        row.sort()
+        indices[j * K : (j + 1) * K] = row
+    return indices
+
+
+class RegeneratedConnectivity:
+    """Fixed out-degree random graph whose rows are regenerated on demand (memory O(N)).
+
+    Parameters
+    ----------
+    N : int
+        Number of neurons (>= 2).
+    K : int
+        Out-degree of every neuron (>= 0; ``K <= N - 1`` unless `multapses`).
+    seed : int
+        Network seed, ``0 <= seed < 2**63``.
+    multapses : bool
+        Allow a neuron to target the same neuron several times.
+    weights : float or array of shape (N,), optional
+        Weight of the synapses of each *presynaptic* neuron (a scalar gives every
+        synapse the same weight). None means unweighted: the engine then takes its
+        ``coupling`` argument.
+
+    Raises
+    ------
+    ValueError
+        Bad sizes or seed, ``K >= N`` without multapses, or weights of the wrong shape.
+
+    Examples
+    --------
+    >>> graph = RegeneratedConnectivity(1000, 10, seed=3)
+    >>> graph.targets_of(0).shape
+    (10,)
+    """
+
+    def __init__(self, N, K, *, seed, multapses=False, weights=None):
+        if isinstance(N, bool) or not isinstance(N, int | np.integer) or N < 2:
+            raise ValueError(f"N must be an integer >= 2, got {N!r}")
+        if isinstance(K, bool) or not isinstance(K, int | np.integer) or K < 0:
+            raise ValueError(f"K must be a non-negative integer, got {K!r}")
+        if not multapses and K > N - 1:
+            raise ValueError(
+                f"K={K} must be <= N - 1 = {N - 1} without multapses (a neuron has only "
+                "N - 1 distinct targets and no autapses); use a smaller K or multapses=True"
+            )
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+        if not 0 <= int(seed) < 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+        if weights is not None:
+            weights = np.asarray(weights, dtype=float)
+            if weights.ndim == 0:
+                weights = np.full(int(N), float(weights))
+            if weights.shape != (int(N),):
+                raise ValueError(
+                    f"weights must be a scalar or one value per presynaptic neuron ({N}), "
+                    f"got shape {weights.shape}"
+                )
+            if not np.all(np.isfinite(weights)):
+                raise ValueError("weights must be finite")
+        self.N = int(N)
+        self.N_pre = self.N_post = self.N
+        self.K = int(K)
+        self.seed = int(seed)
+        self.multapses = bool(multapses)
+        self.weights = weights
+
+    def __repr__(self):
+        weights = "weighted" if self.weights is not None else "unweighted"
+        return (
+            f"<RegeneratedConnectivity N={self.N}, K={self.K}, seed={self.seed}, "
+            f"multapses={self.multapses}, {weights}, memory-free>"
+        )
+
+    @property
+    def n_synapses(self):
+        """Number of synapses, ``N * K``."""
+        return self.N * self.K
+
+    def targets_of(self, j):
+        """Targets of neuron `j` in draw order (the order the engine processes them)."""
+        if not 0 <= int(j) < self.N:
+            raise ValueError(f"j must lie in [0, {self.N}), got {j!r}")
+        stamp = np.full(self.N, -1, dtype=np.int64)
+        out = np.empty(self.K, dtype=np.int32)
+        regenerate_targets(self.seed, int(j), self.K, self.N, self.multapses, stamp, 0, out)
+        return out
+
+    def materialize(self):
+        """Return the same graph as a stored `Connectivity` (rows sorted, with weights).
+
+        Memory ``N * K`` int32 (plus float64 weights if weighted).
+        """
+        indices = _materialize(self.seed, self.K, self.N, self.multapses)
+        indptr = np.arange(self.N + 1, dtype=np.int64) * self.K
+        weights = None if self.weights is None else np.repeat(self.weights, self.K)
+        description = (
+            f"regenerated fixed out-degree K={self.K}, seed={self.seed}, "
+            f"multapses={self.multapses}"
+        )
+        return Connectivity(indptr, indices, self.N, weights, description)
