@@ -37,11 +37,10 @@ def _to_seconds(value, name):
     if value is None:
         return None
     if _is_brian2_quantity(value):
+        from brian2 import second
         from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
 
-        from brian2 import second
-
-        if get_dimensions(value) is not second.dim:
+        if get_dimensions(value) != second.dim:
             raise DimensionMismatchError(
                 f"{name} must have dimensions of time, got {get_dimensions(value)}"
             )

@@ -27,7 +27,7 @@ Neurobiology, Cambridge University Press (f-I curve).
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Equations, mV, ms
+from brian2 import Equations, ms, mV
 
 from ._base import NeuronModel
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numbers
 
-from brian2 import Equations, mV, ms
+from brian2 import Equations, ms, mV
 
 from ._base import NeuronModel
 from .alif import ZERO_SYNAPTIC_CURRENT

@@ -187,7 +187,8 @@ def qif_period(tau_m, I_ext, v_peak=10.0, v_reset=-10.0):
     Returns
     -------
     Same type as ``tau_m``
-        :math:`\\tau_m/\\sqrt{I} \\, [\\arctan(v_{peak}/\\sqrt{I}) - \\arctan(v_{reset}/\\sqrt{I})]`.
+        :math:`\\tau_m/\\sqrt{I} \\, [\\arctan(v_{peak}/\\sqrt{I})
+        - \\arctan(v_{reset}/\\sqrt{I})]`.
     """
     I_ext = np.asarray(I_ext, dtype=float)
     if np.any(~np.isfinite(I_ext)) or np.any(I_ext <= 0):

@@ -274,8 +274,10 @@ def validate_params(params, config):
         raise ValueError(
             f"params has {len(params['layers'])} layers, config expects {len(shapes['layers'])}"
         )
-    entries = [(f"layers[{i}]", p, s) for i, (p, s) in enumerate(zip(params["layers"],
-                                                                      shapes["layers"]))]  # fmt: skip
+    entries = [
+        (f"layers[{i}]", p, s)
+        for i, (p, s) in enumerate(zip(params["layers"], shapes["layers"], strict=True))
+    ]
     entries.append(("readout", params["readout"], shapes["readout"]))
     for where, got, expected in entries:
         if set(got) != set(expected):
@@ -283,7 +285,9 @@ def validate_params(params, config):
         for key, shape in expected.items():
             value = np.asarray(got[key])
             if value.shape != shape:
-                raise ValueError(f"params {where}[{key!r}] has shape {value.shape}, expected {shape}")
+                raise ValueError(
+                    f"params {where}[{key!r}] has shape {value.shape}, expected {shape}"
+                )
             if not np.all(np.isfinite(value)):
                 raise ValueError(f"params {where}[{key!r}] contains NaN or inf")
             if key.startswith("tau") and np.any(value <= 0):
@@ -391,8 +395,7 @@ def run(params, x, config, smooth=False, record_voltage=False):
             current = inp @ layer["w_in"] + layer["bias"]
             if "w_rec" in layer:
                 current = current + state[2] @ layer["w_rec"]
-            new = _alif_step(state, current, layer["tau_m"], layer["tau_adp"], beta, b_j0,
-                             spike_fn)  # fmt: skip
+            new = _alif_step(state, current, layer["tau_m"], layer["tau_adp"], beta, b_j0, spike_fn)
             new_states.append(new)
             record["spikes"].append(new[2])
             if record_voltage:
@@ -401,8 +404,9 @@ def run(params, x, config, smooth=False, record_voltage=False):
             inp = new[2]
         current = inp @ readout["w"] + readout["bias"]
         if spiking_out:
-            out_state = _alif_step(out_state, current, readout["tau_m"], readout["tau_adp"],
-                                   beta, b_j0, spike_fn)  # fmt: skip
+            out_state = _alif_step(
+                out_state, current, readout["tau_m"], readout["tau_adp"], beta, b_j0, spike_fn
+            )
             out = out_state[2]
             if record_voltage:
                 record["u"].append(out_state[0])
@@ -498,4 +502,3 @@ def predictions_from_readout(readout, config):
     if config.loss == "per_step":
         scores = scores[:, -1, :]
     return np.argmax(scores, axis=-1)
-

@@ -12,7 +12,8 @@ Available curves (all multiplied by the gain ``gamma``):
 
   .. math::
       \\psi(x) = \\gamma\\left[(1 + h)\\,\\mathcal N(x; 0, \\sigma^2)
-      - h\\,\\mathcal N(x; \\sigma, (s\\sigma)^2) - h\\,\\mathcal N(x; -\\sigma, (s\\sigma)^2)\\right]
+      - h\\,\\mathcal N(x; \\sigma, (s\\sigma)^2)
+      - h\\,\\mathcal N(x; -\\sigma, (s\\sigma)^2)\\right]
 
   with ``sigma = 0.5, h = 0.15, s = 6, gamma = 0.5``. The negative side lobes
   (``psi < 0`` for ``|x| > 1.27``) push neurons far from threshold away from it,
@@ -130,9 +131,7 @@ class Surrogate:
 
     def __post_init__(self):
         if self.name not in _CURVES:
-            raise ValueError(
-                f"Unknown surrogate {self.name!r}; allowed: {', '.join(SURROGATES)}"
-            )
+            raise ValueError(f"Unknown surrogate {self.name!r}; allowed: {', '.join(SURROGATES)}")
         defaults = _CURVES[self.name][2]
         unknown = set(self.parameters) - set(defaults)
         if unknown:

@@ -1,0 +1,176 @@
+"""Plotting helpers for spike data, firing statistics and parameter heterogeneity.
+
+All functions draw with matplotlib on given axes (or make a new figure) and return
+the figure or axes; nothing is shown or saved. Spike input is any form accepted by
+`neurosrnn.analysis._spikes.as_spike_trains`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._spikes import as_spike_trains
+
+__all__ = [
+    "raster",
+    "population_rate_plot",
+    "statistic_histogram",
+    "summary_figure",
+    "parameter_comparison_figure",
+    "timescale_scatter",
+]
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    return ax
+
+
+def raster(spikes, *, ax=None, max_neurons=None, marker_size=2.0, color="k", **window):
+    """Raster plot: one dot per spike, neuron index against time (seconds).
+
+    Parameters
+    ----------
+    max_neurons : int, optional
+        Draw only neurons ``0 .. max_neurons - 1`` (large networks).
+    **window
+        ``N``, ``t_start``, ``t_stop`` as for `as_spike_trains`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    st = as_spike_trains(spikes, **window)
+    ax = _axes(ax)
+    indices, times = st.indices, st.times
+    if max_neurons is not None:
+        keep = indices < max_neurons
+        indices, times = indices[keep], times[keep]
+    ax.scatter(times, indices, s=marker_size, c=color, marker=".", linewidths=0)
+    ax.set_xlim(st.t_start, st.t_stop)
+    ax.set_ylim(-0.5, (st.N if max_neurons is None else min(max_neurons, st.N)) - 0.5)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("neuron")
+    return ax
+
+
+def population_rate_plot(spikes, *, bin_size=0.005, ax=None, **window):
+    """Population rate histogram (Hz) against time; see `firing.time_histogram`."""
+    from .firing import time_histogram
+
+    edges, rate = time_histogram(spikes, bin_size, output="rate", **window)
+    ax = _axes(ax)
+    ax.stairs(rate, edges, fill=True, color="0.4")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("population rate (Hz)")
+    return ax
+
+
+def statistic_histogram(values, *, ax=None, bins=30, label="", log=False):
+    """Histogram of a per-neuron statistic, ignoring NaN; the count of NaN in the legend."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    ax = _axes(ax)
+    if log:
+        finite = finite[finite > 0]
+        if finite.size:
+            bins = np.geomspace(finite.min(), finite.max() * 1.0001, bins + 1)
+        ax.set_xscale("log")
+    ax.hist(finite, bins=bins, color="0.5", edgecolor="k", linewidth=0.3)
+    excluded = values.size - finite.size
+    ax.set_xlabel(label)
+    ax.set_ylabel("neurons")
+    if excluded:
+        ax.set_title(f"{excluded} neurons excluded (NaN)", fontsize="small")
+    return ax
+
+
+def summary_figure(spikes, *, summary=None, max_neurons=200, **window):
+    """Four panels: raster, population rate, rate histogram, CV histogram.
+
+    Parameters
+    ----------
+    summary : FiringSummary, optional
+        Reuse computed statistics (otherwise computed here without a figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from .firing import firing_summary
+
+    st = as_spike_trains(spikes, **window)
+    if summary is None:
+        summary = firing_summary(st, figure=False)
+    figure, axes = plt.subplots(2, 2, figsize=(10, 6), layout="constrained")
+    raster(st, ax=axes[0, 0], max_neurons=max_neurons)
+    edges, rate = summary.population_rate
+    axes[0, 1].stairs(rate, edges, fill=True, color="0.4")
+    axes[0, 1].set_xlabel("time (s)")
+    axes[0, 1].set_ylabel("population rate (Hz)")
+    statistic_histogram(summary.rates, ax=axes[1, 0], label="firing rate (Hz)")
+    statistic_histogram(summary.cv, ax=axes[1, 1], label="CV of ISI")
+    figure.suptitle(f"N = {st.N}, chi = {summary.chi:.3f}")
+    return figure
+
+
+def parameter_comparison_figure(before, after, *, label="parameter", log=True, reference=None):
+    """Histograms of a per-neuron parameter before and after (e.g. training), overlaid.
+
+    Parameters
+    ----------
+    before, after : array
+        Per-neuron values (units are stripped).
+    log : bool
+        Log-spaced bins (timescales).
+    reference : array, optional
+        A third distribution to overlay (e.g. experimental data).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    sets = [("before", np.asarray(before, float)), ("after", np.asarray(after, float))]
+    if reference is not None:
+        sets.append(("reference", np.asarray(reference, float)))
+    pooled = np.concatenate([values[np.isfinite(values)] for _, values in sets])
+    if log:
+        pooled = pooled[pooled > 0]
+        bins = np.geomspace(pooled.min(), pooled.max() * 1.0001, 31)
+    else:
+        bins = np.linspace(pooled.min(), pooled.max(), 31)
+    figure, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    for name, values in sets:
+        ax.hist(values, bins=bins, histtype="step", linewidth=1.5, label=name)
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel(label)
+    ax.set_ylabel("neurons")
+    ax.legend()
+    return figure
+
+
+def timescale_scatter(parameter_tau, activity_tau, *, ax=None, label="parameter tau (s)"):
+    """Scatter of each neuron's activity timescale against its parameter tau (log-log)."""
+    parameter_tau = np.asarray(parameter_tau, dtype=np.float64)
+    activity_tau = np.asarray(activity_tau, dtype=np.float64)
+    ax = _axes(ax)
+    ok = np.isfinite(parameter_tau) & np.isfinite(activity_tau)
+    ax.scatter(parameter_tau[ok], activity_tau[ok], s=8, color="k")
+    if ok.any():
+        low = min(parameter_tau[ok].min(), activity_tau[ok].min())
+        high = max(parameter_tau[ok].max(), activity_tau[ok].max())
+        ax.plot([low, high], [low, high], color="0.6", linestyle="--", label="identity")
+        ax.legend()
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(label)
+    ax.set_ylabel("activity timescale (s)")
+    return ax

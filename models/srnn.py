@@ -1,0 +1,561 @@
+"""The SRNN architecture as Brian2 objects: input -> recurrent ALIF layers -> readout.
+
+Yin, Corradi & Bohte (2021), Nat. Mach. Intell. 3:905-913, train spiking recurrent
+networks (SRNNs) of adaptive LIF neurons (`neurosrnn.models.alif.alif`) in discrete
+time. Layer :math:`l` receives
+
+.. math::
+
+    I^{(l)}_t = W^{(l)}_{ff}\\, s^{(l-1)}_t + W^{(l)}_{rec}\\, s^{(l)}_{t-1} + \\mathrm{bias}^{(l)},
+
+with :math:`s^{(-1)}_t = x_t` the input and :math:`W^{(0)}_{ff} = W_{in}`, and a
+non-spiking leaky-integrator readout integrates the last layer's spikes of the same
+step,
+
+.. math::
+
+    m_t = \\alpha_o m_{t-1} + (1 - \\alpha_o) R_m (W_o s^{(L-1)}_t + \\mathrm{bias}_o),
+    \\qquad \\alpha_o = e^{-\\Delta t/\\tau_{out}}.
+
+`srnn_network` builds this network so that Brian2 reproduces the discrete map to
+rounding error. The input projection :math:`W_{in} x_t + \\mathrm{bias}` is
+computed once with numpy and held over each step through a `brian2.TimedArray`;
+recurrent and feed-forward spikes add to a held synaptic current that drives the
+*next* Brian2 step. Every projection therefore adds one step of latency: layer
+:math:`l` at Brian2 step :math:`k` is the map's step :math:`k - l`, and the
+readout at step :math:`k` is the map's step :math:`k - L`. Deeper layers and the
+readout start from a pre-compensated state (the initial state propagated back
+through the extra bias-driven decay steps), so after their latency they sit
+exactly at the map's initial state. The accessors of `SRNNNetwork` undo the
+shifts.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from brian2 import (
+    Equations,
+    Network,
+    NeuronGroup,
+    Quantity,
+    SpikeMonitor,
+    StateMonitor,
+    Synapses,
+    TimedArray,
+    second,
+)
+from brian2.units.fundamentalunits import fail_for_dimension_mismatch
+
+from .alif import ZERO_SYNAPTIC_CURRENT, alif
+
+__all__ = ["srnn_network", "SRNNNetwork", "READOUT_EQUATIONS"]
+
+#: Equations of the leaky-integrator readout (held currents, exact integration).
+READOUT_EQUATIONS = Equations(
+    """
+    dm/dt = (-m + R_m*(I_ext + I_synaptic))/tau_out : 1
+    tau_out : second (constant)
+    R_m : 1 (constant)
+    I_ext : 1 (constant)
+    I_synaptic : 1
+    """
+)
+
+_INPUT_TABLE_NAME = "srnn_input_currents"
+
+
+class SRNNNetwork:
+    """Brian2 objects of an SRNN built by `srnn_network`.
+
+    Attributes
+    ----------
+    network : brian2.Network
+        Every object below.
+    layers : list of brian2.NeuronGroup
+        The recurrent ALIF layers (model `neurosrnn.models.alif.alif`).
+    readout : brian2.NeuronGroup
+        Leaky-integrator readout (variable ``m``).
+    input_table : brian2.TimedArray
+        Held input current of layer 0, :math:`W_{in} x_t + \\mathrm{bias}^{(0)}`
+        without the bias (which is the layer's ``I_ext``), shape
+        ``(n_steps + n_layers, layer_sizes[0])``; the last rows are zero.
+    recurrent_synapses : list of brian2.Synapses or None
+        One per layer (None where the layer has no recurrent weights).
+    feedforward_synapses : list of brian2.Synapses
+        Layer ``l`` -> layer ``l + 1``.
+    readout_synapses : brian2.Synapses
+        Last layer -> readout.
+    spike_monitors : list of brian2.SpikeMonitor
+    membrane_monitors : list of brian2.StateMonitor or None
+        ``v`` recorded before thresholds (the map's :math:`u_t`).
+    readout_monitor : brian2.StateMonitor
+        ``m`` after the update of each step.
+    dt : brian2 quantity
+        Time step (one SRNN step).
+    n_steps : int
+        Number of input steps ``T``.
+    """
+
+    def __init__(
+        self,
+        network,
+        layers,
+        readout,
+        input_table,
+        recurrent_synapses,
+        feedforward_synapses,
+        readout_synapses,
+        spike_monitors,
+        membrane_monitors,
+        readout_monitor,
+        dt,
+        n_steps,
+    ):
+        self.network = network
+        self.layers = layers
+        self.readout = readout
+        self.input_table = input_table
+        self.recurrent_synapses = recurrent_synapses
+        self.feedforward_synapses = feedforward_synapses
+        self.readout_synapses = readout_synapses
+        self.spike_monitors = spike_monitors
+        self.membrane_monitors = membrane_monitors
+        self.readout_monitor = readout_monitor
+        self.dt = dt
+        self.n_steps = n_steps
+
+    @property
+    def n_layers(self):
+        """Number of recurrent layers."""
+        return len(self.layers)
+
+    @property
+    def duration(self):
+        """Simulated time that covers all ``n_steps`` map steps in every layer."""
+        return (self.n_steps + self.n_layers) * self.dt
+
+    def __repr__(self):
+        sizes = [len(layer) for layer in self.layers]
+        n_synapses = sum(len(s) for s in self.recurrent_synapses if s is not None)
+        n_synapses += sum(len(s) for s in self.feedforward_synapses) + len(self.readout_synapses)
+        return (
+            f"<SRNNNetwork: {self.input_table.values.shape[1]} input currents -> layers {sizes} "
+            f"-> {len(self.readout)} readout units, {n_synapses} synapses, "
+            f"{self.n_steps} steps of {self.dt}>"
+        )
+
+    def run(self, report=None):
+        """Simulate all steps (``n_steps + n_layers`` Brian2 steps, covering the latency).
+
+        Parameters
+        ----------
+        report : str, optional
+            Passed to `brian2.Network.run` (``"text"`` or ``"stderr"`` for progress).
+        """
+        self.network.run(self.duration, namespace={}, report=report)
+
+    def _check_layer(self, layer):
+        if not isinstance(layer, numbers.Integral) or not 0 <= layer < self.n_layers:
+            raise ValueError(f"layer must be an integer in [0, {self.n_layers}), got {layer!r}")
+
+    def spike_steps(self, layer):
+        """Return the spikes of a layer on the map's time axis.
+
+        Parameters
+        ----------
+        layer : int
+            Layer index.
+
+        Returns
+        -------
+        steps, indices : ndarray of int
+            Map step (0 ... ``n_steps - 1``) and neuron index of every spike.
+        """
+        self._check_layer(layer)
+        monitor = self.spike_monitors[layer]
+        steps = np.round(np.asarray(monitor.t / self.dt)).astype(np.int64) - layer
+        indices = np.asarray(monitor.i[:], dtype=np.int64)
+        keep = (steps >= 0) & (steps < self.n_steps)
+        return steps[keep], indices[keep]
+
+    def spike_matrix(self, layer):
+        """Return the spikes of a layer as a ``(n_steps, N)`` array of 0/1 (map steps)."""
+        steps, indices = self.spike_steps(layer)
+        spikes = np.zeros((self.n_steps, len(self.layers[layer])))
+        spikes[steps, indices] = 1.0
+        return spikes
+
+    def membrane(self, layer):
+        """Return the membrane potential :math:`u_t` of a layer, shape ``(n_steps, N)``.
+
+        Raises
+        ------
+        ValueError
+            The network was built with ``record_membrane=False``.
+        """
+        self._check_layer(layer)
+        if self.membrane_monitors is None:
+            raise ValueError("membrane potentials were not recorded (record_membrane=False)")
+        values = np.asarray(self.membrane_monitors[layer].v)
+        return values[:, layer : layer + self.n_steps].T
+
+    def readout_trace(self):
+        """Return the readout :math:`m_t` on the map's time axis, shape ``(n_steps, n_outputs)``."""
+        values = np.asarray(self.readout_monitor.m)
+        start = self.n_layers
+        return values[:, start : start + self.n_steps].T
+
+
+def _positive_int(value, name):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _per_layer(value, n_layers, name):
+    """Broadcast a scalar (or per-neuron array) to one entry per layer."""
+    if isinstance(value, list | tuple):
+        if len(value) != n_layers:
+            raise ValueError(f"{name} must have one entry per layer ({n_layers}), got {len(value)}")
+        return list(value)
+    return [value] * n_layers
+
+
+def _time_array(value, size, name):
+    """Check a time constant (scalar or length-`size` array, seconds); return seconds."""
+    fail_for_dimension_mismatch(value, second, f"{name} must be a time (e.g. 20*ms)")
+    array = np.asarray(value / second if isinstance(value, Quantity) else value, dtype=float)
+    if array.ndim > 1 or (array.ndim == 1 and array.shape[0] != size):
+        raise ValueError(f"{name} must be a scalar or an array of length {size}, got {array.shape}")
+    if not np.all(np.isfinite(array)) or np.any(array <= 0):
+        raise ValueError(f"{name} must be finite and > 0 for every neuron")
+    return np.broadcast_to(array, (size,)).astype(float)
+
+
+def _float_array(value, size, name):
+    fail_for_dimension_mismatch(value, 1, f"{name} must be dimensionless")
+    array = np.asarray(value, dtype=float)
+    if array.ndim > 1 or (array.ndim == 1 and array.shape[0] != size):
+        raise ValueError(f"{name} must be a scalar or an array of length {size}, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite")
+    return np.broadcast_to(array, (size,)).astype(float)
+
+
+def _matrix(value, shape, name):
+    fail_for_dimension_mismatch(value, 1, f"{name} must be dimensionless")
+    array = np.asarray(value, dtype=float)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape} (post, pre), got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite")
+    return array
+
+
+def _connect_dense(source, target, weights, dt, name):
+    """Synapses for the non-zero entries of a dense ``(post, pre)`` weight matrix."""
+    synapses = Synapses(
+        source, target, "w : 1", on_pre="I_synaptic_post += w", dt=dt, name=f"{name}*"
+    )
+    post, pre = np.nonzero(weights)
+    if post.size == 0:
+        synapses.connect(False)  # Brian2 rejects empty index arrays
+    else:
+        synapses.connect(i=pre, j=post)
+        synapses.w[:] = weights[post, pre]
+    return synapses
+
+
+def srnn_network(
+    n_inputs,
+    layer_sizes,
+    n_outputs,
+    *,
+    input_currents,
+    dt,
+    tau_m,
+    tau_adp,
+    tau_out,
+    input_weights=None,
+    recurrent_weights=None,
+    feedforward_weights=None,
+    output_weights,
+    biases=None,
+    output_bias=None,
+    b0=0.01,
+    beta=1.8,
+    R_m=1.0,
+    initial_membrane=None,
+    initial_readout=None,
+    record_membrane=True,
+    name="srnn",
+):
+    """Build the SRNN (input -> recurrent ALIF layers -> leaky readout) in Brian2.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of input channels.
+    layer_sizes : sequence of int
+        Sizes of the recurrent ALIF layers (at least one).
+    n_outputs : int
+        Number of readout units.
+    input_currents : array, shape (T, n_inputs) or (T, layer_sizes[0])
+        Input per step: raw inputs :math:`x_t` when `input_weights` is given,
+        otherwise the currents of layer 0 (without bias). Row ``t`` drives step
+        ``t``.
+    dt : brian2 quantity
+        One SRNN step (e.g. ``1*ms`` or the 4 ms bin of SHD).
+    tau_m, tau_adp : brian2 quantity, or list (one per layer) of scalars or per-neuron arrays
+        Membrane and adaptation time constants (> 0), in seconds: :math:`\\tau` in
+        steps times `dt`.
+    tau_out : brian2 quantity, scalar or shape (n_outputs,)
+        Readout time constants (> 0).
+    input_weights : array, shape (layer_sizes[0], n_inputs), optional
+        :math:`W_{in}`; None means `input_currents` are already layer-0 currents.
+    recurrent_weights : list of arrays or None, optional
+        Per layer, a ``(N_l, N_l)`` matrix (post, pre) or None for no recurrence.
+    feedforward_weights : list of arrays, optional
+        ``(N_{l+1}, N_l)`` matrices, required when there is more than one layer.
+    output_weights : array, shape (n_outputs, layer_sizes[-1])
+    biases : list of arrays, optional
+        Per-layer bias currents (length N_l; default 0), held as the neurons' ``I_ext``.
+    output_bias : array, shape (n_outputs,), optional
+    b0, beta, R_m : float, or list (one per layer) of scalars or per-neuron arrays
+        ALIF parameters (defaults of the SRNN code: 0.01, 1.8, 1). `R_m` also
+        scales the readout input (a scalar applies to the readout too; with a
+        per-layer list the readout uses 1).
+    initial_membrane : list of arrays, optional
+        Per layer, the map's initial membrane :math:`u_{-1}` (default 0). The
+        adaptation trace starts at `b0`, as in the SRNN code. For deeper layers
+        it must lie below threshold, because it is reached through latency steps.
+    initial_readout : array, shape (n_outputs,), optional
+        Initial readout :math:`m_{-1}` (default 0).
+    record_membrane : bool
+        Record ``v`` of every layer (needed for `SRNNNetwork.membrane`).
+    name : str
+        Prefix of the Brian2 object names.
+
+    Returns
+    -------
+    SRNNNetwork
+        Call ``.run()`` to simulate ``T + n_layers`` Brian2 steps; read results with
+        ``.spike_steps(l)``, ``.spike_matrix(l)``, ``.membrane(l)`` and
+        ``.readout_trace()``, all on the map's time axis.
+
+    Raises
+    ------
+    ValueError
+        Non-positive sizes, wrong array shapes, non-finite values, non-positive
+        time constants, an initial membrane of a deeper layer that would fire
+        during the latency steps.
+    brian2.DimensionMismatchError
+        `dt` or a time constant without time units.
+
+    Notes
+    -----
+    Weight matrices are dense ``(post, pre)`` arrays (the layout of
+    ``torch.nn.Linear.weight``); only non-zero entries become synapses. The
+    network reproduces the discrete SRNN map (Yin, Corradi & Bohte 2021, Nat.
+    Mach. Intell. 3:905) to rounding error on any device; see the module
+    docstring for the latency convention.
+    """
+    n_inputs = _positive_int(n_inputs, "n_inputs")
+    n_outputs = _positive_int(n_outputs, "n_outputs")
+    if isinstance(layer_sizes, numbers.Integral):
+        layer_sizes = [layer_sizes]
+    layer_sizes = [_positive_int(size, "each of layer_sizes") for size in layer_sizes]
+    if not layer_sizes:
+        raise ValueError("layer_sizes must contain at least one layer")
+    n_layers = len(layer_sizes)
+    fail_for_dimension_mismatch(dt, second, "dt must be a time (e.g. 1*ms)")
+    dt_seconds = float(dt / second) if isinstance(dt, Quantity) else float(dt)
+    if not np.isfinite(dt_seconds) or dt_seconds <= 0:
+        raise ValueError(f"dt must be finite and > 0, got {dt!r}")
+    dt = dt_seconds * second
+
+    currents = np.asarray(input_currents, dtype=float)
+    if currents.ndim != 2 or currents.shape[0] < 1:
+        raise ValueError(f"input_currents must have shape (T, channels), got {currents.shape}")
+    if not np.all(np.isfinite(currents)):
+        raise ValueError("input_currents must be finite")
+    n_steps = currents.shape[0]
+    if input_weights is not None:
+        if currents.shape[1] != n_inputs:
+            raise ValueError(
+                f"input_currents must have shape (T, n_inputs={n_inputs}) when input_weights "
+                f"is given, got {currents.shape}"
+            )
+        w_in = _matrix(input_weights, (layer_sizes[0], n_inputs), "input_weights")
+        currents = currents @ w_in.T
+    elif currents.shape[1] != layer_sizes[0]:
+        raise ValueError(
+            f"input_currents must have shape (T, layer_sizes[0]={layer_sizes[0]}) without "
+            f"input_weights, got {currents.shape}"
+        )
+
+    tau_m_layers = [
+        _time_array(value, size, f"tau_m[{index}]")
+        for index, (value, size) in enumerate(
+            zip(_per_layer(tau_m, n_layers, "tau_m"), layer_sizes, strict=True)
+        )
+    ]
+    tau_adp_layers = [
+        _time_array(value, size, f"tau_adp[{index}]")
+        for index, (value, size) in enumerate(
+            zip(_per_layer(tau_adp, n_layers, "tau_adp"), layer_sizes, strict=True)
+        )
+    ]
+    tau_out_seconds = _time_array(tau_out, n_outputs, "tau_out")
+    b0_layers = [
+        _float_array(v, s, "b0")
+        for v, s in zip(_per_layer(b0, n_layers, "b0"), layer_sizes, strict=True)
+    ]
+    beta_layers = [
+        _float_array(v, s, "beta")
+        for v, s in zip(_per_layer(beta, n_layers, "beta"), layer_sizes, strict=True)
+    ]
+    readout_R_m = 1.0 if isinstance(R_m, list | tuple) else float(_float_array(R_m, 1, "R_m")[0])
+    R_m_layers = [
+        _float_array(v, s, "R_m")
+        for v, s in zip(_per_layer(R_m, n_layers, "R_m"), layer_sizes, strict=True)
+    ]
+    if biases is None:
+        biases = [0.0] * n_layers
+    bias_layers = [
+        _float_array(v, s, "biases")
+        for v, s in zip(_per_layer(biases, n_layers, "biases"), layer_sizes, strict=True)
+    ]
+    out_bias = _float_array(0.0 if output_bias is None else output_bias, n_outputs, "output_bias")
+    if recurrent_weights is None:
+        recurrent_weights = [None] * n_layers
+    recurrent_weights = _per_layer(recurrent_weights, n_layers, "recurrent_weights")
+    recurrent = [
+        None if w is None else _matrix(w, (size, size), f"recurrent_weights[{index}]")
+        for index, (w, size) in enumerate(zip(recurrent_weights, layer_sizes, strict=True))
+    ]
+    if n_layers > 1:
+        if feedforward_weights is None or len(feedforward_weights) != n_layers - 1:
+            raise ValueError(
+                f"feedforward_weights must be a list of {n_layers - 1} matrices (layer l -> l+1)"
+            )
+        feedforward = [
+            _matrix(
+                w, (layer_sizes[index + 1], layer_sizes[index]), f"feedforward_weights[{index}]"
+            )
+            for index, w in enumerate(feedforward_weights)
+        ]
+    else:
+        if feedforward_weights:
+            raise ValueError("feedforward_weights must be empty for a single layer")
+        feedforward = []
+    w_out = _matrix(output_weights, (n_outputs, layer_sizes[-1]), "output_weights")
+    if initial_membrane is None:
+        initial_membrane = [0.0] * n_layers
+    u_init = [
+        _float_array(v, s, "initial_membrane")
+        for v, s in zip(
+            _per_layer(initial_membrane, n_layers, "initial_membrane"), layer_sizes, strict=True
+        )
+    ]
+    m_init = _float_array(
+        0.0 if initial_readout is None else initial_readout, n_outputs, "initial_readout"
+    )
+
+    # Pre-compensate the latency of deeper layers: run the bias-driven decay
+    # backwards `layer` times, checking that no latency step would cross threshold.
+    v_start, b_start = [], []
+    for layer in range(n_layers):
+        alpha = np.exp(-dt_seconds / tau_m_layers[layer])
+        rho = np.exp(-dt_seconds / tau_adp_layers[layer])
+        drive = (1 - alpha) * R_m_layers[layer] * bias_layers[layer]
+        v, b = u_init[layer].copy(), b0_layers[layer].copy()
+        for _ in range(layer):
+            v = (v - drive) / alpha
+            b = b / rho
+            if np.any(alpha * v + drive > b0_layers[layer] + beta_layers[layer] * rho * b):
+                raise ValueError(
+                    f"initial_membrane[{layer}] is too close to threshold: layer {layer} would "
+                    "fire during its latency steps; choose a lower initial membrane"
+                )
+        v_start.append(v)
+        b_start.append(b)
+    alpha_out = np.exp(-dt_seconds / tau_out_seconds)
+    m_start = m_init.copy()
+    for _ in range(n_layers):
+        m_start = (m_start - (1 - alpha_out) * readout_R_m * out_bias) / alpha_out
+
+    model = alif()
+    table = np.zeros((n_steps + n_layers, layer_sizes[0]))
+    table[:n_steps] = currents
+    input_table = TimedArray(table, dt=dt, name=f"{name}_input_table*")
+    layers = []
+    for layer, size in enumerate(layer_sizes):
+        group = model.make_group(
+            size,
+            name=f"{name}_layer_{layer}*",
+            dt=dt,
+            initial_values={"v": v_start[layer], "b": b_start[layer]},
+            tau_m=tau_m_layers[layer] * second,
+            tau_adp=tau_adp_layers[layer] * second,
+            b0=b0_layers[layer],
+            beta=beta_layers[layer],
+            R_m=R_m_layers[layer],
+            I_ext=bias_layers[layer],
+        )
+        layers.append(group)
+    layers[0].namespace[_INPUT_TABLE_NAME] = input_table
+    layers[0].run_regularly(f"I_input = {_INPUT_TABLE_NAME}(t, i)", when="start")
+
+    readout = NeuronGroup(
+        n_outputs, READOUT_EQUATIONS, method="exact", dt=dt, name=f"{name}_readout*"
+    )
+    readout.tau_out = tau_out_seconds * second
+    readout.R_m = readout_R_m
+    readout.I_ext = out_bias
+    readout.m = m_start
+    readout.run_regularly(ZERO_SYNAPTIC_CURRENT[0], when=ZERO_SYNAPTIC_CURRENT[1])
+
+    recurrent_synapses = [
+        None if w is None else _connect_dense(group, group, w, dt, f"{name}_recurrent_{index}")
+        for index, (w, group) in enumerate(zip(recurrent, layers, strict=True))
+    ]
+    feedforward_synapses = [
+        _connect_dense(layers[index], layers[index + 1], w, dt, f"{name}_feedforward_{index}")
+        for index, w in enumerate(feedforward)
+    ]
+    readout_synapses = _connect_dense(layers[-1], readout, w_out, dt, f"{name}_output")
+
+    spike_monitors = [SpikeMonitor(group, name=f"{group.name}_spikes*") for group in layers]
+    membrane_monitors = None
+    if record_membrane:
+        membrane_monitors = [
+            StateMonitor(
+                group, "v", record=True, when="before_thresholds", dt=dt, name=f"{group.name}_v*"
+            )
+            for group in layers
+        ]
+    readout_monitor = StateMonitor(
+        readout, "m", record=True, when="end", dt=dt, name=f"{readout.name}_m*"
+    )
+    objects = [*layers, readout, *feedforward_synapses, readout_synapses, *spike_monitors]
+    objects += [s for s in recurrent_synapses if s is not None]
+    objects += membrane_monitors or []
+    objects.append(readout_monitor)
+    network = Network(*objects, name=f"{name}_network*")
+    return SRNNNetwork(
+        network=network,
+        layers=layers,
+        readout=readout,
+        input_table=input_table,
+        recurrent_synapses=recurrent_synapses,
+        feedforward_synapses=feedforward_synapses,
+        readout_synapses=readout_synapses,
+        spike_monitors=spike_monitors,
+        membrane_monitors=membrane_monitors,
+        readout_monitor=readout_monitor,
+        dt=dt,
+        n_steps=n_steps,
+    )

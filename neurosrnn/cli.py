@@ -1,0 +1,514 @@
+"""The ``neurosrnn`` command line: list models, build standalone projects, run simulations.
+
+Commands
+--------
+``neurosrnn list``
+    The neuron models of the library with their parameters and defaults.
+``neurosrnn build MODEL --device cpp_standalone|cuda_standalone --out DIR``
+    Write (and by default compile) a self-contained standalone project of a
+    balanced E/I network of MODEL into DIR. Run it anywhere with ``./main`` (or
+    ``make && ./main`` after copying it to another machine, best built with
+    ``--portable``); `neurosrnn.results.load_standalone_results` reads its output.
+``neurosrnn run MODEL --device runtime|cpp_standalone|cuda_standalone --duration T --out DIR``
+    Simulate and write the results into DIR (format: `neurosrnn.results`):
+    ``spikes.npz`` (``i``: neuron indices, ``t``: spike times in seconds),
+    ``states.npz`` and ``metadata.json``. ``--sweep NAME=V1,V2,...`` compiles once
+    and writes one folder per value (``DIR/run_000``, ...), listed in
+    ``DIR/sweep.json``.
+
+Parameters are set with ``--set NAME=VALUE`` (e.g. ``--set tau_m=20ms``,
+``--set I_ext=25*mV``). Bad model names, unknown parameters and bad values end the
+command with exit status 2 and a one-line message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+
+__all__ = ["main", "build_parser", "parse_quantity", "resolve_model", "model_library"]
+
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_QUANTITY = re.compile(rf"^\s*({_NUMBER})\s*(?:\*?\s*([A-Za-z][A-Za-z0-9]*))?\s*$")
+
+
+class CommandLineError(Exception):
+    """A user error: reported as one line, exit status 2."""
+
+
+def parse_quantity(text):
+    """Parse ``"20ms"``, ``"20 ms"``, ``"20*ms"``, ``"-55 mV"`` or ``"0.5"`` into a value.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    brian2.Quantity or float
+
+    Raises
+    ------
+    ValueError
+        Not a number optionally followed by one Brian2 unit name.
+    """
+    import brian2.units as units
+    from brian2.units.fundamentalunits import Unit
+
+    match = _QUANTITY.match(text)
+    if match is None:
+        raise ValueError(
+            f"cannot read {text!r} as a value: write a number with an optional unit, "
+            "e.g. 20ms, 25*mV, 0.5"
+        )
+    number, unit_name = float(match.group(1)), match.group(2)
+    if unit_name is None:
+        return number
+    unit = {"s": units.second, "sec": units.second}.get(unit_name)
+    if unit is None:
+        unit = getattr(units, unit_name, None)
+    if not isinstance(unit, Unit):
+        raise ValueError(f"unknown unit {unit_name!r} in {text!r} (e.g. ms, second, mV, nA, Hz)")
+    return number * unit
+
+
+def _parse_assignment(text, option):
+    if "=" not in text:
+        raise CommandLineError(f"{option} expects NAME=VALUE, got {text!r}")
+    name, value = text.split("=", 1)
+    name = name.strip()
+    if not name:
+        raise CommandLineError(f"{option} expects NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def model_library():
+    """Model name -> zero-argument factory returning a `NeuronModel`.
+
+    ``neurosrnn.models.MODEL_LIBRARY`` when available, else the models importable
+    from ``neurosrnn.models``.
+    """
+    try:
+        from neurosrnn.models import MODEL_LIBRARY
+
+        return dict(MODEL_LIBRARY)
+    except ImportError:
+        from neurosrnn.models.lif import lif
+
+        return {"lif": lif, "lif_exponential": lambda: lif("exponential")}
+
+
+def resolve_model(name):
+    """Return the `NeuronModel` called `name` (one place to extend the lookup).
+
+    Raises
+    ------
+    CommandLineError
+        Unknown name; the message lists the available models.
+    """
+    library = model_library()
+    if name not in library:
+        raise CommandLineError(
+            f"unknown model {name!r}; available: {', '.join(sorted(library))} "
+            "(see 'neurosrnn list')"
+        )
+    return library[name]()
+
+
+def _default_coupling(model):
+    """A moderate ``J0`` for `model`: a tenth of its suprathreshold drive when comparable."""
+    from brian2.units.fundamentalunits import get_dimensions
+
+    unit = model.coupling_unit
+    drive = model.suprathreshold_drive
+    if drive is not None and get_dimensions(drive) == get_dimensions(unit):
+        return 0.1 * drive
+    return 0.1 * unit
+
+
+def _network_builder(model, args, parameters):
+    """The callable building the CLI's balanced E/I network of `model`."""
+    from neurosrnn.models.networks import balanced_ei_network
+
+    N_excitatory = int(round(args.N * args.excitatory_fraction))
+    N_inhibitory = args.N - N_excitatory
+    J0 = args.J0 if args.J0 is not None else _default_coupling(model)
+
+    def build():
+        return balanced_ei_network(
+            model,
+            N_excitatory,
+            N_inhibitory,
+            args.K,
+            J0=J0,
+            g=args.g,
+            seed=args.seed,
+            parameters=parameters,
+            record_states=tuple(args.record),
+            name="network",
+        )
+
+    description = {
+        "model": model.name,
+        "network": "balanced_ei",
+        "N_excitatory": N_excitatory,
+        "N_inhibitory": N_inhibitory,
+        "K": args.K,
+        "J0": str(J0),
+        "g": args.g,
+        "seed": args.seed,
+        "parameters": {name: str(value) for name, value in parameters.items()},
+    }
+    return build, description
+
+
+def _checked_parameters(model, N, assignments):
+    """Parse and check ``--set`` values against the model (before any build)."""
+    values = {}
+    for text in assignments:
+        name, raw = _parse_assignment(text, "--set")
+        if name not in model.parameters:
+            raise CommandLineError(
+                f"unknown parameter {name!r} for model {model.name!r}; allowed: "
+                f"{', '.join(sorted(model.parameters))}"
+            )
+        try:
+            values[name] = parse_quantity(raw)
+        except ValueError as error:
+            raise CommandLineError(f"--set {name}: {error}") from None
+    if model.drive_parameter not in values and model.suprathreshold_drive is not None:
+        values[model.drive_parameter] = model.suprathreshold_drive
+    return model.validate_parameters(N, values)
+
+
+def _checked_sweep(model, N, text):
+    name, raw = _parse_assignment(text, "--sweep")
+    if name not in model.parameters:
+        raise CommandLineError(
+            f"unknown parameter {name!r} for model {model.name!r}; allowed: "
+            f"{', '.join(sorted(model.parameters))}"
+        )
+    values = []
+    for item in raw.split(","):
+        try:
+            values.append(parse_quantity(item))
+        except ValueError as error:
+            raise CommandLineError(f"--sweep {name}: {error}") from None
+    for value in values:
+        model.validate_parameters(N, {name: value})
+    return name, values
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _time(text):
+    from brian2 import second
+    from brian2.units.fundamentalunits import get_dimensions
+
+    try:
+        value = parse_quantity(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if get_dimensions(value) != get_dimensions(second) or not float(value / second) > 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive time such as 1s or 200ms, got {text!r}"
+        )
+    return value
+
+
+def _coupling(text):
+    try:
+        return parse_quantity(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"neurosrnn: error: {message}\n")
+
+
+def _add_network_options(parser):
+    group = parser.add_argument_group("network (a balanced E/I network of the model)")
+    group.add_argument("--N", type=_positive_int, default=1000, help="number of neurons (1000)")
+    group.add_argument(
+        "--K", type=_positive_int, default=100, help="in-degree of every neuron (100)"
+    )
+    group.add_argument(
+        "--excitatory-fraction",
+        type=float,
+        default=0.8,
+        help="fraction of excitatory neurons (0.8)",
+    )
+    group.add_argument(
+        "--J0",
+        type=_coupling,
+        default=None,
+        help="coupling before 1/sqrt(K) scaling, in the model's coupling unit (e.g. 2mV); "
+        "default: a tenth of the model's suprathreshold drive",
+    )
+    group.add_argument("--g", type=float, default=5.0, help="relative inhibition g (5)")
+    group.add_argument("--seed", type=int, default=0, help="seed of the graph (0)")
+    group.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="per-neuron parameter value for every neuron, e.g. --set tau_m=20ms "
+        "(repeatable); default drive: the model's suprathreshold drive",
+    )
+    group.add_argument(
+        "--record",
+        action="append",
+        default=[],
+        metavar="STATE",
+        help="record this state variable of the first 10 neurons (repeatable)",
+    )
+    group.add_argument("--dt", type=_time, default=None, help="time step (0.1ms)")
+
+
+def _add_device_options(parser, devices, required=True):
+    group = parser.add_argument_group("device")
+    group.add_argument("--device", choices=devices, required=required, help="Brian2 device")
+    group.add_argument(
+        "--target",
+        choices=("auto", "numpy", "cython"),
+        default="auto",
+        help="code generation target of the runtime device (auto)",
+    )
+    group.add_argument(
+        "--openmp-threads",
+        type=int,
+        default=0,
+        help="OpenMP threads of a cpp_standalone binary (0: no OpenMP)",
+    )
+    group.add_argument(
+        "--compute-capability",
+        type=float,
+        default=None,
+        help="CUDA compute capability to compile for (default: the GPU's, else 9.0)",
+    )
+    group.add_argument("--gpu-id", type=int, default=0, help="GPU to run on (0)")
+    group.add_argument(
+        "--portable",
+        action="store_true",
+        help="compile without -march=native so the binary runs on other CPUs",
+    )
+
+
+def build_parser():
+    """The `argparse` parser of the ``neurosrnn`` command."""
+    parser = _Parser(
+        prog="neurosrnn",
+        description="Adaptive multi-timescale spiking recurrent networks on Brian2.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    listing = commands.add_parser("list", help="list the neuron models of the library")
+    listing.add_argument("--verbose", action="store_true", help="also show each description")
+
+    build = commands.add_parser(
+        "build",
+        help="write a standalone C++/CUDA project",
+        description="Write a self-contained standalone project of a balanced E/I network "
+        "of MODEL into --out; run it with ./main in that folder.",
+    )
+    build.add_argument("model", metavar="MODEL", help="model name (see 'neurosrnn list')")
+    _add_device_options(build, ("cpp_standalone", "cuda_standalone"))
+    build.add_argument("--out", required=True, help="project folder")
+    build.add_argument("--duration", type=_time, default=_time("1s"), help="simulated time (1s)")
+    build.add_argument("--no-compile", action="store_true", help="only generate the sources")
+    _add_network_options(build)
+
+    run = commands.add_parser(
+        "run",
+        help="simulate and write results",
+        description="Simulate a balanced E/I network of MODEL and write spikes.npz "
+        "(i: indices, t: times in seconds), states.npz and metadata.json into --out.",
+    )
+    run.add_argument("model", metavar="MODEL", help="model name (see 'neurosrnn list')")
+    _add_device_options(run, ("runtime", "cpp_standalone", "cuda_standalone"))
+    run.add_argument("--duration", type=_time, required=True, help="simulated time, e.g. 1s")
+    run.add_argument("--out", required=True, help="results folder")
+    run.add_argument(
+        "--build-dir",
+        default=None,
+        help="standalone project folder (default: OUT/project)",
+    )
+    run.add_argument(
+        "--sweep",
+        default=None,
+        metavar="NAME=V1,V2,...",
+        help="run once per value (standalone: compiled once), results in OUT/run_000, ...",
+    )
+    progress = run.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress", dest="progress", action="store_true", default=None, help="show progress"
+    )
+    progress.add_argument("--no-progress", dest="progress", action="store_false")
+    _add_network_options(run)
+    return parser
+
+
+def _device_options(args):
+    from neurosrnn.devices import DeviceSettings
+
+    return DeviceSettings(
+        name=args.device,
+        target=args.target,
+        openmp_threads=args.openmp_threads,
+        compute_capability=args.compute_capability,
+        gpu_id=args.gpu_id,
+        portable=args.portable,
+    )
+
+
+def _command_list(args, out):
+    from brian2.units.fundamentalunits import Quantity
+
+    for name, factory in sorted(model_library().items()):
+        model = factory()
+        parameters = ", ".join(
+            f"{key}={value!s}" if isinstance(value, Quantity) else f"{key}={value!r}"
+            for key, value in model.parameters.items()
+        )
+        out.write(f"{name}: {parameters}\n")
+        if args.verbose and model.description:
+            out.write(f"    {model.description}\n")
+    return 0
+
+
+def _prepare(args):
+    if not 0 <= args.excitatory_fraction <= 1:
+        raise CommandLineError(
+            f"--excitatory-fraction must lie in [0, 1], got {args.excitatory_fraction}"
+        )
+    model = resolve_model(args.model)
+    unknown = sorted(set(args.record) - set(model.equations.names))
+    if unknown:
+        raise CommandLineError(
+            f"--record {unknown[0]!r} is not a state of model {model.name!r}; allowed: "
+            f"{', '.join(sorted(model.equations.names))}"
+        )
+    parameters = _checked_parameters(model, args.N, args.set)
+    settings = _device_options(args)
+    return model, parameters, settings
+
+
+def _command_build(args, out):
+    from neurosrnn.devices import Simulation
+
+    model, parameters, settings = _prepare(args)
+    build, description = _network_builder(model, args, parameters)
+    simulation = Simulation(
+        build, args.duration, device=settings, directory=args.out, dt=args.dt,
+        metadata={"command": "build", **description},
+    )  # fmt: skip
+    try:
+        simulation.build(compile=not args.no_compile)
+    finally:
+        simulation.close()
+    action = "generated" if args.no_compile else "generated and compiled"
+    out.write(
+        f"{settings.describe()} project of {model.name!r} {action} in {args.out}; run it with "
+        f"'cd {args.out} && ./main' (results in {args.out}/results)\n"
+    )
+    return 0
+
+
+def _command_run(args, out):
+    from neurosrnn.devices import Simulation
+    from neurosrnn.results import write_json_atomic
+
+    model, parameters, settings = _prepare(args)
+    sweep = _checked_sweep(model, args.N, args.sweep) if args.sweep else None
+    build, description = _network_builder(model, args, parameters)
+    progress = args.progress if args.progress is not None else sys.stderr.isatty()
+    directory = args.build_dir or os.path.join(args.out, "project")
+    simulation = Simulation(
+        build,
+        args.duration,
+        device=settings,
+        directory=directory if settings.is_standalone else None,
+        dt=args.dt,
+        report="stderr" if progress else None,
+        metadata={"command": "run", **description},
+    )
+    os.makedirs(args.out, exist_ok=True)
+    try:
+        simulation.build()
+        if sweep is None:
+            results = simulation.run(save=False)
+            results.save(args.out)
+            out.write(
+                f"{len(results.i)} spikes written to {os.path.join(args.out, 'spikes.npz')}\n"
+            )
+            return 0
+        name, values = sweep
+        listing = []
+        for index, value in enumerate(values):  # every value was checked by _checked_sweep
+            results = simulation.run({name: value}, save=False)
+            folder = os.path.join(args.out, f"run_{index:03d}")
+            results.metadata["sweep"] = {name: str(value)}
+            results.save(folder)
+            listing.append(
+                {"folder": f"run_{index:03d}", name: str(value), "spikes": len(results.i)}
+            )
+        write_json_atomic(
+            os.path.join(args.out, "sweep.json"),
+            {"parameter": name, "runs": listing, "compilations": simulation.compile_count},
+        )
+        out.write(
+            f"{len(values)} runs of {name} written to {args.out}/run_000.."
+            f"run_{len(values) - 1:03d} "
+            f"({simulation.compile_count} compilation(s))\n"
+        )
+        return 0
+    finally:
+        simulation.close()
+
+
+def main(argv=None, out=None):
+    """Entry point of the ``neurosrnn`` command; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+    out : file, optional
+        Stream for normal output (default: stdout).
+    """
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    commands = {"list": _command_list, "build": _command_build, "run": _command_run}
+    from brian2.units.fundamentalunits import DimensionMismatchError
+
+    from neurosrnn.devices import CUDAToolkitNotFoundError, GPUNotAvailableError
+
+    try:
+        return commands[args.command](args, out)
+    except (CommandLineError, ValueError, DimensionMismatchError) as error:
+        sys.stderr.write(f"neurosrnn: error: {_one_line(error)}\n")
+        return 2
+    except (GPUNotAvailableError, CUDAToolkitNotFoundError, ImportError) as error:
+        sys.stderr.write(f"neurosrnn: error: {_one_line(error)}\n")
+        return 1
+
+
+def _one_line(error):
+    return " ".join(str(error).split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,735 @@
+"""Perturbation measures of chaos for any Brian2 network.
+
+These measures need no Jacobian: they follow a reference trajectory and a perturbed
+copy of the same network and compare a state variable of one `brian2.NeuronGroup`.
+Both copies live in one `brian2.Network` and are advanced in turn with
+`Network.store` / `Network.restore`, so the network is built once and any model,
+synapse type or monitor works unchanged (runtime device, numpy or cython target).
+
+* `two_trajectory_lyapunov`: largest Lyapunov exponent from a small perturbation that
+  is renormalised to size :math:`\\epsilon` after every interval :math:`\\Delta`
+  (Benettin, Galgani & Strelcyn 1976, Phys. Rev. A 14:2338):
+  :math:`\\lambda_{max} = \\langle \\ln(d/\\epsilon) \\rangle / \\Delta`.
+* `finite_size_lyapunov`: the same growth rate as a function of the perturbation
+  size :math:`\\epsilon` (a finite-size Lyapunov exponent; Aurell, Boffetta,
+  Crisanti, Paladin & Vulpiani 1996, Phys. Rev. Lett. 77:1262). In inhibitory LIF
+  networks small perturbations decay while large ones grow ("stable chaos", flux
+  tubes: Zillmer et al. 2006, Phys. Rev. E 74:036203; Monteforte & Wolf 2012,
+  Phys. Rev. X 2:041007).
+* `divergence_curve` and `extra_spike_experiment`: the distance between the two
+  trajectories over time after one perturbation, e.g. a single extra spike in one
+  neuron (London, Roth, Beeren, Häusser & Latham 2010, Nature 466:123): the number of
+  extra spikes it causes and the growth of the spike-train distance.
+
+Distances are Euclidean norms of the difference of the perturbed state variable
+(values in SI units, e.g. volt), optionally wrapped to a period (theta neurons:
+:math:`2\\pi`). Only that variable is renormalised; other state variables keep the
+perturbed copy's values, so list models with several dynamic variables with care.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import NeuronGroup, SpikeMonitor, second
+from brian2.devices.device import RuntimeDevice, get_device
+from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, get_dimensions
+
+__all__ = [
+    "TwoTrajectoryLyapunov",
+    "FiniteSizeLyapunov",
+    "DivergenceCurve",
+    "two_trajectory_lyapunov",
+    "finite_size_lyapunov",
+    "divergence_curve",
+    "extra_spike_experiment",
+    "spike_train_distance",
+]
+
+_REFERENCE = "_neurosrnn_reference"
+_PERTURBED = "_neurosrnn_perturbed"
+_START = "_neurosrnn_start"
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class TwoTrajectoryLyapunov:
+    """Largest Lyapunov exponent of a Brian2 network from two trajectories.
+
+    Attributes
+    ----------
+    largest_exponent : float
+        :math:`\\lambda_{max}` in 1/s.
+    standard_error : float
+        From contiguous segments of the run (NaN with one segment).
+    segment_exponents : ndarray
+        Per-segment estimates (1/s).
+    log_growth : ndarray
+        :math:`\\ln(d/\\epsilon)` of every interval.
+    interval, duration : float
+        Renormalisation interval and averaging time (s).
+    epsilon : float
+        Perturbation size (SI units of `variable`).
+    variable : str
+        Perturbed state variable.
+    """
+
+    largest_exponent: float
+    standard_error: float
+    segment_exponents: np.ndarray
+    log_growth: np.ndarray
+    interval: float
+    duration: float
+    epsilon: float
+    variable: str
+
+    def __repr__(self):
+        return (
+            f"<TwoTrajectoryLyapunov lambda_max = {self.largest_exponent:.4g} +- "
+            f"{self.standard_error:.2g} 1/s ({self.variable!r}, epsilon={self.epsilon:g}, "
+            f"{self.log_growth.size} intervals of {self.interval * 1e3:g} ms)>"
+        )
+
+
+@dataclass
+class FiniteSizeLyapunov:
+    """Growth rate of renormalised perturbations as a function of their size.
+
+    Attributes
+    ----------
+    epsilons : ndarray
+        Perturbation sizes (SI units of `variable`).
+    exponents : ndarray
+        :math:`\\lambda(\\epsilon) = \\langle\\ln(d/\\epsilon)\\rangle/\\Delta` in 1/s.
+    standard_errors : ndarray
+        Standard errors of `exponents` over intervals.
+    fraction_growing : ndarray
+        Fraction of intervals in which the perturbation grew (:math:`d > \\epsilon`).
+    interval : float
+        :math:`\\Delta` in seconds.
+    variable : str
+    """
+
+    epsilons: np.ndarray
+    exponents: np.ndarray
+    standard_errors: np.ndarray
+    fraction_growing: np.ndarray
+    interval: float
+    variable: str
+
+    def __repr__(self):
+        rows = ", ".join(
+            f"{eps:.2g}: {lam:.3g}" for eps, lam in zip(self.epsilons, self.exponents, strict=True)
+        )
+        return f"<FiniteSizeLyapunov {self.variable!r} lambda(epsilon) [1/s] = {{{rows}}}>"
+
+
+@dataclass
+class DivergenceCurve:
+    """Distance between a reference and a perturbed trajectory over time.
+
+    Attributes
+    ----------
+    times : ndarray
+        Sample times (s) after the perturbation.
+    distance : ndarray
+        State distance (norm of the variable difference) at `times`.
+    extra_spikes : ndarray
+        Spikes of the perturbed run minus spikes of the reference run up to `times`.
+    spike_distance : ndarray
+        Spike-train distance at `times` (see `spike_train_distance`).
+    reference_spikes, perturbed_spikes : tuple of ndarray
+        ``(indices, times)`` of both runs (times in s from the perturbation).
+    initial_distance : float
+        Distance right after the perturbation.
+    """
+
+    times: np.ndarray
+    distance: np.ndarray
+    extra_spikes: np.ndarray
+    spike_distance: np.ndarray
+    reference_spikes: tuple
+    perturbed_spikes: tuple
+    initial_distance: float
+    info: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        return (
+            f"<DivergenceCurve {self.times.size} samples over {self.times[-1]:.4g} s: "
+            f"distance {self.initial_distance:.3g} -> {self.distance[-1]:.3g}, "
+            f"{int(self.extra_spikes[-1]):+d} spikes>"
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _seconds(value, name, allow_zero=False):
+    """A Brian2 time (or a float in seconds) as a float, checked."""
+    if isinstance(value, Quantity):
+        if get_dimensions(value) != get_dimensions(second):
+            raise DimensionMismatchError(
+                f"{name} must be a time", get_dimensions(value), get_dimensions(second)
+            )
+        value = float(value / second)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a time (Brian2 quantity or seconds)") from None
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite time {bound}, got {value!r}")
+    return value
+
+
+def _plain(value, name, positive=True):
+    """A number (Quantity in SI, or float) as a float."""
+    if isinstance(value, Quantity):
+        value = np.asarray(value)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(value) or (positive and value <= 0):
+        raise ValueError(f"{name} must be a finite number{' > 0' if positive else ''}")
+    return value
+
+
+def _check_runtime():
+    if not isinstance(get_device(), RuntimeDevice):
+        raise ValueError(
+            "perturbation measures need Brian2's runtime device (they use Network.store "
+            "and Network.restore); call brian2.set_device('runtime') first"
+        )
+
+
+def _build(build, variable):
+    """Call `build` and check that it gives (Network, NeuronGroup) with `variable`."""
+    _check_runtime()
+    if not callable(build):
+        raise ValueError("build must be a function returning (brian2.Network, NeuronGroup)")
+    built = build()
+    if not (isinstance(built, tuple) and len(built) == 2):
+        raise ValueError("build() must return a tuple (brian2.Network, brian2.NeuronGroup)")
+    network, group = built
+    if not isinstance(group, NeuronGroup):
+        raise ValueError(f"build() must return a NeuronGroup second, got {type(group).__name__}")
+    if group not in network.objects:
+        raise ValueError("the NeuronGroup returned by build() must be part of the Network")
+    if not isinstance(variable, str) or variable not in group.variables:
+        raise ValueError(f"variable {variable!r} is not a state variable of {group.name}")
+    if getattr(group.variables[variable], "read_only", False) or getattr(
+        group.variables[variable], "constant", False
+    ):
+        raise ValueError(f"variable {variable!r} must be a dynamic (writable) state variable")
+    return network, group
+
+
+def _read(group, variable):
+    return np.array(getattr(group, variable + "_"), dtype=float)
+
+
+def _write(group, variable, values):
+    setattr(group, variable + "_", values)
+
+
+def _wrap(difference, period):
+    if period is None:
+        return difference
+    return (difference + 0.5 * period) % period - 0.5 * period
+
+
+def _period(period):
+    return None if period is None else _plain(period, "period")
+
+
+class _Progress:
+    def __init__(self, total, enabled, label):
+        self.total = max(int(total), 1)
+        self.enabled = bool(enabled)
+        self.label = label
+        self.shown = -1
+
+    def update(self, done):
+        if self.enabled:
+            percent = int(100 * done / self.total)
+            if percent != self.shown:
+                self.shown = percent
+                sys.stderr.write(f"\r{self.label} [{'#' * (percent // 5):<20}] {percent:3d}%")
+                if done >= self.total:
+                    sys.stderr.write("\n")
+                sys.stderr.flush()
+
+
+def _renormalized_growth(network, group, variable, epsilon, interval, n_intervals, period, rng,
+                         neurons, bar=None, bar_offset=0):
+    """Follow reference + perturbation of size epsilon, renormalising every interval.
+
+    The network must hold its start state as the stored snapshot `_START`.
+    Returns the array of ln(d / epsilon) per interval.
+    """
+    network.restore(_START)
+    reference = _read(group, variable)
+    direction = np.zeros_like(reference)
+    direction[neurons] = rng.standard_normal(neurons.size)
+    direction *= epsilon / np.linalg.norm(direction)
+    network.store(_REFERENCE)
+    _write(group, variable, reference + direction)
+    network.store(_PERTURBED)
+    growth = np.empty(n_intervals)
+    for step in range(n_intervals):
+        network.restore(_REFERENCE)
+        network.run(interval * second)
+        reference = _read(group, variable)
+        network.store(_REFERENCE)
+        network.restore(_PERTURBED)
+        network.run(interval * second)
+        difference = _wrap(_read(group, variable) - reference, period)
+        distance = float(np.linalg.norm(difference))
+        if distance == 0:
+            growth[step] = -np.inf
+            difference = direction
+            distance = epsilon
+        else:
+            growth[step] = math.log(distance / epsilon)
+        _write(group, variable, reference + difference * (epsilon / distance))
+        network.store(_PERTURBED)
+        if bar is not None:
+            bar.update(bar_offset + step + 1)
+    network.restore(_REFERENCE)
+    return growth
+
+
+def _neurons(group, neurons):
+    if neurons is None:
+        return np.arange(len(group))
+    neurons = np.unique(np.asarray(neurons))
+    if neurons.size == 0 or neurons.dtype.kind not in "iu":
+        raise ValueError("neurons must be a non-empty array of integer indices")
+    if neurons[0] < 0 or neurons[-1] >= len(group):
+        raise ValueError(f"neurons must lie in [0, {len(group)})")
+    return neurons
+
+
+def _segments(growth, interval, n_segments):
+    n_segments = max(1, min(int(n_segments), growth.size))
+    parts = np.array_split(growth, n_segments)
+    segments = np.array([part.sum() / (part.size * interval) for part in parts])
+    error = float(segments.std(ddof=1) / math.sqrt(n_segments)) if n_segments > 1 else math.nan
+    return segments, error
+
+
+# --------------------------------------------------------------------------- measures
+
+
+def two_trajectory_lyapunov(
+    build,
+    variable,
+    *,
+    duration,
+    interval,
+    epsilon=1e-8,
+    burn_in=0.0,
+    transient=None,
+    period=None,
+    neurons=None,
+    n_segments=10,
+    seed=0,
+    progress=False,
+):
+    """Largest Lyapunov exponent of a Brian2 network from a renormalised perturbation.
+
+    After `burn_in`, the state `variable` of the group is displaced by a random vector
+    of norm `epsilon`. Reference and perturbed copies are run for `interval` each; the
+    distance :math:`d` of the variable is measured, :math:`\\ln(d/\\epsilon)` is
+    accumulated and the displacement rescaled to `epsilon`:
+
+    .. math:: \\lambda_{max} = \\frac{1}{n\\Delta}\\sum_{k=1}^{n} \\ln\\frac{d_k}{\\epsilon}.
+
+    Parameters
+    ----------
+    build : callable
+        ``build() -> (network, group)``: a `brian2.Network` and the `NeuronGroup`
+        whose variable is perturbed. Called once.
+    variable : str
+        Name of the state variable to perturb (e.g. ``"theta"``, ``"v"``).
+    duration : brian2 time or float (s)
+        Averaging time.
+    interval : brian2 time or float (s)
+        Renormalisation interval :math:`\\Delta` (a multiple of ``dt``); the
+        perturbation must stay small (linear) over it.
+    epsilon : float or quantity
+        Perturbation size in the units of `variable` (SI values, e.g. volt).
+    burn_in : brian2 time or float (s)
+        Time simulated first.
+    transient : brian2 time or float (s), optional
+        Renormalised time discarded before averaging (default: ``duration / 10``),
+        while the perturbation aligns with the leading direction.
+    period : float, optional
+        Wrap differences to this period (``2*pi`` for theta neurons).
+    neurons : array of int, optional
+        Perturb only these neurons (the distance still covers all).
+    n_segments : int
+        Contiguous segments for the error bar.
+    seed : int
+        Seed of the perturbation direction.
+    progress : bool
+        Progress bar on stderr.
+
+    Returns
+    -------
+    TwoTrajectoryLyapunov
+
+    Raises
+    ------
+    ValueError
+        Bad arguments, a non-runtime device, or `build` not returning a network and
+        a group with `variable`.
+
+    Notes
+    -----
+    In a clock-driven simulation spikes fall on the ``dt`` grid, and pulses reach
+    their targets at the end of the step in which the threshold was crossed, so the
+    result approximates the exponent of the event-driven model up to O(dt) effects.
+    """
+    duration = _seconds(duration, "duration")
+    interval = _seconds(interval, "interval")
+    burn_in = _seconds(burn_in, "burn_in", allow_zero=True)
+    transient = duration / 10 if transient is None else _seconds(transient, "transient", True)
+    epsilon = _plain(epsilon, "epsilon")
+    period = _period(period)
+    network, group = _build(build, variable)
+    neurons = _neurons(group, neurons)
+    if burn_in > 0:
+        network.run(burn_in * second)
+    network.store(_START)
+    n_transient = int(round(transient / interval))
+    n_intervals = max(1, int(round(duration / interval)))
+    bar = _Progress(n_transient + n_intervals, progress, "two trajectories")
+    growth = _renormalized_growth(
+        network, group, variable, epsilon, interval, n_transient + n_intervals, period,
+        np.random.default_rng(seed), neurons, bar,
+    )[n_transient:]
+    segments, error = _segments(growth, interval, n_segments)
+    return TwoTrajectoryLyapunov(
+        largest_exponent=float(growth.sum() / (growth.size * interval)),
+        standard_error=error,
+        segment_exponents=segments,
+        log_growth=growth,
+        interval=interval,
+        duration=growth.size * interval,
+        epsilon=epsilon,
+        variable=variable,
+    )
+
+
+def finite_size_lyapunov(
+    build,
+    variable,
+    *,
+    epsilons,
+    interval,
+    n_intervals,
+    burn_in=0.0,
+    period=None,
+    neurons=None,
+    seed=0,
+    progress=False,
+):
+    """Growth rate of renormalised perturbations of fixed size, for several sizes.
+
+    For each :math:`\\epsilon`, the perturbation is renormalised to size
+    :math:`\\epsilon` after every `interval` :math:`\\Delta` and
+
+    .. math:: \\lambda(\\epsilon) = \\frac{1}{n\\Delta} \\sum_k \\ln\\frac{d_k}{\\epsilon}.
+
+    For :math:`\\epsilon \\to 0` this is :math:`\\lambda_{max}`; at large
+    :math:`\\epsilon` it measures whether finite perturbations grow. Stable chaos
+    (inhibitory LIF networks) shows as :math:`\\lambda(\\epsilon) < 0` for small and
+    :math:`> 0` for large :math:`\\epsilon` (Monteforte & Wolf 2012, Phys. Rev. X
+    2:041007). Every size starts from the same state (after `burn_in`).
+
+    Parameters
+    ----------
+    build : callable
+        ``build() -> (network, group)``, as in `two_trajectory_lyapunov`.
+    variable : str
+        State variable to perturb.
+    epsilons : array of float
+        Perturbation sizes (SI units of `variable`), each > 0.
+    interval : brian2 time or float (s)
+        Renormalisation interval.
+    n_intervals : int
+        Intervals per size.
+    burn_in, period, neurons, seed, progress
+        As in `two_trajectory_lyapunov`.
+
+    Returns
+    -------
+    FiniteSizeLyapunov
+
+    References
+    ----------
+    Aurell E. et al. (1996), Phys. Rev. Lett. 77:1262 (finite-size Lyapunov exponent).
+    """
+    epsilons = np.atleast_1d(np.asarray(epsilons, dtype=float))
+    if epsilons.ndim != 1 or epsilons.size == 0 or not np.all(np.isfinite(epsilons)):
+        raise ValueError("epsilons must be a non-empty 1-D array of finite sizes")
+    if np.any(epsilons <= 0):
+        raise ValueError("epsilons must all be > 0")
+    interval = _seconds(interval, "interval")
+    if isinstance(n_intervals, bool) or not isinstance(n_intervals, int | np.integer):
+        raise ValueError(f"n_intervals must be a positive integer, got {n_intervals!r}")
+    if n_intervals < 1:
+        raise ValueError(f"n_intervals must be a positive integer, got {n_intervals!r}")
+    burn_in = _seconds(burn_in, "burn_in", allow_zero=True)
+    period = _period(period)
+    network, group = _build(build, variable)
+    neurons = _neurons(group, neurons)
+    if burn_in > 0:
+        network.run(burn_in * second)
+    network.store(_START)
+    rng = np.random.default_rng(seed)
+    exponents, errors, growing = [], [], []
+    bar = _Progress(epsilons.size * n_intervals, progress, "finite-size exponents")
+    for index, epsilon in enumerate(epsilons):
+        growth = _renormalized_growth(
+            network, group, variable, float(epsilon), interval, int(n_intervals), period, rng,
+            neurons, bar, index * n_intervals,
+        )
+        finite = np.where(np.isfinite(growth), growth, np.log(np.finfo(float).tiny))
+        exponents.append(finite.mean() / interval)
+        errors.append(
+            finite.std(ddof=1) / math.sqrt(finite.size) / interval if finite.size > 1 else np.nan
+        )
+        growing.append(float(np.mean(growth > 0)))
+    return FiniteSizeLyapunov(
+        epsilons=epsilons,
+        exponents=np.asarray(exponents),
+        standard_errors=np.asarray(errors),
+        fraction_growing=np.asarray(growing),
+        interval=interval,
+        variable=variable,
+    )
+
+
+def spike_train_distance(reference, perturbed, N, times, time_constant):
+    """Van Rossum distance between two network spike trains, as a function of time.
+
+    Each spike train is filtered with a causal exponential kernel,
+    :math:`f_i(t) = \\sum_{s: t_s \\le t} e^{-(t - t_s)/\\tau}`, and the distance at
+    time :math:`t` is :math:`D(t) = \\sqrt{\\sum_i (f_i(t) - g_i(t))^2}` over all
+    neurons (van Rossum 2001, Neural Comput. 13:751, evaluated pointwise in time).
+    Identical trains give 0; one extra spike gives at most 1.
+
+    Parameters
+    ----------
+    reference, perturbed : tuple of arrays
+        ``(indices, times)`` of each run (times in s).
+    N : int
+        Number of neurons.
+    times : array
+        Sample times (s), sorted.
+    time_constant : float
+        Kernel time constant :math:`\\tau` (s, > 0).
+
+    Returns
+    -------
+    ndarray
+        :math:`D` at `times`.
+    """
+    times = np.asarray(times, dtype=float)
+    if times.ndim != 1 or np.any(np.diff(times) < 0):
+        raise ValueError("times must be a sorted 1-D array")
+    tau = _seconds(time_constant, "time_constant")
+    state = np.zeros(int(N))
+    out = np.empty(times.size)
+    events = []
+    for sign, (indices, spike_times) in ((1.0, reference), (-1.0, perturbed)):
+        indices = np.asarray(indices, dtype=np.int64)
+        spike_times = np.asarray(spike_times, dtype=float)
+        events.append((indices, spike_times, np.full(indices.size, sign)))
+    indices = np.concatenate([e[0] for e in events])
+    spike_times = np.concatenate([e[1] for e in events])
+    signs = np.concatenate([e[2] for e in events])
+    order = np.argsort(spike_times, kind="stable")
+    indices, spike_times, signs = indices[order], spike_times[order], signs[order]
+    bins = np.searchsorted(times, spike_times, side="left")  # spike at t_s counts for t >= t_s
+    previous = times[0] if times.size else 0.0
+    for k, t in enumerate(times):
+        state *= math.exp(-(t - previous) / tau)
+        lo, hi = np.searchsorted(bins, [k, k + 1])
+        if hi > lo:
+            np.add.at(
+                state, indices[lo:hi], signs[lo:hi] * np.exp(-(t - spike_times[lo:hi]) / tau)
+            )
+        out[k] = math.sqrt(float(state @ state))
+        previous = t
+    return out
+
+
+def divergence_curve(
+    build,
+    variable,
+    *,
+    perturbation,
+    duration,
+    sample_interval,
+    burn_in=0.0,
+    period=None,
+    spike_time_constant=0.01,
+    progress=False,
+):
+    """Follow a reference and a once-perturbed trajectory and measure how they diverge.
+
+    Parameters
+    ----------
+    build : callable
+        ``build() -> (network, group)``, as in `two_trajectory_lyapunov`. A
+        `SpikeMonitor` on the group is added.
+    variable : str
+        State variable that `perturbation` changes and that distances are taken on.
+    perturbation : array or callable
+        Either the displacement added to `variable` (SI values, length N), or a
+        function ``f(values) -> new_values``.
+    duration : brian2 time or float (s)
+        Time followed after the perturbation.
+    sample_interval : brian2 time or float (s)
+        Spacing of the distance samples (a multiple of ``dt``).
+    burn_in, period
+        As in `two_trajectory_lyapunov`.
+    spike_time_constant : brian2 time or float (s)
+        Kernel time constant of `spike_train_distance`.
+    progress : bool
+        Progress bar on stderr.
+
+    Returns
+    -------
+    DivergenceCurve
+    """
+    duration = _seconds(duration, "duration")
+    sample_interval = _seconds(sample_interval, "sample_interval")
+    burn_in = _seconds(burn_in, "burn_in", allow_zero=True)
+    spike_time_constant = _seconds(spike_time_constant, "spike_time_constant")
+    period = _period(period)
+    network, group = _build(build, variable)
+    monitor = SpikeMonitor(group, record=True)
+    network.add(monitor)
+    if burn_in > 0:
+        network.run(burn_in * second)
+    start_time = float(network.t / second)
+    n_samples = max(1, int(round(duration / sample_interval)))
+    original = _read(group, variable)
+    if callable(perturbation):
+        changed = np.asarray(perturbation(original.copy()), dtype=float)
+    else:
+        displacement = np.asarray(perturbation, dtype=float)
+        if displacement.shape != original.shape:
+            raise ValueError(
+                f"perturbation must have one entry per neuron ({original.size}), "
+                f"got shape {displacement.shape}"
+            )
+        changed = original + displacement
+    if changed.shape != original.shape or not np.all(np.isfinite(changed)):
+        raise ValueError("the perturbed values must be finite, one per neuron")
+    network.store(_REFERENCE)
+    bar = _Progress(2 * n_samples, progress, "divergence")
+    runs = []
+    for label, values in (("reference", None), ("perturbed", changed)):
+        network.restore(_REFERENCE)
+        if values is not None:
+            _write(group, variable, values)
+        first = monitor.num_spikes
+        states = np.empty((n_samples, original.size))
+        counts = np.empty(n_samples)
+        for k in range(n_samples):
+            network.run(sample_interval * second)
+            states[k] = _read(group, variable)
+            counts[k] = monitor.num_spikes - first
+            bar.update((label == "perturbed") * n_samples + k + 1)
+        spikes = (
+            np.array(monitor.i[first:], dtype=np.int64),
+            np.array(monitor.t[first:] / second, dtype=float) - start_time,
+        )
+        runs.append((states, counts, spikes))
+    network.restore(_REFERENCE)
+    times = sample_interval * np.arange(1, n_samples + 1)
+    distance = np.linalg.norm(_wrap(runs[1][0] - runs[0][0], period), axis=1)
+    spike_distance = spike_train_distance(
+        runs[0][2], runs[1][2], original.size, times, spike_time_constant
+    )
+    return DivergenceCurve(
+        times=times,
+        distance=distance,
+        extra_spikes=runs[1][1] - runs[0][1],
+        spike_distance=spike_distance,
+        reference_spikes=runs[0][2],
+        perturbed_spikes=runs[1][2],
+        initial_distance=float(np.linalg.norm(_wrap(changed - original, period))),
+    )
+
+
+def extra_spike_experiment(
+    build,
+    variable,
+    *,
+    neuron,
+    spike_value,
+    duration,
+    sample_interval,
+    burn_in=0.0,
+    period=None,
+    spike_time_constant=0.01,
+    progress=False,
+):
+    """Add one extra spike to one neuron and follow its consequences (London et al. 2010).
+
+    The variable of `neuron` is set to `spike_value` (a value beyond threshold, e.g.
+    ``theta = pi + 1e-6`` or ``v = v_threshold + 1*mV``), so it fires in the next
+    time step; everything else is unchanged. The result tracks the extra spikes the
+    network emits relative to the unperturbed run, the spike-train distance and the
+    state distance over time. In a chaotic network the spike-train distance grows
+    until the two runs are uncorrelated; London, Roth, Beeren, Häusser & Latham
+    (2010, Nature 466:123) found about 28 extra spikes per extra spike in rat
+    barrel cortex.
+
+    Parameters
+    ----------
+    build, variable, duration, sample_interval, burn_in, period, spike_time_constant,
+    progress
+        As in `divergence_curve`.
+    neuron : int
+        Index of the neuron that gets the extra spike.
+    spike_value : float or quantity
+        Value of `variable` that makes that neuron fire at the next step.
+
+    Returns
+    -------
+    DivergenceCurve
+    """
+    if isinstance(neuron, bool) or not isinstance(neuron, int | np.integer) or neuron < 0:
+        raise ValueError(f"neuron must be a non-negative integer index, got {neuron!r}")
+    value = _plain(spike_value, "spike_value", positive=False)
+
+    def set_spike(values):
+        if neuron >= values.size:
+            raise ValueError(f"neuron must be < N = {values.size}, got {neuron}")
+        values[neuron] = value
+        return values
+
+    return divergence_curve(
+        build,
+        variable,
+        perturbation=set_spike,
+        duration=duration,
+        sample_interval=sample_interval,
+        burn_in=burn_in,
+        period=period,
+        spike_time_constant=spike_time_constant,
+        progress=progress,
+    )

@@ -1,0 +1,512 @@
+"""Simulation results from any device as the same Python objects, saved atomically.
+
+Spikes and monitored state variables come back as `SimulationResults` whatever
+produced them: a runtime simulation (numpy or Cython target), a C++ or CUDA
+standalone binary run from Python, or a standalone project compiled and run
+elsewhere (`load_standalone_results` reads the binary's raw output with the
+manifest written at build time, without Brian2's device).
+
+Results format (a folder)
+-------------------------
+``metadata.json``
+    ``{"format": "neurosrnn-results", "format_version": 1, "spike_monitors":
+    {name: {"N": size of the recorded group, "n_spikes": ...}}, "state_monitors":
+    {name: {"variables": {var: {"dimensions": [7 SI exponents], "unit": "V"}}}},
+    ...}`` plus the run's metadata: device settings, duration and dt in seconds,
+    parameter overrides, wall time, package versions.
+``spikes.npz``
+    For every spike monitor ``M``: ``M.i`` (int64 neuron indices) and ``M.t``
+    (float64 spike times in seconds), sorted by time, then index. When there is a
+    single spike monitor the arrays are also stored as plain ``i`` and ``t``.
+``states.npz``
+    For every state monitor ``M``: ``M.t`` (seconds), ``M.record`` (recorded
+    indices) and ``M.<var>`` (shape ``(len(record), len(t))``, SI units without
+    prefix: volt, amp, second, ...).
+
+Every file is written to a temporary name in the same folder and moved into place
+with `os.replace`, so a reader never sees a partial file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+from brian2 import Quantity, SpikeMonitor, StateMonitor
+from brian2.units.fundamentalunits import get_dimensions, get_or_create_dimension
+
+__all__ = [
+    "RESULTS_FORMAT_VERSION",
+    "SpikeTrains",
+    "StateRecording",
+    "SimulationResults",
+    "load_results",
+    "load_standalone_results",
+    "write_json_atomic",
+    "write_npz_atomic",
+]
+
+#: Version of the results folder format (``metadata.json`` field ``format_version``).
+RESULTS_FORMAT_VERSION = 1
+
+
+# ----------------------------------------------------------------------------- atomic writes
+
+
+def _atomic_path(path):
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp_", suffix=os.path.basename(path))
+    return handle, temporary
+
+
+def write_json_atomic(path, data):
+    """Write `data` as JSON to `path` atomically (temporary file, then `os.replace`)."""
+    handle, temporary = _atomic_path(path)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(data, stream, indent=2, sort_keys=True)
+            stream.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def write_npz_atomic(path, arrays):
+    """Write `arrays` (name -> array) as an uncompressed ``.npz`` to `path` atomically."""
+    handle, temporary = _atomic_path(path)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+# ----------------------------------------------------------------------------- containers
+
+
+class SpikeTrains:
+    """Spikes of one group: neuron indices and times in seconds, sorted by (t, i).
+
+    Parameters
+    ----------
+    i : array of int
+        Neuron index of every spike.
+    t : array of float or brian2 quantity
+        Spike times (seconds if plain numbers).
+    N : int
+        Size of the recorded group.
+    name : str
+        Name of the monitor.
+
+    Notes
+    -----
+    Spikes are sorted by time and, within a time step, by index, so that devices
+    recording in different orders (brian2cuda does not sort by index) give equal
+    arrays.
+    """
+
+    def __init__(self, i, t, N, name="spikes"):
+        i = np.asarray(i, dtype=np.int64)
+        t = np.asarray(t / _second() if isinstance(t, Quantity) else t, dtype=np.float64)
+        if i.ndim != 1 or i.shape != t.shape:
+            raise ValueError(
+                f"i and t must be 1-D arrays of equal length, got {i.shape}, {t.shape}"
+            )
+        if i.size and (i.min() < 0 or i.max() >= N):
+            raise ValueError(f"spike indices must lie in [0, {N}), got [{i.min()}, {i.max()}]")
+        order = np.lexsort((i, t))
+        self.i = i[order]
+        self.t = t[order]
+        self.N = int(N)
+        self.name = name
+
+    def __repr__(self):
+        return f"<SpikeTrains {self.name!r}: {self.i.size} spikes from {self.N} neurons>"
+
+    def __len__(self):
+        return int(self.i.size)
+
+    def count(self):
+        """Number of spikes of every neuron (length `N`)."""
+        return np.bincount(self.i, minlength=self.N)
+
+    def trains(self):
+        """List of `N` arrays: the spike times (s) of every neuron."""
+        order = np.argsort(self.i, kind="stable")
+        boundaries = np.searchsorted(self.i[order], np.arange(self.N + 1))
+        times = self.t[order]
+        return [times[boundaries[k] : boundaries[k + 1]] for k in range(self.N)]
+
+    def __eq__(self, other):
+        if not isinstance(other, SpikeTrains):
+            return NotImplemented
+        return (
+            self.N == other.N
+            and np.array_equal(self.i, other.i)
+            and np.array_equal(self.t, other.t)
+        )
+
+    __hash__ = None
+
+
+class StateRecording:
+    """Recorded state variables of one group.
+
+    Parameters
+    ----------
+    t : array of float
+        Recording times in seconds.
+    record : array of int
+        Indices of the recorded neurons (or synapses).
+    values : dict
+        Variable name -> array of shape ``(len(record), len(t))`` in SI units.
+    dimensions : dict
+        Variable name -> Brian2 `Dimension` (or 7 SI exponents).
+    name : str
+        Name of the monitor.
+
+    Examples
+    --------
+    ``recording.v`` gives the membrane potential with units; ``recording.values["v"]``
+    the plain numbers in volt.
+    """
+
+    def __init__(self, t, record, values, dimensions, name="states"):
+        self.t = np.asarray(t, dtype=np.float64)
+        self.record = np.asarray(record, dtype=np.int64)
+        self.values = {}
+        self.dimensions = {}
+        for variable, array in values.items():
+            array = np.asarray(array, dtype=np.float64)
+            if array.shape != (self.record.size, self.t.size):
+                raise ValueError(
+                    f"state {variable!r} must have shape {(self.record.size, self.t.size)}, "
+                    f"got {array.shape}"
+                )
+            self.values[variable] = array
+            dims = dimensions[variable]
+            if not hasattr(dims, "_dims"):
+                dims = get_or_create_dimension(list(dims))
+            self.dimensions[variable] = dims
+        self.name = name
+
+    def __repr__(self):
+        return (
+            f"<StateRecording {self.name!r}: {sorted(self.values)} of {self.record.size} "
+            f"element(s) at {self.t.size} time(s)>"
+        )
+
+    def __getattr__(self, name):
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return Quantity(values[name], dim=self.dimensions[name])
+        raise AttributeError(name)
+
+
+def _second():
+    from brian2 import second
+
+    return second
+
+
+class SimulationResults:
+    """Spikes, recorded states and metadata of one simulation run.
+
+    Parameters
+    ----------
+    spikes : dict
+        Monitor name -> `SpikeTrains`.
+    states : dict
+        Monitor name -> `StateRecording`.
+    metadata : dict
+        JSON-serialisable description of the run.
+
+    Attributes
+    ----------
+    i, t : numpy.ndarray
+        Indices and times (s) of the only spike monitor (ValueError if there are
+        several: use ``spikes[name]``).
+    """
+
+    def __init__(self, spikes=None, states=None, metadata=None):
+        self.spikes = dict(spikes or {})
+        self.states = dict(states or {})
+        self.metadata = dict(metadata or {})
+
+    def __repr__(self):
+        spikes = ", ".join(f"{name}: {len(s)} spikes" for name, s in self.spikes.items())
+        states = ", ".join(self.states)
+        device = self.metadata.get("device", {})
+        device = device.get("device", "?") if isinstance(device, dict) else device
+        return f"<SimulationResults from {device}: [{spikes}] states [{states}]>"
+
+    # -- access
+
+    @property
+    def spike_trains(self):
+        """The `SpikeTrains` of the only spike monitor."""
+        if len(self.spikes) != 1:
+            raise ValueError(
+                f"results hold {len(self.spikes)} spike monitors ({sorted(self.spikes)}); "
+                "use results.spikes[name]"
+            )
+        return next(iter(self.spikes.values()))
+
+    @property
+    def i(self):
+        """Spike indices of the only spike monitor."""
+        return self.spike_trains.i
+
+    @property
+    def t(self):
+        """Spike times (s) of the only spike monitor."""
+        return self.spike_trains.t
+
+    # -- construction
+
+    @classmethod
+    def from_monitors(cls, monitors, metadata=None):
+        """Collect `brian2.SpikeMonitor` and `brian2.StateMonitor` objects after a run.
+
+        Works on every device: Brian2 reads standalone results from the binary's
+        results folder.
+        """
+        spikes, states = {}, {}
+        for monitor in monitors:
+            if isinstance(monitor, SpikeMonitor) and monitor.record:
+                spikes[monitor.name] = SpikeTrains(
+                    monitor.i[:], monitor.t[:], monitor.source.N, monitor.name
+                )
+            elif isinstance(monitor, StateMonitor):
+                variables = list(monitor.record_variables)
+                values = {}
+                dimensions = {}
+                for variable in variables:
+                    data = getattr(monitor, variable)
+                    dims = get_dimensions(data)
+                    values[variable] = np.asarray(
+                        data / Quantity(1, dim=dims) if isinstance(data, Quantity) else data
+                    )
+                    dimensions[variable] = monitor.source.variables[variable].dim
+                states[monitor.name] = StateRecording(
+                    monitor.t[:] / _second(),
+                    np.asarray(monitor.record, dtype=np.int64)
+                    if not isinstance(monitor.record, bool)
+                    else np.arange(monitor.source.N),
+                    values,
+                    dimensions,
+                    monitor.name,
+                )
+        return cls(spikes, states, metadata)
+
+    @classmethod
+    def from_network(cls, network, metadata=None):
+        """Collect every spike and state monitor of a `brian2.Network` after a run."""
+        monitors = [obj for obj in network.objects if isinstance(obj, SpikeMonitor | StateMonitor)]
+        return cls.from_monitors(sorted(monitors, key=lambda m: m.name), metadata)
+
+    @staticmethod
+    def describe_monitors(network, device):
+        """Manifest entries locating each monitor's raw output files of a standalone build."""
+        entries = {"spike_monitors": {}, "state_monitors": {}}
+        for monitor in sorted(network.objects, key=lambda obj: obj.name):
+            if isinstance(monitor, SpikeMonitor) and monitor.record:
+                entries["spike_monitors"][monitor.name] = {
+                    "N": int(monitor.source.N),
+                    "i": device.get_array_filename(monitor.variables["i"]),
+                    "t": device.get_array_filename(monitor.variables["t"]),
+                    "i_dtype": np.dtype(monitor.variables["i"].dtype).str,
+                }
+            elif isinstance(monitor, StateMonitor):
+                record = monitor.record
+                if isinstance(record, bool):
+                    record = np.arange(monitor.source.N)
+                entries["state_monitors"][monitor.name] = {
+                    "t": device.get_array_filename(monitor.variables["t"]),
+                    "record": [int(k) for k in np.asarray(record)],
+                    "variables": {
+                        variable: {
+                            "file": device.get_array_filename(monitor.variables[variable]),
+                            "dtype": np.dtype(monitor.variables[variable].dtype).str,
+                            "dimensions": _dims_list(monitor.source.variables[variable].dim),
+                        }
+                        for variable in monitor.record_variables
+                    },
+                }
+        return entries
+
+    # -- files
+
+    def save(self, directory):
+        """Write ``spikes.npz``, ``states.npz`` and ``metadata.json`` into `directory`.
+
+        Each file is written atomically. Returns the folder path.
+        """
+        os.makedirs(directory, exist_ok=True)
+        spike_arrays = {}
+        for name, trains in self.spikes.items():
+            spike_arrays[f"{name}.i"] = trains.i
+            spike_arrays[f"{name}.t"] = trains.t
+        if len(self.spikes) == 1:
+            spike_arrays["i"] = self.i
+            spike_arrays["t"] = self.t
+        state_arrays = {}
+        state_description = {}
+        for name, recording in self.states.items():
+            state_arrays[f"{name}.t"] = recording.t
+            state_arrays[f"{name}.record"] = recording.record
+            state_description[name] = {"variables": {}}
+            for variable, values in recording.values.items():
+                state_arrays[f"{name}.{variable}"] = values
+                dims = recording.dimensions[variable]
+                state_description[name]["variables"][variable] = {
+                    "dimensions": _dims_list(dims),
+                    "unit": str(dims) if not dims.is_dimensionless else "1",
+                }
+        metadata = _versions()
+        metadata.update(self.metadata)
+        metadata.update(
+            {
+                "format": "neurosrnn-results",
+                "format_version": RESULTS_FORMAT_VERSION,
+                "spike_monitors": {
+                    name: {"N": trains.N, "n_spikes": len(trains)}
+                    for name, trains in self.spikes.items()
+                },
+                "state_monitors": state_description,
+                "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+        )
+        write_npz_atomic(os.path.join(directory, "spikes.npz"), spike_arrays)
+        write_npz_atomic(os.path.join(directory, "states.npz"), state_arrays)
+        write_json_atomic(os.path.join(directory, "metadata.json"), metadata)
+        return directory
+
+    @classmethod
+    def load(cls, directory):
+        """Read a results folder written by `save` (see the module docstring)."""
+        return load_results(directory)
+
+
+def _dims_list(dims):
+    return [float(x) for x in dims._dims]
+
+
+def _versions():
+    import brian2
+
+    from neurosrnn._version import __version__
+
+    return {"neurosrnn_version": __version__, "brian2_version": brian2.__version__}
+
+
+def load_results(directory):
+    """Load a results folder (``metadata.json``, ``spikes.npz``, ``states.npz``).
+
+    Parameters
+    ----------
+    directory : str
+
+    Returns
+    -------
+    SimulationResults
+
+    Raises
+    ------
+    FileNotFoundError
+        No ``metadata.json`` in `directory`.
+    ValueError
+        A folder of another format or a newer format version.
+    """
+    metadata_path = os.path.join(directory, "metadata.json")
+    if not os.path.isfile(metadata_path):
+        raise FileNotFoundError(f"no neurosrnn results in {directory!r} (metadata.json missing)")
+    with open(metadata_path) as stream:
+        metadata = json.load(stream)
+    if metadata.get("format") != "neurosrnn-results":
+        raise ValueError(f"{metadata_path} is not a neurosrnn results file")
+    if metadata.get("format_version", 0) > RESULTS_FORMAT_VERSION:
+        raise ValueError(
+            f"{metadata_path} has format version {metadata['format_version']}; this "
+            f"neurosrnn reads up to {RESULTS_FORMAT_VERSION}"
+        )
+    spikes, states = {}, {}
+    with np.load(os.path.join(directory, "spikes.npz")) as arrays:
+        for name, info in metadata.get("spike_monitors", {}).items():
+            spikes[name] = SpikeTrains(arrays[f"{name}.i"], arrays[f"{name}.t"], info["N"], name)
+    with np.load(os.path.join(directory, "states.npz")) as arrays:
+        for name, info in metadata.get("state_monitors", {}).items():
+            variables = info["variables"]
+            states[name] = StateRecording(
+                arrays[f"{name}.t"],
+                arrays[f"{name}.record"],
+                {variable: arrays[f"{name}.{variable}"] for variable in variables},
+                {variable: variables[variable]["dimensions"] for variable in variables},
+                name,
+            )
+    return SimulationResults(spikes, states, metadata)
+
+
+def load_standalone_results(project_directory, results_directory="results"):
+    """Load the raw output of a standalone binary, without Brian2's device.
+
+    For projects built by `neurosrnn.devices.Simulation` (or ``neurosrnn build``) and
+    run anywhere with ``./main`` (optionally ``./main --results_dir DIR``): the
+    manifest the build wrote (``neurosrnn_manifest.json``) names each monitor's raw
+    files.
+
+    Parameters
+    ----------
+    project_directory : str
+        The standalone project folder.
+    results_directory : str
+        Folder of the binary's raw output, relative to `project_directory` (the
+        binary's default ``results``) or absolute.
+
+    Returns
+    -------
+    SimulationResults
+    """
+    manifest_path = os.path.join(project_directory, "neurosrnn_manifest.json")
+    if not os.path.isfile(manifest_path):
+        raise FileNotFoundError(
+            f"{project_directory!r} has no neurosrnn_manifest.json: not a project built by "
+            "neurosrnn"
+        )
+    with open(manifest_path) as stream:
+        manifest = json.load(stream)
+    folder = os.path.join(project_directory, results_directory)
+    spikes, states = {}, {}
+    for name, info in manifest["monitors"]["spike_monitors"].items():
+        i = np.fromfile(os.path.join(folder, info["i"]), dtype=np.dtype(info["i_dtype"]))
+        t = np.fromfile(os.path.join(folder, info["t"]), dtype=np.float64)
+        spikes[name] = SpikeTrains(i, t, info["N"], name)
+    for name, info in manifest["monitors"]["state_monitors"].items():
+        t = np.fromfile(os.path.join(folder, info["t"]), dtype=np.float64)
+        record = np.asarray(info["record"], dtype=np.int64)
+        values, dimensions = {}, {}
+        for variable, entry in info["variables"].items():
+            raw = np.fromfile(os.path.join(folder, entry["file"]), dtype=np.dtype(entry["dtype"]))
+            # Brian2 writes 2-D monitor arrays row by row: one row per time step.
+            values[variable] = raw.reshape(t.size, record.size).T
+            dimensions[variable] = entry["dimensions"]
+        states[name] = StateRecording(t, record, values, dimensions, name)
+    metadata = dict(manifest.get("metadata", {}))
+    metadata.update(
+        {
+            "device": manifest.get("device", {}),
+            "duration_s": manifest.get("duration_s"),
+            "dt_s": manifest.get("dt_s"),
+            "loaded_from": os.path.abspath(folder),
+        }
+    )
+    return SimulationResults(spikes, states, metadata)

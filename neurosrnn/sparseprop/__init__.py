@@ -1,0 +1,37 @@
+"""SparseProp: exact event-driven simulation of sparse pulse-coupled spiking networks.
+
+Engelken R. (2023) SparseProp: Efficient event-based simulation and training of sparse
+recurrent spiking neural networks. NeurIPS 36 (arXiv:2312.17216).
+
+- `SparsePropNetwork`: theta (QIF) and LIF networks with delta pulses, phase or time
+  representation, stored CSR or memory-free (`RegeneratedConnectivity`) topology.
+- `simulate_reference`: the plain O(N)-per-spike algorithm, for checks.
+- `balanced_network`: the inhibitory balanced reference network.
+- `brian2_network` (module `neurosrnn.sparseprop.brian2_network`): the same network as a
+  clock-driven Brian2 `Network`.
+- `phase_models`: PTCs g, g', dg/dc and phase <-> state maps (building blocks for the
+  exact Lyapunov analysis).
+"""
+
+from neurosrnn.sparseprop.engine import (
+    SparsePropNetwork,
+    SparsePropResult,
+    SparsePropState,
+    balanced_network,
+    isi_cv,
+)
+from neurosrnn.sparseprop.phase_models import PhaseModel, phase_model
+from neurosrnn.sparseprop.reference import simulate_reference
+from neurosrnn.sparseprop.topology import RegeneratedConnectivity
+
+__all__ = [
+    "SparsePropNetwork",
+    "SparsePropResult",
+    "SparsePropState",
+    "balanced_network",
+    "isi_cv",
+    "PhaseModel",
+    "phase_model",
+    "simulate_reference",
+    "RegeneratedConnectivity",
+]

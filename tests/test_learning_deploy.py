@@ -1,0 +1,93 @@
+"""Trained SRNN -> Brian2: identical spikes and predictions on runtime and C++ standalone."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+jax = pytest.importorskip("jax")
+jax.config.update("jax_enable_x64", True)
+
+from neurosrnn.learning import deploy, srnn, train  # noqa: E402
+from neurosrnn.learning.data import delayed_xor, sequential_digits  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained_two_layer():
+    data = sequential_digits("rows", n_samples=240, seed=3)
+    config = srnn.SRNNConfig(
+        n_in=8,
+        hidden=(12, 10),
+        n_out=10,
+        tau_m_init=(4, 1),
+        tau_adp_init=(15, 5),
+        tau_out_init=(3, 1),
+    )
+    trained = train.train(
+        config,
+        data.x_train,
+        data.y_train,
+        epochs=2,
+        batch_size=30,
+        tau_lr_factor=5.0,
+        seed=1,
+        progress=False,
+    )
+    return trained, data.x_test  # 60 test samples
+
+
+def _assert_same(trained, x, brian_spikes, brian_readout, brian_predictions):
+    reference = trained.run(x, dtype="float64")
+    total = 0
+    for layer, (ref, got) in enumerate(zip(reference["spikes"], brian_spikes, strict=True)):
+        assert_array_equal(got.sum(axis=(1, 2)), ref.sum(axis=(1, 2)), err_msg=f"layer {layer}")
+        assert_array_equal(got, ref, err_msg=f"spike trains of layer {layer}")
+        total += ref.sum()
+    assert total > 100  # the networks are active
+    assert_allclose(brian_readout, reference["readout"], rtol=1e-9, atol=1e-12)
+    assert_array_equal(brian_predictions, trained.predict(x))
+
+
+def test_runtime_reproduces_trained_network(trained_two_layer):
+    trained, x = trained_two_layer
+    deployed = deploy.to_brian2(trained, x)
+    assert "DeployedSRNN" in repr(deployed)
+    deployed.run()
+    _assert_same(trained, x, deployed.spikes(), deployed.readout(), deployed.predict())
+
+
+def test_spiking_readout_and_chunks_on_runtime():
+    data = delayed_xor(n_samples=80, delay=6, cue_steps=3, seed=2)
+    config = srnn.SRNNConfig(
+        n_in=4,
+        hidden=(10,),
+        n_out=2,
+        readout="spiking",
+        loss="spike_count",
+        tau_m_init=(3, 1),
+        tau_adp_init=(10, 3),
+    )
+    params = srnn.init_params(config, 4)
+    params["layers"][0]["w_in"] *= 4.0
+    params["readout"]["w"] *= 4.0
+    trained = train.TrainedSRNN(config, params)
+    x = data.x_test
+    out = deploy.simulate(trained, x, chunk_size=7, target="numpy")
+    assert out["readout"].sum() > 10  # the spiking readout fires
+    _assert_same(trained, x, out["spikes"], out["readout"], out["predictions"])
+
+
+@pytest.mark.standalone
+def test_cpp_standalone_reproduces_trained_network(trained_two_layer, tmp_path):
+    trained, x = trained_two_layer
+    out = deploy.simulate(trained, x, device="cpp_standalone", directory=str(tmp_path))
+    _assert_same(trained, x, out["spikes"], out["readout"], out["predictions"])
+
+
+def test_deploy_errors(trained_two_layer):
+    trained, x = trained_two_layer
+    with pytest.raises(ValueError, match="MAX_NEURONS_PER_LAYER"):
+        deploy.to_brian2(trained, np.zeros((500, 8, 8)))
+    with pytest.raises(ValueError, match="n_in=8"):
+        deploy.to_brian2(trained, np.zeros((2, 8, 3)))
+    with pytest.raises(ValueError, match="chunk_size"):
+        deploy.simulate(trained, x, chunk_size=0)

@@ -1,0 +1,377 @@
+"""Tests of the SparseProp engine against the O(N) reference, analytic results and itself."""
+
+import math
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from neurosrnn.connectivity import Connectivity, balanced_ei, fixed_out_degree
+from neurosrnn.sparseprop.engine import SparsePropNetwork, balanced_network
+from neurosrnn.sparseprop.phase_models import (
+    lif_ptc,
+    lif_ptc_derivative,
+    phase_model,
+    theta_ptc,
+    theta_ptc_derivative,
+)
+from neurosrnn.sparseprop.reference import simulate_reference
+from neurosrnn.sparseprop.topology import RegeneratedConnectivity
+
+TAU = 0.01
+
+
+def _first_mismatch(a, b):
+    same = a == b
+    return int(np.argmin(same)) if not same.all() else int(same.size)
+
+
+def _compare_with_reference(net, n_spikes, seed=1):
+    state = net.initial_state(seed=seed)
+    engine = net.run(state, n_spikes=n_spikes)
+    reference = simulate_reference(net, net.phases(state), n_spikes=n_spikes)
+    assert engine.n_spikes == reference.n_spikes == n_spikes
+    assert_array_equal(engine.spike_indices, reference.spike_indices)
+    assert_allclose(engine.spike_times, reference.spike_times, rtol=0, atol=1e-9)
+    return engine
+
+
+# --------------------------------------------------------------------------- heap vs O(N)
+
+
+@pytest.mark.parametrize("heterogeneity", [0.0, 0.4])
+def test_theta_inhibitory_matches_reference(heterogeneity):
+    # Theta networks are chaotic: the engine and the reference round differently
+    # (relative offset vs absolute phases), and that 1e-16 difference grows like
+    # exp(lambda_max t). With N = 10^4 the 10^4 compared spikes cover only ~0.3 s,
+    # well inside the window before separation (measured drift there: ~1e-11 s).
+    net = balanced_network(10_000, 100, model="theta", rate=2.0, heterogeneity=heterogeneity)
+    assert net.representation == ("phase" if heterogeneity == 0 else "time")
+    _compare_with_reference(net, 10_000)
+
+
+@pytest.mark.parametrize("heterogeneity", [0.0, 0.4])
+def test_lif_inhibitory_matches_reference(heterogeneity):
+    # Inhibitory LIF networks are stable: agreement holds over the whole run.
+    net = balanced_network(1000, 50, model="lif", rate=5.0, heterogeneity=heterogeneity)
+    _compare_with_reference(net, 10_000)
+
+
+@pytest.mark.parametrize("heterogeneous", [False, True])
+def test_theta_mixed_sign_matches_reference(heterogeneous):
+    N = 10_000
+    graph = balanced_ei(8000, 2000, 100, J0=1.0, g=5.0, seed=4)
+    assert graph.weights.min() < 0 < graph.weights.max()
+    drive = 0.5 * (1 + 0.4 * np.sin(2 * np.arange(N) / N)) if heterogeneous else 0.5
+    net = SparsePropNetwork("theta", graph, drive=drive, tau=TAU)
+    _compare_with_reference(net, 10_000)
+
+
+@pytest.mark.parametrize("heterogeneous", [False, True])
+def test_lif_mixed_sign_with_threshold_crossings_matches_reference(heterogeneous):
+    N = 2000
+    graph = balanced_ei(1600, 400, 100, J0=0.05, g=8.0, seed=4)
+    drive = 0.3 * (1 + 0.4 * np.sin(2 * np.arange(N) / N)) if heterogeneous else 0.3
+    net = SparsePropNetwork("lif", graph, drive=drive, tau=TAU)
+    engine = _compare_with_reference(net, 10_000)
+    # excitatory pulses made neurons fire at once: equal consecutive spike times
+    simultaneous = np.sum(np.diff(engine.spike_times) == 0)
+    assert 100 < simultaneous < 9000
+
+
+def test_time_representation_equals_phase_representation_for_uniform_drive():
+    phase_net = balanced_network(2000, 50, model="lif", rate=5.0, representation="phase")
+    time_net = balanced_network(2000, 50, model="lif", rate=5.0, representation="time")
+    phases = phase_net.phases(phase_net.initial_state(seed=5))
+    a = phase_net.run(phase_net.initial_state(phases), n_spikes=5000)
+    b = time_net.run(time_net.initial_state(phases), n_spikes=5000)
+    assert_array_equal(a.spike_indices, b.spike_indices)
+    assert_allclose(a.spike_times, b.spike_times, rtol=0, atol=1e-12)
+
+
+def test_multapses_match_reference():
+    graph = RegeneratedConnectivity(50, 60, seed=3, multapses=True).materialize()
+    assert np.any(np.diff(graph.indices.reshape(50, 60), axis=1) == 0)  # repeats exist
+    net = SparsePropNetwork("lif", graph.with_weights(-0.01), drive=0.2, tau=TAU)
+    _compare_with_reference(net, 3000)
+
+
+# --------------------------------------------------------------------------- analytic checks
+
+
+def test_phase_models_match_voltage_dynamics():
+    rng = np.random.default_rng(0)
+    # theta: PTC is "V += w" in the V = tan(theta/2) form
+    theta = phase_model("theta")
+    drive = 0.3
+    phases = rng.uniform(-3, 3, 20)
+    w = -0.4
+    v = theta.phase_to_state(phases, drive)
+    v_after = np.tan(v / 2) + w
+    expected = theta.state_to_phase(2 * np.arctan(v_after), drive)
+    c = w / math.sqrt(drive)
+    assert_allclose([theta_ptc(p, c) for p in phases], expected, atol=1e-12)
+    # LIF: PTC is "V += w" for V = mu (1 - exp(-phi/omega))
+    lif = phase_model("lif")
+    omega = float(lif.omega(drive))
+    phases = rng.uniform(0, 0.9, 20)
+    v = lif.phase_to_state(phases, drive)
+    w = -0.2
+    expected = lif.state_to_phase(v + w, drive)
+    c = -w / (1 + drive)
+    assert_allclose([lif_ptc(p, c, omega) for p in phases], expected, atol=1e-12)
+    # derivatives against central differences
+    h = 1e-6
+    for p in phases:
+        numeric = (lif_ptc(p + h, c, omega) - lif_ptc(p - h, c, omega)) / (2 * h)
+        assert_allclose(lif_ptc_derivative(p, c, omega), numeric, rtol=1e-6)
+        numeric = (theta_ptc(p + h, 0.3) - theta_ptc(p - h, 0.3)) / (2 * h)
+        assert_allclose(theta_ptc_derivative(p, 0.3), numeric, rtol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["theta", "lif"])
+def test_uncoupled_neurons_fire_at_the_analytic_period(model):
+    N, drive = 5, 0.25
+    graph = Connectivity(np.zeros(N + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), N)
+    net = SparsePropNetwork(model, graph, drive=drive, tau=TAU, coupling=0.0)
+    result = net.run(net.initial_state(seed=2), duration=1.0)
+    period = math.pi / math.sqrt(drive) if model == "theta" else math.log((1 + drive) / drive)
+    for i in range(N):
+        times = result.spike_times[result.spike_indices == i]
+        assert_allclose(np.diff(times), period * TAU, rtol=1e-12)
+
+
+@pytest.mark.parametrize("model", ["theta", "lif"])
+def test_single_pulse_shifts_next_spike_as_voltage_solution_predicts(model):
+    # neuron 0 -> neuron 1 only; neuron 1 receives one pulse and fires later,
+    # at a time computed from the closed-form voltage trajectory (no phases).
+    drive, w = 0.3, -0.2 if model == "lif" else -0.5
+    graph = Connectivity([0, 1, 1], [1], 2, weights=[w])
+    net = SparsePropNetwork(model, graph, drive=drive, tau=TAU)
+    if model == "theta":
+        state = net.initial_state(model_state=[2.5, -1.0])
+        sq = math.sqrt(drive)
+        # V = tan(theta/2) obeys dV/dt = V^2 + I: V(t) = sq tan(sq t + arctan(V0/sq)),
+        # time to reach +inf from V0: (pi/2 - arctan(V0/sq)) / sq
+        t0 = (math.pi / 2 - math.atan(math.tan(2.5 / 2) / sq)) / sq
+        v1 = sq * math.tan(sq * t0 + math.atan(math.tan(-1.0 / 2) / sq)) + w
+        t1 = t0 + (math.pi / 2 - math.atan(v1 / sq)) / sq
+    else:
+        state = net.initial_state(model_state=[0.8, 0.3])
+        mu = 1 + drive
+        # V(t) = mu + (V0 - mu) exp(-t); threshold 1 at t = ln((mu - V0)/(mu - 1))
+        t0 = math.log((mu - 0.8) / (mu - 1))
+        v1 = mu + (0.3 - mu) * math.exp(-t0) + w
+        t1 = t0 + math.log((mu - v1) / (mu - 1))
+    result = net.run(state, n_spikes=2)
+    assert_array_equal(result.spike_indices, [0, 1])
+    assert_allclose(result.spike_times, np.array([t0, t1]) * TAU, rtol=1e-12)
+
+
+def test_lif_excitatory_pulse_crossing_threshold_fires_at_once():
+    # 0 -> 1 and 0 -> 2 with strong excitation; 1 and 2 cross and fire at the same
+    # time as 0, in index order; 3 is untouched.
+    graph = Connectivity([0, 2, 2, 2, 2], [1, 2], 4, weights=[0.9, 0.9])
+    net = SparsePropNetwork("lif", graph, drive=0.5, tau=TAU)
+    state = net.initial_state(model_state=[0.99, 0.5, 0.2, 0.0])
+    result = net.run(state, n_spikes=3)
+    assert_array_equal(result.spike_indices, [0, 1, 2])
+    t0 = math.log((1.5 - 0.99) / 0.5) * TAU
+    assert_allclose(result.spike_times, [t0, t0, t0], rtol=1e-12)
+
+
+def test_voltage_samples_follow_free_trajectory():
+    graph = Connectivity([0, 0, 0], np.zeros(0, dtype=np.int32), 2)
+    net = SparsePropNetwork("lif", graph, drive=0.5, tau=TAU, coupling=0.0)
+    state = net.initial_state(model_state=[0.0, 0.5])
+    times = np.linspace(0.0, 0.004, 9)
+    result = net.run(state, duration=0.005, sample_neurons=[0, 1], sample_times=times)
+    expected = 1.5 + (np.array([0.0, 0.5]) - 1.5) * np.exp(-times[:, None] / TAU)
+    assert_allclose(result.samples, expected, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- topology
+
+
+def test_regenerated_graph_properties_and_materialisation():
+    graph = RegeneratedConnectivity(2000, 40, seed=11)
+    stored = graph.materialize()
+    assert isinstance(stored, Connectivity)
+    rows = stored.indices.reshape(2000, 40)
+    assert np.all(np.diff(rows, axis=1) > 0)  # sorted and distinct
+    assert not np.any(rows == np.arange(2000)[:, None])  # no autapses
+    for j in (0, 7, 1999):
+        assert_array_equal(np.sort(graph.targets_of(j)), rows[j])
+    # in-degrees ~ Binomial(N - 1, K / (N - 1)): mean K, variance ~ K
+    in_degrees = stored.in_degrees()
+    assert in_degrees.mean() == 40
+    assert 0.8 * 40 < in_degrees.var() < 1.2 * 40
+    # uniform targets: chi-square over 10 bins of target index
+    counts = np.bincount(stored.indices * 10 // 2000, minlength=10)
+    expected = stored.n_synapses / 10
+    chi2 = np.sum((counts - expected) ** 2 / expected)
+    assert chi2 < 27.9  # 99.9 % quantile, 9 degrees of freedom
+    assert RegeneratedConnectivity(2000, 40, seed=12).materialize() != stored
+
+
+@pytest.mark.parametrize("model", ["theta", "lif"])
+def test_memory_free_equals_stored_graph(model):
+    regenerated = RegeneratedConnectivity(3000, 50, seed=9)
+    stored = regenerated.materialize()
+    kwargs = {"drive": 0.2, "tau": TAU, "coupling": -1 / math.sqrt(50)}
+    a = SparsePropNetwork(model, regenerated, **kwargs)
+    b = SparsePropNetwork(model, stored, **kwargs)
+    phases = a.phases(a.initial_state(seed=3))
+    ra = a.run(a.initial_state(phases), n_spikes=20_000)
+    rb = b.run(b.initial_state(phases), n_spikes=20_000)
+    assert_array_equal(ra.spike_indices, rb.spike_indices)
+    assert_array_equal(ra.spike_times, rb.spike_times)
+
+
+# --------------------------------------------------------------------------- continuation / precision
+
+
+@pytest.mark.parametrize("model", ["theta", "lif"])
+def test_continued_run_equals_one_long_run(model):
+    net = balanced_network(500, 20, model=model, rate=10.0, heterogeneity=0.2)
+    state = net.initial_state(seed=4)
+    whole = net.run(state, duration=2.0)
+    first = net.run(state, duration=0.7)
+    second = net.run(first.state, n_spikes=1234)
+    third = net.run(second.state, duration=2.0 - second.stop_time)
+    indices = np.concatenate([first.spike_indices, second.spike_indices, third.spike_indices])
+    times = np.concatenate([first.spike_times, second.spike_times, third.spike_times])
+    assert_array_equal(indices, whole.spike_indices)
+    assert_allclose(times, whole.spike_times, rtol=0, atol=1e-12)
+    assert_allclose(third.stop_time, 2.0)
+    assert_array_equal(third.state.keys, whole.state.keys)
+
+
+@pytest.mark.slow
+def test_precision_after_ten_million_spikes():
+    # (1) continued vs uninterrupted: identical after 10^7 spikes of a chaotic network.
+    net = balanced_network(200, 20, model="theta", rate=10.0)
+    state = net.initial_state(seed=6)
+    whole = net.run(state, n_spikes=10_000_000, record_spikes=False)
+    half = net.run(state, n_spikes=5_000_000, record_spikes=False)
+    rest = net.run(half.state, n_spikes=5_000_000, record_spikes=False)
+    assert rest.state.n_spikes == whole.state.n_spikes == 10_000_000
+    assert_allclose(rest.stop_time, whole.stop_time, rtol=0, atol=1e-9)
+    assert_array_equal(rest.state.keys, whole.state.keys)
+    # the rebased clock stays O(1), so phases keep full precision
+    assert abs(whole.state.offset) < 50
+    # (2) absolute precision against the analytic solution: uncoupled neurons after
+    # 10^7 spikes still fire at t_first + n * period within 1e-9 s.
+    N, drive = 100, 0.1
+    graph = Connectivity(np.zeros(N + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), N)
+    free = SparsePropNetwork("theta", graph, drive=drive, tau=TAU, coupling=0.0)
+    start = free.initial_state(seed=7)
+    first = free.run(start, n_spikes=N)
+    last = free.run(first.state, n_spikes=10_000_000 - 2 * N, record_spikes=False)
+    final = free.run(last.state, n_spikes=N)
+    period = math.pi / math.sqrt(drive) * TAU
+    order_first = np.argsort(first.spike_indices)
+    order_final = np.argsort(final.spike_indices)
+    n_periods = 10_000_000 // N - 1
+    assert_allclose(
+        final.spike_times[order_final],
+        first.spike_times[order_first] + n_periods * period,
+        rtol=0,
+        atol=1e-9,
+    )
+
+
+def test_ctrl_c_returns_partial_result_that_continues_exactly():
+    net = balanced_network(20_000, 50, model="theta", rate=5.0)
+    state = net.initial_state(seed=8)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        partial = net.run(state, duration=1e6)
+    finally:
+        timer.cancel()
+    assert partial.interrupted
+    assert partial.n_spikes == partial.spike_indices.size == partial.state.n_spikes > 0
+    again = net.run(state, n_spikes=partial.n_spikes + 100)
+    assert_array_equal(again.spike_indices[: partial.n_spikes], partial.spike_indices)
+    rest = net.run(partial.state, n_spikes=100)
+    assert_array_equal(rest.spike_indices, again.spike_indices[partial.n_spikes :])
+    assert_array_equal(rest.spike_times, again.spike_times[partial.n_spikes :])
+
+
+def test_progress_bar_on_stderr(capsys):
+    net = balanced_network(1000, 10, model="lif", rate=5.0)
+    net.run(net.initial_state(seed=1), n_spikes=5000, progress=True)
+    assert "SparseProp [" in capsys.readouterr().err
+
+
+def test_rate_and_cv_statistics():
+    net = balanced_network(1000, 50, model="theta", rate=5.0)
+    result = net.run(net.initial_state(seed=2), duration=2.0)
+    counts = np.bincount(result.spike_indices, minlength=1000)
+    assert_allclose(result.mean_rate, counts.mean() / 2.0)
+    assert 0.0 < result.cv() < 2.0
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_bad_input_raises_clear_errors():
+    graph = fixed_out_degree(100, 100, 10, seed=1)
+    with pytest.raises(ValueError, match="drive must be > 0"):
+        SparsePropNetwork("theta", graph, drive=0.0, tau=TAU, coupling=-0.1)
+    with pytest.raises(ValueError, match="drive must be > 0"):
+        SparsePropNetwork("lif", graph, drive=np.r_[np.ones(99), -1.0], tau=TAU, coupling=-0.1)
+    with pytest.raises(ValueError, match="tau must be a positive time"):
+        SparsePropNetwork("theta", graph, drive=0.1, tau=-0.01, coupling=-0.1)
+    with pytest.raises(ValueError, match="K=100 must be <= N - 1"):
+        RegeneratedConnectivity(100, 100, seed=1)
+    with pytest.raises(ValueError, match="K=.* exceeds"):
+        fixed_out_degree(100, 100, 100, seed=1)
+    with pytest.raises(ValueError, match="model must be one of"):
+        SparsePropNetwork("hodgkin", graph, drive=0.1, tau=TAU, coupling=-0.1)
+    with pytest.raises(ValueError, match="give synaptic weights"):
+        SparsePropNetwork("theta", graph, drive=0.1, tau=TAU)
+    with pytest.raises(ValueError, match="representation='phase' needs the same drive"):
+        SparsePropNetwork(
+            "theta",
+            graph,
+            drive=np.linspace(0.1, 0.2, 100),
+            tau=TAU,
+            coupling=-0.1,
+            representation="phase",
+        )
+    net = SparsePropNetwork("theta", graph, drive=0.1, tau=TAU, coupling=-0.1)
+    with pytest.raises(ValueError, match="initial_phases|phases must be finite"):
+        net.initial_state(np.r_[np.zeros(99), np.nan])
+    with pytest.raises(ValueError, match=r"must lie in \[-pi, pi\)"):
+        net.initial_state(np.full(100, 4.0))
+    with pytest.raises(ValueError, match="one entry per neuron"):
+        net.initial_state(np.zeros(7))
+    lif_net = SparsePropNetwork("lif", graph, drive=0.1, tau=TAU, coupling=-0.1)
+    with pytest.raises(ValueError, match="below threshold"):
+        lif_net.initial_state(np.full(100, 1.0))
+    state = net.initial_state(seed=1)
+    with pytest.raises(ValueError, match="stop condition"):
+        net.run(state)
+    with pytest.raises(ValueError, match="duration must be"):
+        net.run(state, duration=-1.0)
+    with pytest.raises(ValueError, match="n_spikes must be"):
+        net.run(state, n_spikes=-3)
+    with pytest.raises(ValueError, match="state has 100 neurons"):
+        balanced_network(50, 5).run(state, n_spikes=1)
+
+
+def test_brian2_time_quantities_are_accepted():
+    from brian2 import DimensionMismatchError, ms, mV
+
+    graph = fixed_out_degree(100, 100, 10, seed=1)
+    a = SparsePropNetwork("theta", graph, drive=0.1, tau=10 * ms, coupling=-0.1)
+    assert a.tau == pytest.approx(0.01)
+    with pytest.raises(DimensionMismatchError):
+        SparsePropNetwork("theta", graph, drive=0.1, tau=10 * mV, coupling=-0.1)
+    result = a.run(a.initial_state(seed=1), duration=50 * ms)
+    assert_allclose(result.stop_time, 0.05)
