@@ -6,7 +6,9 @@ Every analysis function accepts spikes in one of these forms and converts them o
   recorded group, the default window is ``[0, current time)``);
 - a pair ``(i, t)`` of index and time arrays, times in seconds or as a Brian2
   quantity; the pair need not be sorted in any way;
-- a sequence of per-neuron spike-time arrays (each sorted, seconds or quantities);
+- a sequence of per-neuron spike-time arrays (each sorted, seconds or quantities),
+  including neo ``SpikeTrain`` objects (their ``t_start``/``t_stop`` give the default
+  window);
 - an already normalised `SpikeTrains` (returned as is, or re-windowed).
 
 The result is a `SpikeTrains`: spike times in seconds sorted by neuron then time,
@@ -238,6 +240,14 @@ def as_spike_trains(spikes, *, N=None, t_start=None, t_stop=None):
         _check_window(t_start_s, t_stop_s)
         return _from_index_time(indices, times, N, t_start_s, t_stop_s)
     if isinstance(spikes, list | tuple):
+        if spikes and all(
+            hasattr(train, "t_stop") and hasattr(train, "t_start") for train in spikes
+        ):
+            # neo SpikeTrains carry their own window
+            if t_start_s is None:
+                t_start_s = min(_scalar_seconds(train.t_start, "t_start") for train in spikes)
+            if t_stop_s is None:
+                t_stop_s = max(_scalar_seconds(train.t_stop, "t_stop") for train in spikes)
         trains = [_to_seconds(train, f"spike train {k}") for k, train in enumerate(spikes)]
         if N is not None and N != len(trains):
             raise ValueError(f"N={N} does not match the {len(trains)} trains given")

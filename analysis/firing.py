@@ -31,6 +31,8 @@ import numpy as np
 from ._spikes import SpikeTrains, _positive_seconds, _scalar_seconds, as_spike_trains
 
 __all__ = [
+    "SpikeTrains",
+    "as_spike_trains",
     "firing_rates",
     "interspike_intervals",
     "cv",
@@ -319,22 +321,53 @@ def spike_count_correlation(spikes, bin_size, *, N=None, t_start=None, t_stop=No
     ``r_sc[i, j]`` is the Pearson correlation of the count series of neurons ``i`` and
     ``j`` in bins of ``bin_size`` (de la Rocha et al. 2007, Nature 448:802; Cohen &
     Kohn 2011, Nat. Neurosci. 14:811: the value depends on bin width and rate). All
-    pairs come from one product of the centred N x B count matrix. Same as
-    Elephant's ``correlation_coefficient(BinnedSpikeTrain(...))``.
+    pairs come from ``cov = (X X^T - n n^T / B) / B`` with X the N x B count matrix and
+    n the spike counts; ``X X^T`` counts the spike pairs that share a bin (a numba
+    loop over bins when activity is sparse, a dense product otherwise). Same as Elephant's
+    ``correlation_coefficient(BinnedSpikeTrain(...))``.
 
     Returns
     -------
     ndarray, shape (N, N)
         NaN rows and columns for neurons with constant counts (e.g. silent).
     """
-    counts, _ = bin_spike_counts(spikes, bin_size, N=N, t_start=t_start, t_stop=t_stop)
-    centred = counts - counts.mean(axis=1, keepdims=True)
-    covariance = centred @ centred.T
-    norm = np.sqrt(np.diag(covariance))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        result = covariance / np.outer(norm, norm)
+    bin_size = _positive_seconds(bin_size, "bin_size")
+    st = _spikes(spikes, N, t_start, t_stop)
+    n_bins = _n_bins(st.duration, bin_size)
+    bins = _bin_indices(st, bin_size)
+    keep = bins < n_bins
+    bins, owners = bins[keep], st.indices[keep]
+    counts = np.bincount(owners, minlength=st.N).astype(np.float64)
+    per_bin = np.bincount(bins, minlength=n_bins)
+    if float(np.square(per_bin, dtype=np.float64).sum()) < 0.25 * st.N * st.N * n_bins:
+        # sparse activity: accumulate spike pairs that share a bin
+        order = np.argsort(bins, kind="stable")
+        bin_pointer = np.zeros(n_bins + 1, dtype=np.int64)
+        np.cumsum(per_bin, out=bin_pointer[1:])
+        product = np.zeros((st.N, st.N))
+        _shared_bin_pairs(owners[order], bin_pointer, product)
+    else:
+        dense = np.zeros((st.N, n_bins))
+        np.add.at(dense, (owners, bins), 1.0)
+        product = dense @ dense.T
+    covariance = product
+    covariance -= np.outer(counts / n_bins, counts)
+    norm = np.sqrt(np.maximum(np.diag(covariance), 0.0))
+    silent = norm == 0
+    norm[silent] = np.nan
+    result = covariance
+    result /= norm[:, None]
+    result /= norm[None, :]
     np.clip(result, -1.0, 1.0, out=result)
     return result
+
+
+@numba.njit(cache=True, nogil=True)
+def _shared_bin_pairs(owners, bin_pointer, product):
+    for b in range(bin_pointer.size - 1):
+        for s in range(bin_pointer[b], bin_pointer[b + 1]):
+            for r in range(bin_pointer[b], bin_pointer[b + 1]):
+                product[owners[s], owners[r]] += 1.0
 
 
 def _pairs_array(pairs, N):

@@ -37,7 +37,8 @@ class NeuronModel:
     Parameters
     ----------
     name : str
-        Short identifier, e.g. ``"alif"``; the key in `neurosrnn.models.MODEL_LIBRARY`.
+        Short identifier shown by ``repr``, e.g. ``"alif"`` or ``"lif_delta"`` (variants
+        carry a suffix, so it may differ from the `neurosrnn.models.MODEL_LIBRARY` key).
     equations : brian2.Equations
         Differential equations with units. Per-neuron parameters appear as
         ``(constant)`` state variables.
@@ -116,7 +117,7 @@ class NeuronModel:
                 f"coupling_target {self.coupling_target!r} of model {self.name!r} is not a "
                 "variable of its equations"
             )
-        if self.drive_parameter not in self.parameters:
+        if self.suprathreshold_drive is not None and self.drive_parameter not in self.parameters:
             raise ValueError(
                 f"drive_parameter {self.drive_parameter!r} of model {self.name!r} must be one "
                 f"of its parameters: {sorted(self.parameters)}"

@@ -88,6 +88,13 @@ def alif():
     (:math:`\\tau` in steps times the bin width). Initial state: ``v = 0``,
     ``b = b0`` (the SRNN code starts the trace at :math:`b_{j0}`).
 
+    The model is defined per time step: the spike-triggered jump of ``b`` is
+    :math:`1/\\rho - 1 \\approx \\Delta t/\\tau_{adp}` and ``b`` tracks the fraction of
+    steps with a spike, so the strength of adaptation scales with ``dt``. With a
+    fine physical time step (0.1 ms) and cortical rates the adaptation is weak;
+    for physical-time networks prefer `neurosrnn.models.multitimescale.mat` or
+    `neurosrnn.models.adex.adex`, or run the ALIF with ``dt`` = the SRNN step.
+
     Defaults follow the SRNN code: ``beta = 1.8``, ``b0 = 0.01``, ``R_m = 1``;
     ``tau_m = 20 ms`` and ``tau_adp = 200 ms``. Time constants must stay positive
     (the released SRNN checkpoints contain a negative :math:`\\tau_{adp}`, which

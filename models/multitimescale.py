@@ -145,8 +145,9 @@ def multi_alif(n_adaptation=3):
 
     The reset then subtracts
     :math:`(b_0 + \\sum_k \\beta_k \\rho_k b_k)/\\alpha` from ``v``. Currents,
-    coupling and defaults are those of `alif`; the default traces have time
-    constants 20 ms, 200 ms, 2 s, ... (a factor 10 apart) and
+    coupling, the dependence on ``dt`` and defaults are those of `alif`; the
+    default traces have time constants 20 ms, 200 ms, 2 s, ... (a factor 10
+    apart) and
     :math:`\\beta_k = 1.8/n`. A multi-timescale threshold of this kind was
     proposed by Kobayashi et al. (2009); the SRNN form is from Yin, Corradi &
     Bohte (2021), Nat. Mach. Intell. 3:905.

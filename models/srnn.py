@@ -78,9 +78,9 @@ class SRNNNetwork:
     readout : brian2.NeuronGroup
         Leaky-integrator readout (variable ``m``).
     input_table : brian2.TimedArray
-        Held input current of layer 0, :math:`W_{in} x_t + \\mathrm{bias}^{(0)}`
-        without the bias (which is the layer's ``I_ext``), shape
-        ``(n_steps + n_layers, layer_sizes[0])``; the last rows are zero.
+        Held input current :math:`W_{in} x_t` of layer 0 (its bias is the layer's
+        ``I_ext``), shape ``(n_steps + n_layers, layer_sizes[0])``; the last
+        ``n_layers`` rows, used only during the latency steps, are zero.
     recurrent_synapses : list of brian2.Synapses or None
         One per layer (None where the layer has no recurrent weights).
     feedforward_synapses : list of brian2.Synapses
@@ -324,9 +324,8 @@ def srnn_network(
         Per-layer bias currents (length N_l; default 0), held as the neurons' ``I_ext``.
     output_bias : array, shape (n_outputs,), optional
     b0, beta, R_m : float, or list (one per layer) of scalars or per-neuron arrays
-        ALIF parameters (defaults of the SRNN code: 0.01, 1.8, 1). `R_m` also
-        scales the readout input (a scalar applies to the readout too; with a
-        per-layer list the readout uses 1).
+        ALIF parameters (defaults of the SRNN code: 0.01, 1.8, 1). A scalar
+        `R_m` also scales the readout input; otherwise the readout uses 1.
     initial_membrane : list of arrays, optional
         Per layer, the map's initial membrane :math:`u_{-1}` (default 0). The
         adaptation trace starts at `b0`, as in the SRNN code. For deeper layers
@@ -376,6 +375,7 @@ def srnn_network(
         raise ValueError(f"dt must be finite and > 0, got {dt!r}")
     dt = dt_seconds * second
 
+    fail_for_dimension_mismatch(input_currents, 1, "input_currents must be dimensionless")
     currents = np.asarray(input_currents, dtype=float)
     if currents.ndim != 2 or currents.shape[0] < 1:
         raise ValueError(f"input_currents must have shape (T, channels), got {currents.shape}")
@@ -417,7 +417,8 @@ def srnn_network(
         _float_array(v, s, "beta")
         for v, s in zip(_per_layer(beta, n_layers, "beta"), layer_sizes, strict=True)
     ]
-    readout_R_m = 1.0 if isinstance(R_m, list | tuple) else float(_float_array(R_m, 1, "R_m")[0])
+    R_m_is_scalar = not isinstance(R_m, list | tuple) and np.ndim(R_m) == 0
+    readout_R_m = float(_float_array(R_m, 1, "R_m")[0]) if R_m_is_scalar else 1.0
     R_m_layers = [
         _float_array(v, s, "R_m")
         for v, s in zip(_per_layer(R_m, n_layers, "R_m"), layer_sizes, strict=True)

@@ -152,6 +152,12 @@ def qif():
     )
 
 
+def _check_time_constant(tau_m):
+    values = np.asarray(tau_m, dtype=float)
+    if np.any(~np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError(f"tau_m must be finite and > 0, got {tau_m!r}")
+
+
 def theta_period(tau_m, I_ext):
     """Return the firing period :math:`\\pi \\tau_m / \\sqrt{I_{ext}}` of the theta neuron.
 
@@ -165,7 +171,13 @@ def theta_period(tau_m, I_ext):
     Returns
     -------
     Same type as ``tau_m``
+
+    Raises
+    ------
+    ValueError
+        Non-positive or non-finite `tau_m` or `I_ext`.
     """
+    _check_time_constant(tau_m)
     I_ext = np.asarray(I_ext, dtype=float)
     if np.any(~np.isfinite(I_ext)) or np.any(I_ext <= 0):
         raise ValueError("I_ext must be finite and > 0 for a periodic theta neuron")
@@ -187,9 +199,19 @@ def qif_period(tau_m, I_ext, v_peak=10.0, v_reset=-10.0):
     Returns
     -------
     Same type as ``tau_m``
-        :math:`\\tau_m/\\sqrt{I} \\, [\\arctan(v_{peak}/\\sqrt{I})
-        - \\arctan(v_{reset}/\\sqrt{I})]`.
+        The period
+
+        .. math::
+
+            T = \\frac{\\tau_m}{\\sqrt{I}} \\left[\\arctan\\frac{v_{peak}}{\\sqrt{I}}
+            - \\arctan\\frac{v_{reset}}{\\sqrt{I}}\\right].
+
+    Raises
+    ------
+    ValueError
+        Non-positive or non-finite `tau_m` or `I_ext`, or ``v_reset >= v_peak``.
     """
+    _check_time_constant(tau_m)
     I_ext = np.asarray(I_ext, dtype=float)
     if np.any(~np.isfinite(I_ext)) or np.any(I_ext <= 0):
         raise ValueError("I_ext must be finite and > 0 for a periodic QIF neuron")

@@ -118,13 +118,21 @@ def resolve_model(name):
 
 
 def _default_coupling(model):
-    """A moderate ``J0`` for `model`: a tenth of its suprathreshold drive when comparable."""
+    """A moderate ``J0`` for `model`.
+
+    A tenth of its suprathreshold drive when that has the coupling's units, else
+    1 mV for a voltage coupling, else 0.1 of the coupling unit.
+    """
     from brian2.units.fundamentalunits import get_dimensions
+
+    from brian2 import mV, volt
 
     unit = model.coupling_unit
     drive = model.suprathreshold_drive
     if drive is not None and get_dimensions(drive) == get_dimensions(unit):
         return 0.1 * drive
+    if get_dimensions(unit) == get_dimensions(volt):
+        return 1 * mV
     return 0.1 * unit
 
 
@@ -427,11 +435,12 @@ def _command_build(args, out):
 
 
 def _command_run(args, out):
-    from neurosrnn.devices import Simulation
+    from neurosrnn.devices import Simulation, check_can_run
     from neurosrnn.results import write_json_atomic
 
     model, parameters, settings = _prepare(args)
     sweep = _checked_sweep(model, args.N, args.sweep) if args.sweep else None
+    check_can_run(settings)  # before a CUDA compile that could not run here
     build, description = _network_builder(model, args, parameters)
     progress = args.progress if args.progress is not None else sys.stderr.isatty()
     directory = args.build_dir or os.path.join(args.out, "project")
@@ -491,6 +500,10 @@ def main(argv=None, out=None):
     out = out or sys.stdout
     parser = build_parser()
     args = parser.parse_args(argv)
+    from brian2 import BrianLogger
+
+    if not getattr(args, "verbose", False):
+        BrianLogger.log_level_warn()  # Brian2/brian2cuda log every preference at INFO
     commands = {"list": _command_list, "build": _command_build, "run": _command_run}
     from brian2.units.fundamentalunits import DimensionMismatchError
 

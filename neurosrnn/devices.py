@@ -88,6 +88,7 @@ __all__ = [
     "find_nvcc",
     "find_gpus",
     "cuda_available",
+    "check_can_run",
     "resolve_overrides",
 ]
 
@@ -473,6 +474,24 @@ def _configure_cuda(settings):
         )
 
 
+def check_can_run(settings, directory=None):
+    """Raise `GPUNotAvailableError` if `settings` is CUDA and this machine has no GPU.
+
+    Call it before an expensive CUDA build whose binary must run here.
+    """
+    if isinstance(settings, str):
+        settings = DeviceSettings(name=settings)
+    if settings.name != "cuda_standalone" or find_gpus():
+        return
+    where = f"The compiled project in {directory}" if directory else "A compiled CUDA project"
+    raise GPUNotAvailableError(
+        "cannot run a cuda_standalone binary: no NVIDIA GPU found on this machine "
+        f"(nvidia-smi is missing or lists no GPU). {where} can be copied to a machine with "
+        f"a GPU of compute capability {settings.compute_capability or DEFAULT_COMPUTE_CAPABILITY}"
+        " and run there with ./main; to only generate and compile here, build without running"
+    )
+
+
 # ----------------------------------------------------------------------------- overrides
 
 
@@ -854,14 +873,7 @@ class Simulation:
         """
         self._check_usable()
         resolved = resolve_overrides(self.network, overrides, default_group=self._default_group())
-        if self.settings.name == "cuda_standalone" and not find_gpus():
-            raise GPUNotAvailableError(
-                "cannot run the cuda_standalone binary: no NVIDIA GPU found on this machine "
-                "(nvidia-smi is missing or lists no GPU). The compiled project in "
-                f"{self.directory} can be copied to a machine with a GPU of compute "
-                f"capability {self.settings.compute_capability or DEFAULT_COMPUTE_CAPABILITY} "
-                "and run there with ./main"
-            )
+        check_can_run(self.settings, self.directory)
         if self.settings.is_standalone and not self.compiled:
             raise RuntimeError("this standalone project was built with compile=False")
         if results_directory is None and self.settings.is_standalone:

@@ -107,7 +107,9 @@ def _quantity_parts(value):
     dimensions = value.dim
     if dimensions.is_dimensionless:
         return _to_jsonable(np.asarray(value))
-    return {"value": _to_jsonable(np.asarray(value).tolist()), "unit": str(dimensions)}
+    from brian2.units.fundamentalunits import get_unit
+
+    return {"value": _to_jsonable(np.asarray(value).tolist()), "unit": str(get_unit(dimensions))}
 
 
 def canonical_json(value):
@@ -225,7 +227,9 @@ def read_verified_arrays(path):
         with np.load(path, allow_pickle=False) as archive:
             contents = {name: archive[name] for name in archive.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
-        raise CorruptResultError(f"{path} is unreadable ({type(error).__name__}: {error})") from None
+        raise CorruptResultError(
+            f"{path} is unreadable ({type(error).__name__}: {error})"
+        ) from None
     if _CHECKSUM not in contents or _METADATA not in contents:
         raise CorruptResultError(f"{path} has no checksum or metadata entry")
     stored = contents.pop(_CHECKSUM).tobytes().decode("ascii", errors="replace")

@@ -10,8 +10,8 @@ runners ship with the package:
   on ``cpp_standalone`` where each worker builds the project once and runs it many
   times with ``run_args`` (per-neuron parameters and the coupling change without
   recompiling).
-- `SparsePropRunner` (in `neurosrnn.sparseprop` when available): the exact
-  event-driven engine.
+- `SparsePropRunner`: the inhibitory balanced network on the exact event-driven
+  SparseProp engine (`neurosrnn.sparseprop`).
 
 Each run goes through `neurosrnn.store.ResultStore`: a run whose file is present
 and verified is not recomputed; a missing, truncated or altered file is
@@ -64,7 +64,6 @@ from pathlib import Path
 import numpy as np
 
 from neurosrnn.store import (
-    CorruptResultError,
     ResultStore,
     _to_jsonable,
     canonical_json,
@@ -76,6 +75,7 @@ __all__ = [
     "random_points",
     "firing_statistics",
     "Brian2NetworkRunner",
+    "SparsePropRunner",
     "run_sweep",
     "run_one",
     "add_sweep_subcommand",
@@ -120,7 +120,9 @@ def grid_points(axes):
             raise ValueError(f"grid axis {name!r} is empty; give at least one value")
         values.append(items)
     names = list(axes)
-    return [dict(zip(names, combination, strict=True)) for combination in itertools.product(*values)]
+    return [
+        dict(zip(names, combination, strict=True)) for combination in itertools.product(*values)
+    ]
 
 
 def random_points(ranges, n_samples, *, seed):
@@ -326,9 +328,7 @@ class Brian2NetworkRunner:
 
     def __post_init__(self):
         if self.device not in ("runtime", "cpp_standalone"):
-            raise ValueError(
-                f"device must be 'runtime' or 'cpp_standalone', got {self.device!r}"
-            )
+            raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {self.device!r}")
         for name in ("N_excitatory", "K"):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or value <= 0:
@@ -411,8 +411,7 @@ class Brian2NetworkRunner:
             else:
                 allowed = ", ".join(sorted([*model.parameters, *_NETWORK_PARAMETERS]))
                 raise ValueError(
-                    f"unknown sweep parameter {name!r} for model {model.name!r}; "
-                    f"allowed: {allowed}"
+                    f"unknown sweep parameter {name!r} for model {model.name!r}; allowed: {allowed}"
                 )
         model.validate_parameters(self.N, per_neuron)
 
@@ -562,6 +561,147 @@ def _second():
     from brian2 import second
 
     return second
+
+
+# ---------------------------------------------------------------------------
+# SparseProp runner
+# ---------------------------------------------------------------------------
+_SPARSEPROP_PARAMETERS = {"J0": None, "rate": "Hz", "tau": "second", "heterogeneity": None}
+
+
+@dataclass(frozen=True)
+class SparsePropRunner:
+    """Run one parameter point of the inhibitory balanced network on the SparseProp engine.
+
+    The network is `neurosrnn.sparseprop.balanced_network` (Engelken 2023, NeurIPS,
+    arXiv 2312.17216; Monteforte & Wolf 2010): K random targets per neuron, weight
+    :math:`-J_0/\\sqrt{K}`, drive :math:`I_i = \\tau \\sqrt{K} J_0 \\nu_0 (1 + \\eta
+    \\sin(2i/N))`. Spike times are exact. The run seed draws the initial phases.
+    A point may set ``J0`` (float), ``rate`` (Hz), ``tau`` (second) and
+    ``heterogeneity`` (float in [0, 1)).
+
+    Parameters
+    ----------
+    model : {"theta", "lif"}
+    N, K : int
+    J0 : float
+    rate : brian2 quantity (Hz)
+        Target rate :math:`\\nu_0` of the balancing drive.
+    tau : brian2 quantity (second)
+    heterogeneity : float
+    duration : brian2 quantity (second)
+        Simulated time per run.
+    graph_seed : int
+        Seed of the (memory-free) graph.
+    """
+
+    model: str = "theta"
+    N: int = 1000
+    K: int = 50
+    J0: float = 1.0
+    rate: object = None
+    tau: object = None
+    heterogeneity: float = 0.0
+    duration: object = None
+    graph_seed: int = 0
+    device: str = field(default="sparseprop", init=False)
+
+    def __post_init__(self):
+        from brian2 import Hz, ms, second
+
+        if self.rate is None:
+            object.__setattr__(self, "rate", 1 * Hz)
+        if self.tau is None:
+            object.__setattr__(self, "tau", 10 * ms)
+        if self.duration is None:
+            object.__setattr__(self, "duration", 1 * second)
+        if self.model not in ("theta", "lif"):
+            raise ValueError(f"model must be 'theta' or 'lif', got {self.model!r}")
+        for name in ("N", "K"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.validate_point(
+            {"J0": self.J0, "rate": self.rate, "tau": self.tau, "heterogeneity": self.heterogeneity}
+        )
+        self._check_time("duration", self.duration)
+
+    @staticmethod
+    def _check_time(name, value):
+        from brian2 import second
+        from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
+
+        if get_dimensions(value) != second.dim:
+            raise DimensionMismatchError(
+                f"{name} must be a time", get_dimensions(value), second.dim
+            )
+        if not float(value / second) > 0:
+            raise ValueError(f"{name} must be > 0, got {value!r}")
+
+    def __repr__(self):
+        return (
+            f"<SparsePropRunner {self.model!r} N={self.N}, K={self.K}, J0={self.J0}, "
+            f"rate={self.rate}, tau={self.tau}, duration={self.duration}>"
+        )
+
+    def identity(self):
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        fields["runner"] = type(self).__name__
+        return json.loads(canonical_json(fields))
+
+    def sweepable(self):
+        return {name: getattr(self, name) for name in _SPARSEPROP_PARAMETERS}
+
+    def validate_point(self, point):
+        """Check names, units and ranges of a point."""
+        from brian2 import Hz, second
+        from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
+
+        for name, value in point.items():
+            if name not in _SPARSEPROP_PARAMETERS:
+                raise ValueError(
+                    f"unknown sweep parameter {name!r} for the SparseProp network; allowed: "
+                    f"{', '.join(sorted(_SPARSEPROP_PARAMETERS))}"
+                )
+            unit = {"Hz": Hz, "second": second, None: None}[_SPARSEPROP_PARAMETERS[name]]
+            expected = get_dimensions(1.0) if unit is None else unit.dim
+            if get_dimensions(value) != expected:
+                raise DimensionMismatchError(
+                    f"{name} must have units of {unit if unit is not None else 1}",
+                    get_dimensions(value),
+                    expected,
+                )
+            number = float(value if unit is None else value / unit)
+            if name == "heterogeneity":
+                if not 0 <= number < 1:
+                    raise ValueError(f"heterogeneity must lie in [0, 1), got {number}")
+            elif not (math.isfinite(number) and number > 0):
+                raise ValueError(f"{name} must be > 0, got {value!r}")
+
+    def __call__(self, point, seed):
+        from brian2 import Hz, second
+
+        from neurosrnn.sparseprop import balanced_network
+
+        values = self.sweepable()
+        values.update(point)
+        network = balanced_network(
+            N=int(self.N),
+            K=int(self.K),
+            model=self.model,
+            J0=float(values["J0"]),
+            rate=float(values["rate"] / Hz),
+            tau=float(values["tau"] / second),
+            heterogeneity=float(values["heterogeneity"]),
+            seed=int(self.graph_seed),
+        )
+        duration = float(self.duration / second)
+        result = network.run(network.initial_state(seed=seed), duration=duration, progress=False)
+        return {
+            "spike_indices": np.asarray(result.spike_indices, dtype=np.int64),
+            "spike_times": np.asarray(result.spike_times, dtype=np.float64),
+            "info": {"N": int(self.N), "duration_s": duration},
+        }
 
 
 # ---------------------------------------------------------------------------
@@ -730,8 +870,16 @@ def run_sweep(runner, points, *, store, seeds=(0,), analysis=firing_statistics, 
         try:
             futures = [
                 client.submit(
-                    run_one, runner, point, seed, str(store.directory), analysis, key,
-                    key=f"neurosrnn-sweep-{key}", pure=False, retries=2,
+                    run_one,
+                    runner,
+                    point,
+                    seed,
+                    str(store.directory),
+                    analysis,
+                    key,
+                    key=f"neurosrnn-sweep-{key}",
+                    pure=False,
+                    retries=2,
                 )  # fmt: skip
                 for key, point, seed in tasks
             ]
@@ -788,8 +936,12 @@ def add_sweep_subcommand(subparsers):
     return parser
 
 
-def sweep_command(arguments):
-    """Handler of ``neurosrnn sweep``; returns the process exit status."""
+def sweep_command(arguments, out=None):
+    """Handler of ``neurosrnn sweep``; returns the process exit status.
+
+    `out` is the stream for normal output (default: stdout); errors go to stderr.
+    """
+    out = out or sys.stdout
     from neurosrnn.sweep_file import load_sweep_file
 
     try:
@@ -810,7 +962,7 @@ def sweep_command(arguments):
     scheduler = arguments.scheduler or spec.scheduler
     n_runs = len(spec.points) * len(spec.seeds)
     if arguments.dry_run:
-        print(f"{spec!r}\n{n_runs} run(s) into {store}")
+        print(f"{spec!r}\n{n_runs} run(s) into {store}", file=out)
         return 0
     table = run_sweep(
         spec.runner,
@@ -830,7 +982,7 @@ def sweep_command(arguments):
         table.to_csv(handle, index=False)
     os.replace(temporary, table_path)
     counts = table["status"].value_counts().to_dict()
-    print(f"{len(table)} run(s): {counts}; table written to {table_path}")
+    print(f"{len(table)} run(s): {counts}; table written to {table_path}", file=out)
     return 0
 
 

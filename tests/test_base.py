@@ -51,7 +51,7 @@ def test_model_rejects_unknown_coupling_target():
 
 def test_model_rejects_drive_parameter_that_is_not_a_parameter():
     with pytest.raises(ValueError, match="drive_parameter"):
-        _model(drive_parameter="I_input")
+        _model(drive_parameter="I_input", suprathreshold_drive=1 * mV)
 
 
 def test_make_group_applies_parameters_and_initial_values():

@@ -136,7 +136,6 @@ _NETWORK_CODE = "balanced_network(N=2000, K=50, seed=3, heterogeneity={heterogen
 
 
 def _network(heterogeneity=0.0):
-    from neurosrnn.sparseprop import balanced_network
 
     return eval(_NETWORK_CODE.format(heterogeneity=heterogeneity))
 

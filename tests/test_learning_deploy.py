@@ -13,7 +13,7 @@ from neurosrnn.learning.data import delayed_xor, sequential_digits  # noqa: E402
 
 @pytest.fixture(scope="module")
 def trained_two_layer():
-    data = sequential_digits("rows", n_samples=240, seed=3)
+    data = sequential_digits("rows", n_samples=160, seed=3)
     config = srnn.SRNNConfig(
         n_in=8,
         hidden=(12, 10),
@@ -32,7 +32,7 @@ def trained_two_layer():
         seed=1,
         progress=False,
     )
-    return trained, data.x_test  # 60 test samples
+    return trained, data.x_test  # 40 test samples
 
 
 def _assert_same(trained, x, brian_spikes, brian_readout, brian_predictions):
@@ -71,7 +71,7 @@ def test_spiking_readout_and_chunks_on_runtime():
     params["readout"]["w"] *= 4.0
     trained = train.TrainedSRNN(config, params)
     x = data.x_test
-    out = deploy.simulate(trained, x, chunk_size=7, target="numpy")
+    out = deploy.simulate(trained, x, chunk_size=9, target="numpy")
     assert out["readout"].sum() > 10  # the spiking readout fires
     _assert_same(trained, x, out["spikes"], out["readout"], out["predictions"])
 

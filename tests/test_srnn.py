@@ -10,9 +10,22 @@ from neurosrnn.models.srnn import SRNNNetwork, srnn_network
 
 
 def discrete_srnn(
-    inputs, w_in, w_rec, w_ff, w_out, biases, out_bias, tau_m, tau_adp, tau_out, b0, beta, u_init
+    inputs,
+    w_in,
+    w_rec,
+    w_ff,
+    w_out,
+    biases,
+    out_bias,
+    tau_m,
+    tau_adp,
+    tau_out,
+    b0,
+    beta,
+    u_init,
+    r_m=1.0,
 ):
-    """Reference: the discrete SRNN map of Yin, Corradi & Bohte (2021), taus in steps, R_m = 1.
+    """Reference: the discrete SRNN map of Yin, Corradi & Bohte (2021), taus in steps.
 
     Every layer sees the same-step spikes of the layer below; the recurrent input
     and the soft reset use the previous step's own spikes.
@@ -37,13 +50,15 @@ def discrete_srnn(
                 current = current + w_rec[layer] @ s[layer]
             b[layer] = rho[layer] * b[layer] + (1 - rho[layer]) * s[layer]
             threshold = b0 + beta * b[layer]
-            u[layer] = alpha[layer] * u[layer] + (1 - alpha[layer]) * current - threshold * s[layer]
+            u[layer] = (
+                alpha[layer] * u[layer] + (1 - alpha[layer]) * r_m * current - threshold * s[layer]
+            )
             s[layer] = (u[layer] > threshold).astype(float)
             spikes[layer][step] = s[layer]
             membranes[layer][step] = u[layer]
             if layer + 1 < n_layers:
                 below = w_ff[layer] @ s[layer]
-        m = alpha_out * m + (1 - alpha_out) * (w_out @ s[-1] + out_bias)
+        m = alpha_out * m + (1 - alpha_out) * r_m * (w_out @ s[-1] + out_bias)
         readout[step] = m
     return spikes, membranes, readout
 
@@ -77,7 +92,7 @@ def _random_problem(rng, sizes, n_inputs=12, n_outputs=4, n_steps=300):
     )
 
 
-def _build(problem, sizes, dt, b0=0.01, beta=1.8):
+def _build(problem, sizes, dt, b0=0.01, beta=1.8, r_m=1.0):
     return srnn_network(
         problem["inputs"].shape[1],
         sizes,
@@ -95,16 +110,19 @@ def _build(problem, sizes, dt, b0=0.01, beta=1.8):
         output_bias=problem["out_bias"],
         b0=b0,
         beta=beta,
+        R_m=r_m,
         initial_membrane=problem["u_init"],
     )
 
 
-@pytest.mark.parametrize("sizes", [[40], [30, 25, 20]], ids=["one_layer", "three_layers"])
-def test_srnn_network_matches_discrete_map(sizes):
+@pytest.mark.parametrize(
+    "sizes, r_m", [([40], 1.0), ([30, 25, 20], 1.3)], ids=["one_layer", "three_layers"]
+)
+def test_srnn_network_matches_discrete_map(sizes, r_m):
     rng = np.random.default_rng(2021)
     problem = _random_problem(rng, sizes)
     dt = 4 * ms
-    net = _build(problem, sizes, dt)
+    net = _build(problem, sizes, dt, r_m=r_m)
     net.run()
     spikes, membranes, readout = discrete_srnn(
         problem["inputs"],
@@ -120,6 +138,7 @@ def test_srnn_network_matches_discrete_map(sizes):
         0.01,
         1.8,
         problem["u_init"],
+        r_m,
     )
     for layer in range(len(sizes)):
         # the comparison is meaningful only if the layer is active but not saturated
@@ -230,7 +249,7 @@ def test_srnn_network_rejects_bad_input(overrides, message):
         srnn_network(**_minimal(**overrides))
 
 
-@pytest.mark.parametrize("name", ["dt", "tau_m", "tau_out"])
+@pytest.mark.parametrize("name", ["dt", "tau_m", "tau_out", "input_currents"])
 def test_srnn_network_rejects_wrong_units(name):
     with pytest.raises(DimensionMismatchError):
         srnn_network(**_minimal(**{name: 5 * mV}))

@@ -373,3 +373,30 @@ def test_standalone_sweep_builds_once_and_matches_runtime(tmp_path):
     assert len(build_directories) == 1  # one build for all runs
     assert Path(build_directories.pop()).exists()
     sweep_module._STANDALONE_BUILDS.clear()
+
+
+# ---------------------------------------------------------------- SparseProp
+
+
+def test_sparseprop_sweep_matches_direct_engine_runs(tmp_path):
+    from neurosrnn.sparseprop import balanced_network
+    from neurosrnn.sweep import SparsePropRunner
+
+    runner = SparsePropRunner(N=500, K=20, duration=0.5 * second, graph_seed=2)
+    points = grid_points({"J0": [0.5, 1.0], "heterogeneity": [0.0, 0.3]})
+    table = run_sweep(runner, points, seeds=[9], store=tmp_path, scheduler="serial",
+                      progress=False)  # fmt: skip
+    store = ResultStore(tmp_path)
+    for key, point in zip(table["key"], points, strict=True):
+        network = balanced_network(N=500, K=20, J0=point["J0"], rate=1.0, tau=0.01,
+                                   heterogeneity=point["heterogeneity"], seed=2)  # fmt: skip
+        direct = network.run(network.initial_state(seed=9), duration=0.5, progress=False)
+        stored = store.load(key)
+        assert_array_equal(stored["spike_indices"], direct.spike_indices)
+        assert_array_equal(stored["spike_times"], direct.spike_times)
+    with pytest.raises(ValueError, match="unknown sweep parameter 'coupling'"):
+        runner.validate_point({"coupling": 1.0})
+    with pytest.raises(DimensionMismatchError):
+        runner.validate_point({"rate": 3 * ms})
+    with pytest.raises(ValueError, match="heterogeneity"):
+        runner.validate_point({"heterogeneity": 1.5})

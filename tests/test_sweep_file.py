@@ -4,7 +4,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from brian2 import Hz, metre, mV, ms, nA, second
+from brian2 import Hz, metre, ms, mV, nA, second
 from brian2.units.fundamentalunits import DimensionMismatchError
 
 from neurosrnn.sweep_file import load_sweep_file, parse_quantity
@@ -137,8 +137,10 @@ def test_empty_parameter_section(tmp_path):
             "[sweep]\nmode = 'random'\nsamples = 3\n" + _NETWORK + "[parameters]\ng = {low = 1}\n",
             "'low' and 'high'",
         ),
-        (_NETWORK.replace('model = "lif"', 'model = "nosuchmodel"') + "[parameters]\ng=[1]\n",
-         "unknown model 'nosuchmodel'"),  # fmt: skip
+        (
+            _NETWORK.replace('model = "lif"', 'model = "nosuchmodel"') + "[parameters]\ng=[1]\n",
+            "unknown model 'nosuchmodel'",
+        ),  # fmt: skip
         (_NETWORK.replace('J0 = "0.5 mV"', "") + "[parameters]\ng = [1]\n", "J0"),
         (_NETWORK.replace("K = 5", "K = 0") + "[parameters]\ng = [1]\n", "K must be"),
         ("[parameters]\ng = [1]\n", r"\[network\] section"),

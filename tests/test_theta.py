@@ -122,3 +122,10 @@ def test_theta_rejects_bad_parameters():
         theta().make_group(2, I_ext=1 * mV)
     with pytest.raises(ValueError, match="N must be"):
         qif().make_group(-1)
+
+
+@pytest.mark.parametrize("function", [theta_period, qif_period])
+@pytest.mark.parametrize("tau_m", [0 * ms, -5 * ms, np.nan * ms])
+def test_period_rejects_bad_time_constant(function, tau_m):
+    with pytest.raises(ValueError, match="tau_m"):
+        function(tau_m, 0.1)

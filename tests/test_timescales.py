@@ -97,14 +97,15 @@ def test_ou_modulated_poisson_timescale():
 
 
 def test_murray_timescale_on_trials():
-    """Baseline trials of 1 s, 50 ms bins, shared OU rate with tau = 100 ms."""
+    """Baseline trials of 2 s, 50 ms bins, shared OU rate with tau = 100 ms."""
     trials = timescales.ou_modulated_poisson(
-        10.0, 6.0, 0.1, 1.0, n_neurons=20, n_trials=600, shared=True, seed=9
+        10.0, 6.0, 0.1, 2.0, n_neurons=20, n_trials=600, shared=True, seed=9
     )
-    per_neuron, population = timescales.spike_count_timescales(trials, 0.05, N=20, t_stop=1.0)
+    per_neuron, population = timescales.spike_count_timescales(trials, 0.05, N=20, t_stop=2.0)
     assert per_neuron.shape == (20,)
-    assert_allclose(population.tau, 0.1, rtol=0.25)
-    counts = np.array([bin_spike_counts(t, 0.05, N=20, t_stop=1.0)[0].sum(axis=0) for t in trials])
+    assert_allclose(population.tau, 0.1, rtol=0.2)
+    assert_allclose(np.nanmedian(per_neuron), 0.1, rtol=0.25)
+    counts = np.array([bin_spike_counts(t, 0.05, N=20, t_stop=2.0)[0].sum(axis=0) for t in trials])
     single = timescales.murray_timescale(counts, 0.05)
     assert_allclose(single.tau, population.tau, rtol=1e-10)
 

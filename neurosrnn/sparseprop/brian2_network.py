@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Network, SpikeMonitor, Synapses, mV, ms, second
+from brian2 import Network, SpikeMonitor, Synapses, ms, mV, second
 
 from neurosrnn.connectivity import Connectivity
 from neurosrnn.sparseprop.engine import SparsePropNetwork, SparsePropState

@@ -567,9 +567,7 @@ class SparsePropNetwork:
 
         weights = getattr(connectivity, "weights", None)
         if weights is not None and coupling is not None:
-            raise ValueError(
-                "the connectivity already carries weights; do not also pass coupling"
-            )
+            raise ValueError("the connectivity already carries weights; do not also pass coupling")
         if weights is None and coupling is None:
             raise ValueError(
                 "give synaptic weights: either a weighted connectivity or coupling="
@@ -593,7 +591,9 @@ class SparsePropNetwork:
         if rebase_interval is None:
             rebase_interval = N
         if isinstance(rebase_interval, bool) or not isinstance(rebase_interval, int | np.integer):
-            raise ValueError(f"rebase_interval must be a non-negative integer, got {rebase_interval!r}")
+            raise ValueError(
+                f"rebase_interval must be a non-negative integer, got {rebase_interval!r}"
+            )
         if rebase_interval < 0:
             raise ValueError(f"rebase_interval must be >= 0, got {rebase_interval}")
         self.rebase_interval = int(rebase_interval)
@@ -683,9 +683,7 @@ class SparsePropNetwork:
                 )
             if not np.all(np.isfinite(model_state)):
                 raise ValueError("model_state must be finite (got NaN or inf)")
-            if self.model.code == 0 and np.any(
-                (model_state < -math.pi) | (model_state >= math.pi)
-            ):
+            if self.model.code == 0 and np.any((model_state < -math.pi) | (model_state >= math.pi)):
                 raise ValueError("model_state (theta angles) must lie in [-pi, pi)")
             if self.model.code == 1 and np.any(model_state >= 1.0):
                 raise ValueError("model_state (normalised LIF voltages) must be below 1")

@@ -665,11 +665,10 @@ def largest_exponent_two_trajectory(
         perturbed = displaced(reference, difference * (epsilon / distance))
     total_time = n_intervals * interval
     n_segments = min(n_segments, n_intervals)
-    segments = np.array([part.sum() / (part.size * interval) for part in
-                         np.array_split(growth, n_segments)])
-    error = (
-        float(segments.std(ddof=1) / math.sqrt(n_segments)) if n_segments >= 2 else math.nan
+    segments = np.array(
+        [part.sum() / (part.size * interval) for part in np.array_split(growth, n_segments)]
     )
+    error = float(segments.std(ddof=1) / math.sqrt(n_segments)) if n_segments >= 2 else math.nan
     return TwoTrajectoryResult(
         largest_exponent=float(growth.sum() / total_time),
         standard_error=error,

@@ -191,7 +191,6 @@ class RegeneratedConnectivity:
         indptr = np.arange(self.N + 1, dtype=np.int64) * self.K
         weights = None if self.weights is None else np.repeat(self.weights, self.K)
         description = (
-            f"regenerated fixed out-degree K={self.K}, seed={self.seed}, "
-            f"multapses={self.multapses}"
+            f"regenerated fixed out-degree K={self.K}, seed={self.seed}, multapses={self.multapses}"
         )
         return Connectivity(indptr, indices, self.N, weights, description)

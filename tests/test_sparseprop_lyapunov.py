@@ -1,0 +1,160 @@
+"""Exact event-based Lyapunov spectra of SparseProp networks (Monteforte & Wolf 2010)."""
+
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from neurosrnn.connectivity import fixed_out_degree
+from neurosrnn.sparseprop import SparsePropNetwork, balanced_network
+from neurosrnn.sparseprop import lyapunov as sl
+
+
+def _theta_network(N, K, *, rate=1.0, seed=1, tau=0.01):
+    """Inhibitory balanced theta network: J = -1/sqrt(K), I = tau sqrt(K) J0 rate."""
+    graph = fixed_out_degree(N, N, K, seed=seed, weights=-1.0 / math.sqrt(K))
+    return SparsePropNetwork("theta", graph, drive=tau * math.sqrt(K) * rate, tau=tau)
+
+
+@pytest.fixture(scope="module")
+def full_theta_spectrum():
+    network = _theta_network(100, 10, rate=2.0)
+    return network, sl.lyapunov_spectrum(network, n_spikes=40_000, seed=3)
+
+
+def test_kernel_reproduces_engine_spike_times():
+    """The spectrum's own event loop fires the same spikes as SparsePropNetwork.run."""
+    network = _theta_network(200, 20, rate=2.0)
+    state = network.initial_state(seed=5)
+    ours = sl.lyapunov_spectrum(
+        network, n_spikes=300, m=2, state=state, n_burn_in_spikes=0, n_transient_spikes=0,
+        record_spikes=True,
+    )
+    engine = network.run(state, n_spikes=300)
+    assert_array_equal(ours.spike_indices, engine.spike_indices)
+    assert_allclose(ours.spike_times, engine.spike_times, rtol=0, atol=1e-9)
+
+
+def test_lif_kernel_reproduces_engine_spike_times_over_long_runs():
+    """Inhibitory LIF is not chaotic: spike sequences agree exactly over many spikes."""
+    graph = fixed_out_degree(150, 150, 15, seed=2, weights=-1 / math.sqrt(15))
+    network = SparsePropNetwork("lif", graph, drive=0.01 * math.sqrt(15) * 2.0, tau=0.01)
+    state = network.initial_state(seed=1)
+    ours = sl.lyapunov_spectrum(
+        network, n_spikes=5000, m=1, state=state, n_burn_in_spikes=0, n_transient_spikes=0,
+        record_spikes=True,
+    )
+    engine = network.run(state, n_spikes=5000)
+    assert_array_equal(ours.spike_indices, engine.spike_indices)
+    assert_allclose(ours.spike_times, engine.spike_times, rtol=0, atol=1e-9)
+
+
+def test_sum_of_spectrum_equals_accumulated_log_contraction(full_theta_spectrum):
+    """With m = N, sum ln R_kk = sum over spikes and targets of ln g'(phi) (log det)."""
+    _, result = full_theta_spectrum
+    assert result.exponents.size == 100
+    assert_allclose(result.log_growth.sum(), result.log_contraction, rtol=1e-6)
+    assert_allclose(result.exponents.sum(), result.contraction_rate, rtol=1e-6)
+    # independent check of the bookkeeping: the sum is negative (dissipative network)
+    assert result.log_contraction < 0
+
+
+def test_exactly_one_exponent_near_zero(full_theta_spectrum):
+    """The time-shift direction gives one zero exponent, far closer to 0 than its neighbours."""
+    _, result = full_theta_spectrum
+    ordered = np.sort(result.exponents)[::-1]
+    k = int(np.argmin(np.abs(ordered)))
+    spacing = min(ordered[k - 1] - ordered[k], ordered[k] - ordered[k + 1])
+    assert abs(ordered[k]) < 0.05 * spacing
+    others = np.delete(ordered, k)
+    assert np.min(np.abs(others)) > 10 * abs(ordered[k])
+    # theta networks are chaotic: a positive largest exponent
+    assert ordered[0] > 1.0
+
+
+def test_zero_exponent_vector_is_the_time_shift_direction(full_theta_spectrum):
+    """D omega = omega for every spike: ones (homogeneous drive) is never stretched."""
+    network, result = full_theta_spectrum
+    omega = network.omega / np.linalg.norm(network.omega)
+    # the span of the vectors with exponents >= the zero one contains omega
+    k = int(np.argmin(np.abs(result.exponents)))
+    basis = result.vectors[:, : k + 1]
+    residual = omega - basis @ (basis.T @ omega)
+    assert np.linalg.norm(residual) < 1e-6
+
+
+def test_largest_exponent_agrees_with_two_trajectory_estimate():
+    """Jacobian-based lambda_max equals the two-trajectory estimate of the engine."""
+    network = _theta_network(200, 20, rate=2.0, seed=4)
+    spectrum = sl.lyapunov_spectrum(network, n_spikes=60_000, m=2, seed=1)
+    two = sl.largest_exponent_two_trajectory(network, duration=60.0, seed=2)
+    combined = math.hypot(spectrum.standard_error[0], two.standard_error)
+    assert spectrum.exponents[0] > 0
+    assert abs(spectrum.exponents[0] - two.largest_exponent) < 3 * combined
+
+
+def test_spectrum_is_extensive():
+    """lambda_i against i/N is nearly unchanged from N = 500 to N = 1000 at fixed K."""
+    K = 50
+    curves = {}
+    for N in (500, 1000):
+        network = _theta_network(N, K, rate=2.0, seed=N)
+        result = sl.lyapunov_spectrum(network, n_spikes=40 * N, m=N // 4, seed=1)
+        curves[N] = (np.arange(1, N // 4 + 1) / N, result.exponents)
+    grid = np.linspace(0.01, 0.24, 24)
+    small = np.interp(grid, *curves[500])
+    large = np.interp(grid, *curves[1000])
+    scale = np.max(np.abs(large))
+    assert np.max(np.abs(small - large)) < 0.1 * scale
+    # and the two spectra are not trivially equal to a constant
+    assert large[0] - large[-1] > 0.3 * scale
+
+
+def test_inhibitory_lif_network_shows_stable_chaos_spectrum():
+    """Inhibitory delta-pulse LIF: one zero exponent, all others negative (stable chaos)."""
+    graph = fixed_out_degree(200, 20, 20, seed=1, weights=-1 / math.sqrt(20))
+    network = SparsePropNetwork("lif", graph, drive=0.01 * math.sqrt(20) * 5.0, tau=0.01)
+    result = sl.lyapunov_spectrum(network, n_spikes=30_000, m=4, seed=1)
+    assert abs(result.exponents[0]) < 1e-3
+    assert np.all(result.exponents[1:] < -1.0)
+    # the derived bound: row-stochastic non-negative Jacobians, no exponent above 0
+    two = sl.largest_exponent_two_trajectory(network, duration=20.0, seed=2)
+    assert two.largest_exponent < 0
+    assert abs(two.largest_exponent - result.exponents[1]) < 0.15 * abs(result.exponents[1])
+
+
+def test_regenerated_topology_is_accepted():
+    network = balanced_network(300, 20, rate=2.0, seed=3)
+    result = sl.lyapunov_spectrum(network, n_spikes=3000, m=3, seed=1)
+    assert result.exponents.shape == (3,)
+    assert result.mean_rate > 0
+    assert "SpikingLyapunovResult" in repr(result)
+    # the final state continues in the engine
+    continued = network.run(result.state, n_spikes=10)
+    assert continued.n_spikes == 10
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_spikes": 0}, "n_spikes"),
+        ({"n_spikes": 10, "m": 1000}, "m must be <= N"),
+        ({"n_spikes": 10, "reorthonormalize_every": 0}, "reorthonormalize_every"),
+    ],
+)
+def test_bad_arguments_raise(kwargs, message):
+    network = _theta_network(50, 5)
+    with pytest.raises(ValueError, match=message):
+        sl.lyapunov_spectrum(network, **kwargs)
+
+
+def test_rejects_excitatory_lif_and_non_networks():
+    graph = fixed_out_degree(50, 50, 5, seed=1, weights=0.1)
+    network = SparsePropNetwork("lif", graph, drive=0.2, tau=0.01)
+    with pytest.raises(ValueError, match="excitatory"):
+        sl.lyapunov_spectrum(network, n_spikes=10)
+    with pytest.raises(ValueError, match="SparsePropNetwork"):
+        sl.lyapunov_spectrum("network", n_spikes=10)
+    with pytest.raises(ValueError, match="epsilon"):
+        sl.largest_exponent_two_trajectory(_theta_network(50, 5), duration=1.0, epsilon=0)
