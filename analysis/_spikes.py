@@ -15,7 +15,8 @@ The result is a `SpikeTrains`: spike times in seconds sorted by neuron then time
 CSR-style row pointers ``indptr`` so that neuron ``k``'s spikes are
 ``times[indptr[k]:indptr[k + 1]]``, and an explicit half-open window
 ``[t_start, t_stop)``. Spikes outside the window are dropped. No per-train objects are
-built: one lexsort and one bincount.
+built: one bincount and a counting sort (time-ordered input, as from a monitor) or a
+lexsort (any other order).
 
 Bad input raises ``ValueError`` naming the parameter (negative or non-finite times,
 unsorted per-train arrays, indices outside ``[0, N)``, non-integer indices, an empty
@@ -25,6 +26,7 @@ or reversed window); a quantity with the wrong dimension raises Brian2's
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 __all__ = ["SpikeTrains", "as_spike_trains"]
@@ -179,11 +181,25 @@ def _from_index_time(indices, times, N, t_start, t_stop):
     keep = (times >= t_start) & (times < t_stop)
     if not keep.all():
         indices, times = indices[keep], times[keep]
-    order = np.lexsort((times, indices))
     counts = np.bincount(indices, minlength=N)
     indptr = np.zeros(N + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
+    if times.size > 1 and np.all(times[1:] >= times[:-1]):
+        # time-ordered input (a SpikeMonitor): a stable counting sort by neuron suffices
+        return SpikeTrains(_group_by_neuron(indices, times, indptr), indptr, t_start, t_stop)
+    order = np.lexsort((times, indices))
     return SpikeTrains(times[order], indptr, t_start, t_stop)
+
+
+@numba.njit(cache=True, nogil=True)
+def _group_by_neuron(indices, times, indptr):
+    """Stable counting sort of spike times by neuron index."""
+    position = indptr[:-1].copy()
+    result = np.empty_like(times)
+    for s in range(indices.size):
+        result[position[indices[s]]] = times[s]
+        position[indices[s]] += 1
+    return result
 
 
 def as_spike_trains(spikes, *, N=None, t_start=None, t_stop=None):

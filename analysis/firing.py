@@ -3,7 +3,7 @@
 Every function takes spikes as a Brian2 ``SpikeMonitor``, an ``(i, t)`` pair (seconds
 or Brian2 quantities), a list of per-neuron spike-time arrays, or a `SpikeTrains`
 (see `neurosrnn.analysis._spikes.as_spike_trains`), plus an explicit half-open window
-``[t_start, t_stop)``. Input is sorted once (one lexsort); no per-train objects are made.
+``[t_start, t_stop)``. Input is grouped by neuron once; no per-train objects are made.
 
 Conventions (shared by all functions here)
 ------------------------------------------
@@ -116,11 +116,43 @@ def interspike_intervals(spikes, *, N=None, t_start=None, t_stop=None):
     return np.split(intervals, np.cumsum(n_isi)[:-1])
 
 
-def _grouped_mean(values, owner, N):
-    number = np.bincount(owner, minlength=N).astype(np.float64)
-    total = np.bincount(owner, weights=values, minlength=N).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / number, number
+@numba.njit(cache=True, nogil=True)
+def _isi_statistics(times, indptr, R, ddof, which):
+    """One pass per neuron: which = 0 CV, 1 CV2, 2 LV, 3 LvR; NaN below 2 ISIs."""
+    N = indptr.size - 1
+    out = np.full(N, np.nan)
+    for k in range(N):
+        first, last = indptr[k], indptr[k + 1]
+        m = last - first - 1  # number of ISIs
+        if m < 2:
+            continue
+        if which == 0:
+            mean = (times[last - 1] - times[first]) / m
+            squares = 0.0
+            for a in range(first, last - 1):
+                deviation = times[a + 1] - times[a] - mean
+                squares += deviation * deviation
+            if m - ddof > 0 and mean > 0:
+                out[k] = math.sqrt(squares / (m - ddof)) / mean
+            continue
+        total = 0.0
+        for a in range(first, last - 2):
+            previous = times[a + 1] - times[a]
+            following = times[a + 2] - times[a + 1]
+            both = previous + following
+            if which == 1:
+                total += 2.0 * abs(following - previous) / both
+            elif which == 2:
+                ratio = (previous - following) / both
+                total += 3.0 * ratio * ratio
+            else:
+                total += (
+                    3.0
+                    * (1.0 - 4.0 * previous * following / (both * both))
+                    * (1.0 + 4.0 * R / both)
+                )
+        out[k] = total / (m - 1)
+    return out
 
 
 def cv(spikes, *, ddof=0, N=None, t_start=None, t_stop=None):
@@ -142,20 +174,7 @@ def cv(spikes, *, ddof=0, N=None, t_start=None, t_stop=None):
         CV per neuron; NaN for neurons with fewer than 2 ISIs (3 spikes).
     """
     st = _spikes(spikes, N, t_start, t_stop)
-    intervals, owner, n_isi = _isi_arrays(st)
-    mean, number = _grouped_mean(intervals, owner, st.N)
-    squares = np.bincount(owner, weights=(intervals - mean[owner]) ** 2, minlength=st.N)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sd = np.sqrt(squares / (number - ddof))
-        result = sd / mean
-    result[n_isi < 2] = np.nan
-    return result
-
-
-def _adjacent_isi_pairs(st):
-    intervals, owner, n_isi = _isi_arrays(st)
-    same = owner[:-1] == owner[1:]
-    return intervals[:-1][same], intervals[1:][same], owner[:-1][same], n_isi
+    return _isi_statistics(st.times, st.indptr, 0.0, float(ddof), 0)
 
 
 def cv2(spikes, *, N=None, t_start=None, t_stop=None):
@@ -170,11 +189,7 @@ def cv2(spikes, *, N=None, t_start=None, t_stop=None):
         NaN for neurons with fewer than 2 ISIs.
     """
     st = _spikes(spikes, N, t_start, t_stop)
-    first, second, owner, n_isi = _adjacent_isi_pairs(st)
-    values = 2.0 * np.abs(second - first) / (second + first)
-    result, _ = _grouped_mean(values, owner, st.N)
-    result[n_isi < 2] = np.nan
-    return result
+    return _isi_statistics(st.times, st.indptr, 0.0, 0.0, 1)
 
 
 def lv(spikes, *, N=None, t_start=None, t_stop=None):
@@ -189,11 +204,7 @@ def lv(spikes, *, N=None, t_start=None, t_stop=None):
         NaN for neurons with fewer than 2 ISIs.
     """
     st = _spikes(spikes, N, t_start, t_stop)
-    first, second, owner, n_isi = _adjacent_isi_pairs(st)
-    values = 3.0 * ((first - second) / (first + second)) ** 2
-    result, _ = _grouped_mean(values, owner, st.N)
-    result[n_isi < 2] = np.nan
-    return result
+    return _isi_statistics(st.times, st.indptr, 0.0, 0.0, 2)
 
 
 def lvr(spikes, *, R=0.005, N=None, t_start=None, t_stop=None):
@@ -217,12 +228,7 @@ def lvr(spikes, *, R=0.005, N=None, t_start=None, t_stop=None):
     if R < 0:
         raise ValueError(f"R must be >= 0 s, got {R}")
     st = _spikes(spikes, N, t_start, t_stop)
-    first, second, owner, n_isi = _adjacent_isi_pairs(st)
-    total = first + second
-    values = 3.0 * (1.0 - 4.0 * first * second / total**2) * (1.0 + 4.0 * R / total)
-    result, _ = _grouped_mean(values, owner, st.N)
-    result[n_isi < 2] = np.nan
-    return result
+    return _isi_statistics(st.times, st.indptr, R, 0.0, 3)
 
 
 def _n_bins(duration, bin_size, name="bin_size"):
@@ -339,35 +345,65 @@ def spike_count_correlation(spikes, bin_size, *, N=None, t_start=None, t_stop=No
     bins, owners = bins[keep], st.indices[keep]
     counts = np.bincount(owners, minlength=st.N).astype(np.float64)
     per_bin = np.bincount(bins, minlength=n_bins)
-    if float(np.square(per_bin, dtype=np.float64).sum()) < 0.25 * st.N * st.N * n_bins:
-        # sparse activity: accumulate spike pairs that share a bin
-        order = np.argsort(bins, kind="stable")
+    pairs_per_bin = float(np.square(per_bin, dtype=np.float64).sum())
+    if pairs_per_bin < 0.25 * st.N * st.N * n_bins and pairs_per_bin < 2**31:
+        # sparse activity: accumulate spike pairs that share a bin (exact int32 counts);
+        # the counting sort keeps neurons ascending within each bin
         bin_pointer = np.zeros(n_bins + 1, dtype=np.int64)
         np.cumsum(per_bin, out=bin_pointer[1:])
-        product = np.zeros((st.N, st.N))
-        _shared_bin_pairs(owners[order], bin_pointer, product)
-    else:
-        dense = np.zeros((st.N, n_bins))
-        np.add.at(dense, (owners, bins), 1.0)
-        product = dense @ dense.T
-    covariance = product
-    covariance -= np.outer(counts / n_bins, counts)
-    norm = np.sqrt(np.maximum(np.diag(covariance), 0.0))
-    silent = norm == 0
-    norm[silent] = np.nan
-    result = covariance
-    result /= norm[:, None]
-    result /= norm[None, :]
-    np.clip(result, -1.0, 1.0, out=result)
+        shared = np.zeros((st.N, st.N), dtype=np.int32)
+        _shared_bin_pairs(_counting_sort(bins, owners, bin_pointer), bin_pointer, shared)
+        product = np.empty((st.N, st.N))
+        _covariance_to_correlation(shared, counts, float(n_bins), product)
+        return product
+    flat = owners * n_bins + bins
+    dense = np.bincount(flat, minlength=st.N * n_bins).reshape(st.N, n_bins).astype(np.float64)
+    product = np.triu(dense @ dense.T)
+    _covariance_to_correlation(product, counts, float(n_bins), product)
+    return product
+
+
+@numba.njit(cache=True, nogil=True)
+def _counting_sort(bins, owners, bin_pointer):
+    """Owners reordered by bin (stable: the input order is kept within a bin)."""
+    position = bin_pointer[:-1].copy()
+    result = np.empty_like(owners)
+    for s in range(bins.size):
+        result[position[bins[s]]] = owners[s]
+        position[bins[s]] += 1
     return result
 
 
 @numba.njit(cache=True, nogil=True)
 def _shared_bin_pairs(owners, bin_pointer, product):
+    """product[i, j] += number of spike pairs (i, j) sharing a bin (upper triangle + diagonal).
+
+    ``owners`` must be sorted within each bin, so ``r > s`` implies ``owners[r] >= owners[s]``;
+    the diagonal counts ordered pairs (``sum_b count_b^2``).
+    """
     for b in range(bin_pointer.size - 1):
         for s in range(bin_pointer[b], bin_pointer[b + 1]):
-            for r in range(bin_pointer[b], bin_pointer[b + 1]):
-                product[owners[s], owners[r]] += 1.0
+            i = owners[s]
+            product[i, i] += 1
+            for r in range(s + 1, bin_pointer[b + 1]):
+                j = owners[r]
+                product[i, j] += 2 if i == j else 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _covariance_to_correlation(product, counts, n_bins, out):
+    """Upper triangle of X X^T -> full Pearson correlation matrix in ``out`` (NaN if silent)."""
+    N = counts.size
+    norm = np.empty(N)
+    for i in range(N):
+        variance = product[i, i] - counts[i] * counts[i] / n_bins
+        norm[i] = math.sqrt(variance) if variance > 0 else np.nan
+    for i in range(N):
+        for j in range(i, N):
+            value = (product[i, j] - counts[i] * counts[j] / n_bins) / (norm[i] * norm[j])
+            value = min(max(value, -1.0), 1.0) if value == value else value
+            out[i, j] = value
+            out[j, i] = value
 
 
 def _pairs_array(pairs, N):
@@ -686,17 +722,71 @@ def _victor_purpura_pair(times, a0, a1, b0, b1, q, row):
 
 
 @numba.njit(cache=True, nogil=True)
+def _victor_purpura_pair_matching(times, a0, a1, b0, b1, q, tree, values):
+    """VP distance as n_a + n_b - (best gain of a monotone matching), gain 2 - q |dt| > 0.
+
+    Only pairs closer than 2/q can gain; they are visited with a two-pointer sweep
+    and chained with a Fenwick tree of prefix maxima over b (O(E log n_b) for E
+    candidate pairs).
+    """
+    n_b = b1 - b0
+    for l in range(n_b + 1):
+        tree[l] = 0.0
+    reach = 2.0 / q
+    start = b0
+    best = 0.0
+    for a in range(a0, a1):
+        while start < b1 and times[a] - times[start] >= reach:
+            start += 1
+        # queries for this spike of a first (two matches of one spike are not allowed)
+        stop = start
+        while stop < b1 and times[stop] - times[a] < reach:
+            stop += 1
+        if stop == start:
+            continue
+        for b in range(start, stop):
+            position = b - b0  # prefix max over b' < b, i.e. tree indices <= position
+            prefix = 0.0
+            index = position
+            while index > 0:
+                if tree[index] > prefix:
+                    prefix = tree[index]
+                index -= index & (-index)
+            values[b - start] = prefix + 2.0 - q * abs(times[a] - times[b])
+        for b in range(start, stop):
+            value = values[b - start]
+            if value > best:
+                best = value
+            index = b - b0 + 1
+            while index <= n_b:
+                if value > tree[index]:
+                    tree[index] = value
+                index += index & (-index)
+    return (a1 - a0) + (b1 - b0) - best
+
+
+@numba.njit(cache=True, nogil=True)
 def _victor_purpura_kernel(times, indptr, q, out):
     N = indptr.size - 1
     longest = 0
     for k in range(N):
         longest = max(longest, indptr[k + 1] - indptr[k])
     row = np.empty(longest + 1)
+    values = np.empty(longest + 1)
     for i in range(N):
         for j in range(i + 1, N):
-            value = _victor_purpura_pair(
-                times, indptr[i], indptr[i + 1], indptr[j], indptr[j + 1], q, row
+            i0, i1, j0, j1 = indptr[i], indptr[i + 1], indptr[j], indptr[j + 1]
+            # expected candidate pairs within 2/q against the dense table size
+            span = (
+                max(times[i1 - 1], times[j1 - 1]) - min(times[i0], times[j0])
+                if (i1 > i0 and j1 > j0)
+                else 0.0
             )
+            sparse = q > 0 and 8.0 / q < span
+            if sparse:
+                value = _victor_purpura_pair_matching(times, i0, i1, j0, j1, q, row, values)
+            else:
+                value = _victor_purpura_pair(times, i0, i1, j0, j1, q, row)
             out[i, j] = value
             out[j, i] = value
 
@@ -708,7 +798,11 @@ def victor_purpura_distances(spikes, q, *, N=None, t_start=None, t_stop=None):
     deleting a spike costs 1 and moving one by ``dt`` costs ``q |dt|``, by the dynamic
     programme ``G[k, l] = min(G[k-1, l] + 1, G[k, l-1] + 1, G[k-1, l-1] + q |a_k - b_l|)``.
     ``q = 0`` gives ``|n_a - n_b|``; ``q -> inf`` gives ``n_a + n_b - 2 #coincidences``.
-    Same as Elephant's ``victor_purpura_distance(cost_factor=q)``.
+    Same as Elephant's ``victor_purpura_distance(cost_factor=q)``. When ``2/q`` is short
+    compared with the trains, the equivalent form ``n_a + n_b - max_M sum_{(k,l) in M}
+    (2 - q |a_k - b_l|)`` over monotone matchings M of spikes closer than ``2/q`` is
+    used (only those pairs can beat a deletion plus an insertion), which visits only
+    the candidate pairs instead of the full ``n_a x n_b`` table.
 
     Parameters
     ----------
@@ -831,6 +925,12 @@ def kernel_rate(
     (spikes are first put on that grid, so the error is at most half a sampling
     period). No edge correction: the estimate drops near the window edges. Choose
     ``sigma`` with `optimal_kernel_bandwidth` (Shimazaki & Shinomoto 2010).
+    Equal to Elephant's ``instantaneous_rate(trains, sampling_period,
+    GaussianKernel(sigma), cutoff=cutoff)`` (``per_neuron``; ``pool_spike_trains=True``
+    for the population) when ``cutoff * sigma / sampling_period`` is an integer;
+    otherwise Elephant samples the kernel on a slightly stretched grid, while here
+    the offsets are exact multiples of the sampling period. Elephant labels sample
+    ``k`` with the bin start, here with the bin centre.
 
     Returns
     -------
@@ -951,27 +1051,51 @@ def golomb_chi(traces, *, ddof=0):
     return float(np.sqrt(population / single))
 
 
-def spike_synchrony_chi(spikes, tau, *, dt=0.001, N=None, t_start=None, t_stop=None):
+def spike_synchrony_chi(
+    spikes, tau, *, dt=0.001, N=None, t_start=None, t_stop=None, chunk_size=256
+):
     """Golomb chi of spike trains filtered with a causal exponential kernel.
 
     Each train is binned at ``dt`` and filtered with ``V(t) = sum_k exp(-(t - t_k)/tau)
-    H(t - t_k)`` (exact recursion on the grid); `golomb_chi` of the filtered traces.
-    Neurons without spikes are left out (their variance is 0).
+    H(t - t_k)`` (exact recursion on the grid); then `golomb_chi` of the filtered
+    traces (ddof 0). Neurons without spikes are left out (their variance is 0).
+    Neurons are processed ``chunk_size`` at a time, so memory stays at
+    ``chunk_size x n_bins`` floats for any N.
 
     Returns
     -------
     float
+        NaN if no neuron spiked.
     """
     from scipy.signal import lfilter
 
     tau = _positive_seconds(tau, "tau")
-    counts, _ = bin_spike_counts(spikes, dt, N=N, t_start=t_start, t_stop=t_stop)
-    counts = counts[counts.sum(axis=1) > 0].astype(np.float64)
-    if counts.shape[0] == 0:
+    dt = _positive_seconds(dt, "dt")
+    st = _spikes(spikes, N, t_start, t_stop)
+    n_bins = _n_bins(st.duration, dt, "dt")
+    active = np.flatnonzero(st.counts > 0)
+    if active.size == 0:
         return float("nan")
-    decay = math.exp(-_positive_seconds(dt, "dt") / tau)
-    traces = lfilter([1.0], [1.0, -decay], counts, axis=1)
-    return golomb_chi(traces)
+    decay = math.exp(-dt / tau)
+    bins = _bin_indices(st, dt)
+    owners = st.indices
+    total_trace = np.zeros(n_bins)
+    variance_sum = 0.0
+    for first in range(0, active.size, chunk_size):
+        chunk = active[first : first + chunk_size]
+        row_of = np.full(st.N, -1, dtype=np.int64)
+        row_of[chunk] = np.arange(chunk.size)
+        rows = row_of[owners]
+        keep = (rows >= 0) & (bins < n_bins)
+        counts = np.zeros((chunk.size, n_bins))
+        np.add.at(counts, (rows[keep], bins[keep]), 1.0)
+        traces = lfilter([1.0], [1.0, -decay], counts, axis=1)
+        total_trace += traces.sum(axis=0)
+        variance_sum += float(traces.var(axis=1).sum())
+    population = (total_trace / active.size).var()
+    if variance_sum == 0:
+        return float("nan")
+    return float(np.sqrt(population / (variance_sum / active.size)))
 
 
 # ---------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ Everything works on plain arrays; nothing here imports a simulator.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from dataclasses import dataclass, field
@@ -37,6 +38,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.linalg import expm
 from scipy.special import digamma
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - optional
+    threadpool_limits = None
 
 __all__ = [
     "LyapunovResult",
@@ -182,6 +188,13 @@ def _log_abs_diag(r):
         return np.log(diagonal)
 
 
+def _blas_threads(n_threads):
+    """Limit BLAS threads: many small QR/matmul calls slow down badly when oversubscribed."""
+    if n_threads is None or threadpool_limits is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(n_threads), user_api="blas")
+
+
 class _Progress:
     """A minimal progress bar on stderr."""
 
@@ -245,6 +258,7 @@ def qr_lyapunov(
     max_records=1000,
     time_unit="step",
     progress=False,
+    blas_threads=1,
 ):
     """Lyapunov exponents of any tangent dynamics by repeated QR (Benettin et al. 1980).
 
@@ -281,6 +295,10 @@ def qr_lyapunov(
         Name of the time unit, for display.
     progress : bool
         Show a progress bar on stderr.
+    blas_threads : int or None
+        BLAS threads during the run (default 1: thousands of small QR and matrix
+        products are slower, often much slower, with several threads on a busy
+        machine); None leaves the setting alone. Needs `threadpoolctl`.
 
     Returns
     -------
@@ -318,20 +336,21 @@ def qr_lyapunov(
         out = advance(q)
         return out if isinstance(out, tuple) else (out, step_time)
 
-    for step in range(n_transient):
-        q, _ = one_step(q)
-        if (step + 1) % every == 0 or step == n_transient - 1:
-            q, _ = np.linalg.qr(q)
-        bar.update(step + 1)
-    elapsed = 0.0
-    for step in range(n_steps):
-        q, step_elapsed = one_step(q)
-        elapsed += float(step_elapsed)
-        if (step + 1) % every == 0 or step == n_steps - 1:
-            q, r = np.linalg.qr(q)
-            accumulator.add(_log_abs_diag(r), elapsed)
-            elapsed = 0.0
-        bar.update(n_transient + step + 1)
+    with _blas_threads(blas_threads):
+        for step in range(n_transient):
+            q, _ = one_step(q)
+            if (step + 1) % every == 0 or step == n_transient - 1:
+                q, _ = np.linalg.qr(q)
+            bar.update(step + 1)
+        elapsed = 0.0
+        for step in range(n_steps):
+            q, step_elapsed = one_step(q)
+            elapsed += float(step_elapsed)
+            if (step + 1) % every == 0 or step == n_steps - 1:
+                q, r = np.linalg.qr(q)
+                accumulator.add(_log_abs_diag(r), elapsed)
+                elapsed = 0.0
+            bar.update(n_transient + step + 1)
     return accumulator.result(q, n_steps, time_unit, {})
 
 
@@ -645,7 +664,7 @@ def rate_network_spectrum(
 
     The network is iterated as the Euler map
     :math:`h \\leftarrow (1 - \\Delta t) h + \\Delta t \\, J \\tanh h`, whose Jacobian
-    is :math:`D = (1 - \\Delta t) I + \\Delta t \\, J \\operatorname{diag}(\\operatorname{sech}^2 h)`
+    is :math:`D = (1 - \\Delta t) I + \\Delta t \\, J \\, \\mathrm{diag}(\\mathrm{sech}^2 h)`
     (Engelken, Wolf & Abbott 2023, Phys. Rev. Research 5:043044, arXiv:2006.02427).
     Exponents are per unit of the rate time constant (``log growth / (steps * dt)``).
 

@@ -69,8 +69,11 @@ def population_rate_plot(spikes, *, bin_size=0.005, ax=None, **window):
     return ax
 
 
-def statistic_histogram(values, *, ax=None, bins=30, label="", log=False):
-    """Histogram of a per-neuron statistic, ignoring NaN; the count of NaN in the legend."""
+def statistic_histogram(values, *, ax=None, bins=30, label="", log=False, what="neurons"):
+    """Histogram of a per-neuron (or per-pair: ``what="pairs"``) statistic, ignoring NaN.
+
+    The number of NaN values left out is shown in the title.
+    """
     values = np.asarray(values, dtype=np.float64)
     finite = values[np.isfinite(values)]
     ax = _axes(ax)
@@ -82,9 +85,9 @@ def statistic_histogram(values, *, ax=None, bins=30, label="", log=False):
     ax.hist(finite, bins=bins, color="0.5", edgecolor="k", linewidth=0.3)
     excluded = values.size - finite.size
     ax.set_xlabel(label)
-    ax.set_ylabel("neurons")
+    ax.set_ylabel(what)
     if excluded:
-        ax.set_title(f"{excluded} neurons excluded (NaN)", fontsize="small")
+        ax.set_title(f"{excluded} {what} excluded (NaN)", fontsize="small")
     return ax
 
 

@@ -18,6 +18,8 @@ Estimators
   17:1661): across-trial Pearson correlation of spike counts in pairs of bins,
   averaged by lag, fitted by ``A [exp(-k dt / tau) + B]`` from the first lag where it
   decreases.
+- `wieland_timescale`: the autocorrelation time of Wieland et al. 2015 (Phys. Rev. E
+  92:040901), as Elephant's ``spike_train_timescale``, for all neurons at once.
 - `neuron_timescales`: per-neuron timescales from one long recording (MR or the
   corrected ACF fit), and `timescale_relation` to compare them with a parameter tau.
 
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._spikes import _positive_seconds
-from .firing import bin_spike_counts
+from .firing import _bin_indices, _n_bins, _spikes, bin_spike_counts, cross_correlograms
 
 __all__ = [
     "ar1_process",
@@ -53,6 +55,7 @@ __all__ = [
     "murray_timescale",
     "spike_count_timescales",
     "neuron_timescales",
+    "wieland_timescale",
     "timescale_relation",
 ]
 
@@ -229,8 +232,9 @@ def autocorrelation(x, max_lag, *, mean="trial"):
 def fit_exponential(values, lags, *, offset=False):
     """Least-squares fit of ``A exp(-lag / tau) (+ B)``; returns ``(tau, A, B)``.
 
-    ``tau`` is in the units of ``lags`` and bounded to ``(0, 1000 * max(lags)]``; NaN
-    if the data do not decay. The offset fit starts from the fit without offset.
+    ``tau`` is in the units of ``lags`` and bounded to ``[1e-6, 1000] * max(lags)``;
+    NaN if the data do not decay or the fit ends on a bound (tau not identified).
+    The offset fit starts from the fit without offset.
     """
     from scipy.optimize import least_squares
 
@@ -260,7 +264,9 @@ def fit_exponential(values, lags, *, offset=False):
     fit = least_squares(lambda p: model(p) - values, start, bounds=bounds)
     A, tau = float(fit.x[0]), math.exp(fit.x[1])
     B = float(fit.x[2]) if offset else 0.0
-    if not fit.success or A <= 0:
+    at_bound = not bounds[0][1] + 1e-6 < fit.x[1] < bounds[1][1] - 1e-6
+    if not fit.success or A <= 0 or at_bound:
+        # not decaying, or tau pinned at a bound: the data do not identify it
         return float("nan"), A, B
     return float(tau), A, B
 
@@ -329,7 +335,8 @@ def corrected_timescale(x, dt, max_lag, *, fit_from=0, white_noise=False):
     Returns
     -------
     float
-        tau in the units of ``dt``.
+        tau in the units of ``dt``; NaN if the fit ends on a bound (``1e-3`` or
+        ``100 L`` steps).
     """
     from scipy.optimize import least_squares
 
@@ -355,6 +362,8 @@ def corrected_timescale(x, dt, max_lag, *, fit_from=0, white_noise=False):
     lower = [0.0, math.log(1e-3)] + ([0.0] if white_noise else [])
     upper = [np.inf, math.log(100.0 * L)] + ([np.inf] if white_noise else [])
     fit = least_squares(residual, start, bounds=(lower, upper))
+    if not lower[1] + 1e-6 < fit.x[1] < upper[1] - 1e-6 or not fit.success:
+        return float("nan")  # tau pinned at a bound: not identified by the data
     return math.exp(fit.x[1]) * dt
 
 
@@ -590,6 +599,43 @@ def neuron_timescales(spikes, bin_size, k_max, *, method="mr", N=None, t_start=N
             result[k] = mr_estimator(row, bin_size, k_max, offset=True).tau
         else:
             result[k] = corrected_timescale(row, bin_size, k_max, white_noise=True)
+    return result
+
+
+def wieland_timescale(spikes, bin_size, max_tau, *, N=None, t_start=None, t_stop=None):
+    """Autocorrelation time of every neuron after Wieland et al. 2015 (Phys. Rev. E 92:040901).
+
+    ``tau_corr = int_{-tau_max}^{tau_max} [C(s) / C(0)]^2 ds`` with the zero-lag delta
+    removed, computed exactly as Elephant 1.2.1's ``spike_train_timescale``: the
+    binned autocorrelogram with the mean removed, ``C(k) = #pairs(k) - n^2 / B``, is
+    taken at lags ``k = 1 .. K`` (``K = max_tau / bin_size``), normalised by its value at
+    lag 1 (Elephant's choice for "C(0) without the delta"), squared and integrated
+    with the trapezoidal rule, times 2. Sensitive to ``max_tau`` and ``bin_size``.
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        Seconds; NaN for neurons with fewer than 2 spikes.
+    """
+    bin_size = _positive_seconds(bin_size, "bin_size")
+    max_tau = _positive_seconds(max_tau, "max_tau")
+    K = int(round(max_tau / bin_size))
+    if not np.isclose(K * bin_size, max_tau) or K < 2:
+        raise ValueError(
+            f"max_tau must be a multiple (>= 2) of bin_size, got {max_tau} s and {bin_size} s"
+        )
+    st = _spikes(spikes, N, t_start, t_stop)
+    n_bins = _n_bins(st.duration, bin_size)
+    bins = _bin_indices(st, bin_size)
+    n = np.bincount(st.indices[bins < n_bins], minlength=st.N).astype(np.float64)
+    self_pairs = np.repeat(np.arange(st.N), 2).reshape(-1, 2)
+    _, ccg, _ = cross_correlograms(st, bin_size, K * bin_size, pairs=self_pairs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # Elephant's normalisation by the zero-lag variance cancels in the ratio
+        centred = ccg[:, K + 1 :] - (n * n / n_bins)[:, None]
+        ratio = centred / centred[:, :1]
+        result = 2.0 * np.trapezoid(ratio**2, dx=bin_size, axis=1)
+    result[n < 2] = np.nan
     return result
 
 

@@ -142,7 +142,7 @@ def _matched_error(exact_indices, exact_times, indices, times, n_first):
 
 def brian2_comparison(N, K, duration, dts, n_first=200):
     import brian2
-    from brian2 import ms, second
+    from brian2 import BrianLogger, ms, second
 
     from neurosrnn.sparseprop.brian2_network import brian2_network
 
@@ -151,6 +151,8 @@ def brian2_comparison(N, K, duration, dts, n_first=200):
     except ImportError:  # plain Brian2 fallback
         select_device = None
 
+    # theta_post is rewritten from itself in on_pre; each synapse is applied in turn
+    BrianLogger.suppress_name("brian2.codegen.generators.base")
     network = balanced_network(N, K, memory_free=False)
     state = network.initial_state(seed=1)
     exact = network.run(state, duration=duration, progress=False)

@@ -21,7 +21,10 @@ Directory layout
 
 The SparseProp engine (Engelken 2023, NeurIPS, arXiv 2312.17216) plugs in through
 `sparseprop_checkpointed_run`; any other engine that can advance a state given as a
-dict of arrays by a number of spikes can use `run_with_checkpoints` directly.
+dict of arrays by a number of spikes can use `run_with_checkpoints` directly. (The
+exact Lyapunov spectrum of `neurosrnn.sparseprop.lyapunov` runs as one call without
+an exposed intermediate state, so it cannot be checkpointed yet: it would need the
+tangent vectors Q, the running sums and the kernel state as a resumable state.)
 """
 
 from __future__ import annotations
@@ -132,7 +135,8 @@ class CheckpointDirectory:
         return np.concatenate(indices), np.concatenate(times)
 
 
-def _progress(done, total, stream=sys.stderr, width=30):
+def _progress(done, total, stream=None, width=30):
+    stream = stream or sys.stderr
     fraction = min(1.0, done / total) if total else 1.0
     filled = int(round(width * fraction))
     stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} spikes")

@@ -123,9 +123,8 @@ def _default_coupling(model):
     A tenth of its suprathreshold drive when that has the coupling's units, else
     1 mV for a voltage coupling, else 0.1 of the coupling unit.
     """
-    from brian2.units.fundamentalunits import get_dimensions
-
     from brian2 import mV, volt
+    from brian2.units.fundamentalunits import get_dimensions
 
     unit = model.coupling_unit
     drive = model.suprathreshold_drive
@@ -363,7 +362,12 @@ def build_parser():
     progress.add_argument(
         "--progress", dest="progress", action="store_true", default=None, help="show progress"
     )
-    progress.add_argument("--no-progress", dest="progress", action="store_false")
+    progress.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="hide progress (default: shown when stderr is a terminal)",
+    )
     _add_network_options(run)
     return parser
 
@@ -435,7 +439,7 @@ def _command_build(args, out):
 
 
 def _command_run(args, out):
-    from neurosrnn.devices import Simulation, check_can_run
+    from neurosrnn.devices import Simulation, _progress, check_can_run
     from neurosrnn.results import write_json_atomic
 
     model, parameters, settings = _prepare(args)
@@ -465,7 +469,8 @@ def _command_run(args, out):
             return 0
         name, values = sweep
         listing = []
-        for index, value in enumerate(values):  # every value was checked by _checked_sweep
+        # Every value was checked by _checked_sweep before the build.
+        for index, value in enumerate(_progress(values, f"sweep {name}")):
             results = simulation.run({name: value}, save=False)
             folder = os.path.join(args.out, f"run_{index:03d}")
             results.metadata["sweep"] = {name: str(value)}

@@ -139,7 +139,8 @@ class DeviceSettings:
         Index of the GPU to run on.
     portable : bool
         Compile host code without ``-march=native``, so that the binary runs on
-        another CPU (e.g. a cluster node or a GPU host).
+        another CPU (e.g. a cluster node or a GPU host). Always the case for
+        ``cuda_standalone`` on a machine without a GPU.
     """
 
     name: str = "runtime"
@@ -311,7 +312,8 @@ def select_device(device="runtime", *, dt=None, **options):
 
 def _configure_host_compiler(settings):
     args = list(prefs["codegen.cpp.extra_compile_args_gcc"])
-    if settings.portable:
+    # A CUDA binary compiled where there is no GPU will run on another machine's CPU.
+    if settings.portable or (settings.name == "cuda_standalone" and not find_gpus()):
         args = [arg for arg in args if not arg.startswith("-march=")]
     if settings.name == "cuda_standalone":
         # Host flags are forwarded to nvcc; CUDA >= 13's Thrust/CUB need C++17.
@@ -483,7 +485,7 @@ def check_can_run(settings, directory=None):
         settings = DeviceSettings(name=settings)
     if settings.name != "cuda_standalone" or find_gpus():
         return
-    where = f"The compiled project in {directory}" if directory else "A compiled CUDA project"
+    where = f"The project in {directory}" if directory else "A CUDA project built here"
     raise GPUNotAvailableError(
         "cannot run a cuda_standalone binary: no NVIDIA GPU found on this machine "
         f"(nvidia-smi is missing or lists no GPU). {where} can be copied to a machine with "
@@ -501,9 +503,10 @@ def _state_groups(network):
 
 def _user_variables(group):
     """Names of the state variables a user may set: those declared in its equations."""
+    equations = getattr(group, "user_equations", group.equations)  # without lastspike etc.
     names = []
-    for name in group.equations.names:
-        if name in group.equations.subexpr_names:
+    for name in equations.names:
+        if name in equations.subexpr_names or name in ("lastspike", "not_refractory"):
             continue
         if isinstance(group.variables.get(name), ArrayVariable):
             names.append(name)

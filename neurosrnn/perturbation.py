@@ -266,8 +266,19 @@ class _Progress:
                 sys.stderr.flush()
 
 
-def _renormalized_growth(network, group, variable, epsilon, interval, n_intervals, period, rng,
-                         neurons, bar=None, bar_offset=0):
+def _renormalized_growth(
+    network,
+    group,
+    variable,
+    epsilon,
+    interval,
+    n_intervals,
+    period,
+    rng,
+    neurons,
+    bar=None,
+    bar_offset=0,
+):
     """Follow reference + perturbation of size epsilon, renormalising every interval.
 
     The network must hold its start state as the stored snapshot `_START`.
@@ -412,8 +423,16 @@ def two_trajectory_lyapunov(
     n_intervals = max(1, int(round(duration / interval)))
     bar = _Progress(n_transient + n_intervals, progress, "two trajectories")
     growth = _renormalized_growth(
-        network, group, variable, epsilon, interval, n_transient + n_intervals, period,
-        np.random.default_rng(seed), neurons, bar,
+        network,
+        group,
+        variable,
+        epsilon,
+        interval,
+        n_transient + n_intervals,
+        period,
+        np.random.default_rng(seed),
+        neurons,
+        bar,
     )[n_transient:]
     segments, error = _segments(growth, interval, n_segments)
     return TwoTrajectoryLyapunov(
@@ -499,8 +518,17 @@ def finite_size_lyapunov(
     bar = _Progress(epsilons.size * n_intervals, progress, "finite-size exponents")
     for index, epsilon in enumerate(epsilons):
         growth = _renormalized_growth(
-            network, group, variable, float(epsilon), interval, int(n_intervals), period, rng,
-            neurons, bar, index * n_intervals,
+            network,
+            group,
+            variable,
+            float(epsilon),
+            interval,
+            int(n_intervals),
+            period,
+            rng,
+            neurons,
+            bar,
+            index * n_intervals,
         )
         finite = np.where(np.isfinite(growth), growth, np.log(np.finfo(float).tiny))
         exponents.append(finite.mean() / interval)
@@ -565,9 +593,7 @@ def spike_train_distance(reference, perturbed, N, times, time_constant):
         state *= math.exp(-(t - previous) / tau)
         lo, hi = np.searchsorted(bins, [k, k + 1])
         if hi > lo:
-            np.add.at(
-                state, indices[lo:hi], signs[lo:hi] * np.exp(-(t - spike_times[lo:hi]) / tau)
-            )
+            np.add.at(state, indices[lo:hi], signs[lo:hi] * np.exp(-(t - spike_times[lo:hi]) / tau))
         out[k] = math.sqrt(float(state @ state))
         previous = t
     return out

@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 from brian2 import Quantity, SpikeMonitor, StateMonitor
-from brian2.units.fundamentalunits import get_dimensions, get_or_create_dimension
+from brian2.units.fundamentalunits import get_dimensions, get_or_create_dimension, get_unit
 
 __all__ = [
     "RESULTS_FORMAT_VERSION",
@@ -370,7 +370,7 @@ class SimulationResults:
                 dims = recording.dimensions[variable]
                 state_description[name]["variables"][variable] = {
                     "dimensions": _dims_list(dims),
-                    "unit": str(dims) if not dims.is_dimensionless else "1",
+                    "unit": str(get_unit(dims)) if not dims.is_dimensionless else "1",
                 }
         metadata = _versions()
         metadata.update(self.metadata)

@@ -331,15 +331,25 @@ class ResultStore:
         """Left-over temporary files of interrupted writes."""
         return sorted(self.directory.glob(f"{_TEMPORARY_PREFIX}*"))
 
-    def remove_temporary_files(self, older_than=0.0):
-        """Delete temporary files older than `older_than` seconds; return how many.
+    def remove_temporary_files(self, keys=None, older_than=0.0):
+        """Delete left-over temporary files; return how many were removed.
 
-        Only call this when no write is in flight for this store (e.g. after a sweep
-        finished), or with a generous `older_than`.
+        Parameters
+        ----------
+        keys : iterable of str, optional
+            Only temporary files of these run keys (default: all). A sweep passes
+            its own keys once all its runs are complete, so it never touches a write
+            in flight for another sweep sharing the store.
+        older_than : float
+            Only files last modified at least this many seconds ago.
         """
         now = time.time()
         removed = 0
-        for path in self.temporary_files():
+        candidates = self.temporary_files()
+        if keys is not None:
+            prefixes = tuple(f"{_TEMPORARY_PREFIX}{key}-" for key in keys)
+            candidates = [path for path in candidates if path.name.startswith(prefixes)]
+        for path in candidates:
             try:
                 if now - path.stat().st_mtime >= older_than:
                     path.unlink()

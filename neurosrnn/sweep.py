@@ -764,12 +764,20 @@ def run_one(runner, point, seed, store, analysis=firing_statistics, key=None):
     return row
 
 
-def _progress_bar(done, total, stream=sys.stderr, width=30):
+def _progress_bar(done, total, stream=None, width=30):
+    stream = stream or sys.stderr
     filled = int(round(width * done / total)) if total else width
     stream.write(f"\rsweep [{'#' * filled}{'.' * (width - filled)}] {done}/{total} runs")
     if done >= total:
         stream.write("\n")
     stream.flush()
+
+
+def _failure_message(key, point, seed, error):
+    return (
+        f"sweep run {key} failed (point {_point_record(point)}, seed {seed}): "
+        f"{type(error).__name__}: {error}"
+    )
 
 
 def _open_client(scheduler, n_workers):
@@ -860,7 +868,10 @@ def run_sweep(runner, points, *, store, seeds=(0,), analysis=firing_statistics, 
         _progress_bar(0, len(tasks))
     if scheduler == "serial":
         for key, point, seed in tasks:
-            rows[key] = run_one(runner, point, seed, store, analysis, key)
+            try:
+                rows[key] = run_one(runner, point, seed, store, analysis, key)
+            except Exception as error:
+                raise RuntimeError(_failure_message(key, point, seed, error)) from error
             if progress:
                 _progress_bar(len(rows), len(tasks))
     else:
@@ -883,16 +894,21 @@ def run_sweep(runner, points, *, store, seeds=(0,), analysis=firing_statistics, 
                 )  # fmt: skip
                 for key, point, seed in tasks
             ]
+            by_future = {future.key: task for future, task in zip(futures, tasks, strict=True)}
             for future in as_completed(futures):
-                row = future.result()
+                try:
+                    row = future.result()
+                except Exception as error:
+                    key, point, seed = by_future[future.key]
+                    raise RuntimeError(_failure_message(key, point, seed, error)) from error
                 rows[row["key"]] = row
                 if progress:
                     _progress_bar(len(rows), len(tasks))
         finally:
             for item in owned:
                 item.close()
-    # Every run finished: temporary files left by killed writers can go.
-    store.remove_temporary_files()
+    # Every run of this sweep finished: its temporary files left by killed writers can go.
+    store.remove_temporary_files(keys=keys)
     table = pd.DataFrame([rows[key] for key in keys])
     table.attrs["store"] = str(store.directory)
     return table

@@ -35,9 +35,28 @@ Format
     J0 = ["0.1 mV", "0.2 mV", "0.4 mV"]
     I_ext = ["22 mV", "26 mV"]
 
+Instead of ``[network]``, a ``[sparseprop]`` section runs the inhibitory balanced
+network on the exact SparseProp engine (`neurosrnn.sweep.SparsePropRunner`)::
+
+    [sparseprop]
+    model = "theta"            # or "lif"
+    N = 10000
+    K = 100
+    J0 = 1.0
+    rate = "1 Hz"              # target rate of the balancing drive
+    tau = "10 ms"
+    heterogeneity = 0.0
+    duration = "2 s"
+    graph_seed = 0
+
+    [parameters]
+    J0 = [0.5, 1, 2]
+    heterogeneity = [0.0, 0.2]
+
 In random mode each parameter is ``{low = "...", high = "...", log = false}`` or
 ``{choices = [...]}``. Quantities are strings ``"<number> <unit>"`` with any Brian2
-unit (``"10 ms"``, ``"0.5 mV"``, ``"2 nA"``, ``"20 Hz"``, ``"1e-3 second"``);
+unit (``"10 ms"``, ``"0.5 mV"``, ``"2 nA"``, ``"20 Hz"``, ``"1e-3 second"``, and the
+SI symbols ``s``, ``m``, ``V``, ``A``, ``kg``, ``g``);
 dimensionless values are plain numbers.
 
 Validation happens in `load_sweep_file`, before anything runs: unknown sections,
@@ -124,14 +143,18 @@ def parse_quantity(value, name="value"):
     unit_text = match.group(2)
     if not unit_text:
         return number
+    import brian2
     from brian2.core.namespace import DEFAULT_UNITS
 
+    # SI symbols Brian2 leaves out of its namespace (they clash with variable names)
+    units = dict(DEFAULT_UNITS, s=brian2.second, m=brian2.metre, V=brian2.volt, A=brian2.amp,
+                 kg=brian2.kilogram, g=brian2.gram)  # fmt: skip
     try:
         tree = ast.parse(unit_text, mode="eval")
     except SyntaxError:
         raise ValueError(f"{name}: cannot read the unit of {value!r}") from None
     try:
-        unit = _evaluate_unit(tree.body, DEFAULT_UNITS, value)
+        unit = _evaluate_unit(tree.body, units, value)
     except ValueError as error:
         raise ValueError(f"{name}: {error}") from None
     return number * unit
@@ -228,6 +251,37 @@ def _parse_network(table):
     )
 
 
+_SPARSEPROP_KEYS = {
+    "model",
+    "N",
+    "K",
+    "J0",
+    "rate",
+    "tau",
+    "heterogeneity",
+    "duration",
+    "graph_seed",
+}
+
+
+def _parse_sparseprop(table):
+    from neurosrnn.sweep import SparsePropRunner
+
+    _check_keys(table, _SPARSEPROP_KEYS, "sparseprop")
+    values = {
+        name: parse_quantity(table[name], f"[sparseprop] {name}")
+        for name in ("J0", "rate", "tau", "heterogeneity", "duration")
+        if name in table
+    }
+    return SparsePropRunner(
+        model=table.get("model", "theta"),
+        N=_integer(table, "N", "sparseprop"),
+        K=_integer(table, "K", "sparseprop"),
+        graph_seed=_integer(table, "graph_seed", "sparseprop", default=0, minimum=0),
+        **values,
+    )
+
+
 def parse_sweep(document, base_directory="."):
     """Validate a sweep document (the dict read from TOML) and build the sweep.
 
@@ -244,12 +298,18 @@ def parse_sweep(document, base_directory="."):
     """
     from neurosrnn.sweep import grid_points, random_points
 
-    _check_keys(document, {"sweep", "network", "parameters"}, "top level")
+    _check_keys(document, {"sweep", "network", "sparseprop", "parameters"}, "top level")
     sweep = document.get("sweep", {})
     _check_keys(sweep, _SWEEP_KEYS, "sweep")
-    if "network" not in document:
-        raise ValueError("the sweep file needs a [network] section")
-    runner = _parse_network(document["network"])
+    if ("network" in document) == ("sparseprop" in document):
+        raise ValueError(
+            "the sweep file needs exactly one of a [network] section (Brian2) or a "
+            "[sparseprop] section (exact event-driven engine)"
+        )
+    if "network" in document:
+        runner = _parse_network(document["network"])
+    else:
+        runner = _parse_sparseprop(document["sparseprop"])
     mode = sweep.get("mode", "grid")
     if mode not in ("grid", "random"):
         raise ValueError(f"[sweep] mode must be 'grid' or 'random', got {mode!r}")
@@ -260,7 +320,7 @@ def parse_sweep(document, base_directory="."):
     for name in axes:
         if name not in allowed:
             raise ValueError(
-                f"unknown sweep parameter {name!r} for model {runner.model!r}; "
+                f"unknown sweep parameter {name!r} for {runner!r}; "
                 f"allowed: {', '.join(sorted(allowed))}"
             )
     if mode == "grid":

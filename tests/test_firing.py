@@ -53,17 +53,14 @@ def test_isi_statistics_match_elephant(grid_trains, neo_trains):
             "cv2": [elephant_statistics.cv2(elephant_statistics.isi(t)) for t in grid_trains],
             "lv": [elephant_statistics.lv(elephant_statistics.isi(t)) for t in grid_trains],
             "lvr": [
-                elephant_statistics.lvr(elephant_statistics.isi(t), R=5 * pq.ms)
-                for t in neo_trains
+                elephant_statistics.lvr(elephant_statistics.isi(t), R=5 * pq.ms) for t in neo_trains
             ],
         }
     assert_allclose(firing.cv(grid_trains, t_stop=T_STOP), expected["cv"], rtol=1e-10)
     assert_allclose(firing.cv2(grid_trains, t_stop=T_STOP), expected["cv2"], rtol=1e-10)
     assert_allclose(firing.lv(grid_trains, t_stop=T_STOP), expected["lv"], rtol=1e-10)
     assert_allclose(firing.lvr(grid_trains, t_stop=T_STOP), expected["lvr"], rtol=1e-10)
-    rates = [
-        elephant_statistics.mean_firing_rate(t).rescale("Hz").magnitude for t in neo_trains
-    ]
+    rates = [elephant_statistics.mean_firing_rate(t).rescale("Hz").magnitude for t in neo_trains]
     assert_allclose(firing.firing_rates(grid_trains, t_stop=T_STOP), rates, rtol=1e-12)
 
 
@@ -113,10 +110,7 @@ def test_sttc_matches_elephant(grid_trains, neo_trains):
     dt = 0.00505
     ours = firing.sttc_matrix(grid_trains, dt, t_stop=T_STOP)
     expected = np.array(
-        [
-            [elephant_correlation.sttc(a, b, dt=dt * pq.s) for b in neo_trains]
-            for a in neo_trains
-        ]
+        [[elephant_correlation.sttc(a, b, dt=dt * pq.s) for b in neo_trains] for a in neo_trains]
     )
     assert_allclose(ours, expected, atol=1e-10)
     assert ours[3, 5] > 0.3  # the correlated pair
@@ -147,6 +141,24 @@ def test_time_histogram_matches_elephant(grid_trains, neo_trains, output):
         expected = expected.rescale("Hz")
     assert_allclose(values, expected.magnitude.ravel(), rtol=1e-10)
     assert_allclose(edges[:-1], expected.times.rescale("s").magnitude, atol=1e-12)
+
+
+def test_kernel_rate_matches_elephant_instantaneous_rate():
+    from elephant.kernels import GaussianKernel
+
+    rng = np.random.default_rng(17)
+    trains = [np.sort(rng.uniform(0, 2, rng.poisson(40))) for _ in range(6)]
+    neo_trains = [neo.SpikeTrain(t, units="s", t_stop=2.0) for t in trains]
+    kernel = GaussianKernel(20 * pq.ms)
+    expected = elephant_statistics.instantaneous_rate(neo_trains, 1 * pq.ms, kernel=kernel)
+    times, ours = firing.kernel_rate(trains, 0.02, 0.001, t_stop=2.0, per_neuron=True)
+    assert_allclose(ours, expected.rescale("Hz").magnitude.T, rtol=1e-10, atol=1e-10)
+    assert_allclose(times - 0.0005, expected.times.rescale("s").magnitude, atol=1e-12)
+    pooled = elephant_statistics.instantaneous_rate(
+        neo_trains, 1 * pq.ms, kernel=kernel, pool_spike_trains=True
+    )
+    _, population = firing.kernel_rate(trains, 0.02, 0.001, t_stop=2.0)
+    assert_allclose(population, pooled.rescale("Hz").magnitude.ravel(), rtol=1e-10, atol=1e-10)
 
 
 # ----------------------------------------------------------------------------- STTC regression
@@ -194,9 +206,7 @@ def test_renewal_statistics_analytic(shape):
     assert_allclose(np.mean(firing.cv(trains, **kwargs)), 1 / math.sqrt(shape), rtol=0.03)
     assert_allclose(np.mean(firing.lv(trains, **kwargs)), 3 / (2 * shape + 1), rtol=0.03)
     # per-train Fano factor -> CV^2 = 1/shape for windows much longer than the ISI
-    assert_allclose(
-        np.mean(firing.fano_factor(trains, 2.0, **kwargs)), 1 / shape, rtol=0.1
-    )
+    assert_allclose(np.mean(firing.fano_factor(trains, 2.0, **kwargs)), 1 / shape, rtol=0.1)
     if shape == 1.0:
         assert_allclose(np.mean(firing.cv2(trains, **kwargs)), 1.0, rtol=0.03)
 
@@ -205,6 +215,35 @@ def test_periodic_trains_have_zero_variability():
     trains = [np.arange(0.01, 2.0, 0.05) + 0.001 * k for k in range(3)]
     for statistic in (firing.cv, firing.cv2, firing.lv):
         assert_allclose(statistic(trains, t_stop=2.0), 0.0, atol=1e-9)
+
+
+def test_interspike_intervals_never_bridge_neurons():
+    trains = [np.array([0.1, 0.3, 0.6]), np.array([]), np.array([0.2]), np.array([0.05, 0.9])]
+    intervals = firing.interspike_intervals(trains, t_stop=1.0)
+    assert len(intervals) == 4
+    assert_allclose(intervals[0], [0.2, 0.3])
+    assert intervals[1].size == 0 and intervals[2].size == 0
+    assert_allclose(intervals[3], [0.85])
+
+
+def test_psth_brute_force():
+    rng = np.random.default_rng(13)
+    trials = [
+        [np.sort(rng.uniform(10.0 * k, 10.0 * k + 1, 30)) for _ in range(4)] for k in range(5)
+    ]
+    total = np.zeros(10)
+    for k, trial in enumerate(trials):
+        for train in trial:
+            total += np.histogram(train - 10.0 * k, bins=np.linspace(0, 1, 11))[0]
+    psths = [
+        firing.psth([trial], 0.1, t_start=10.0 * k, t_stop=10.0 * k + 1)[1]
+        for k, trial in enumerate(trials)
+    ]
+    assert_allclose(np.mean(psths, axis=0), total / (5 * 4 * 0.1), rtol=1e-10)
+    times, rate = firing.psth(trials[:1], 0.1, neurons=[0, 1], t_stop=1.0)
+    expected = sum(np.histogram(t, bins=np.linspace(0, 1, 11))[0] for t in trials[0][:2])
+    assert_allclose(rate, expected / (2 * 0.1))
+    assert_allclose(times, np.arange(10) * 0.1, atol=1e-12)
 
 
 def test_fano_factor_brute_force():
@@ -260,6 +299,22 @@ def test_victor_purpura_limits():
     assert_allclose(firing.victor_purpura_distances([a, b], np.inf, t_stop=1)[0, 1], 3.0)
     # q = 10 Hz: shift 0.4 -> 0.5 costs 1, delete 0.7 costs 1
     assert_allclose(firing.victor_purpura_distances([a, b], 10.0, t_stop=1)[0, 1], 2.0)
+
+
+def test_victor_purpura_matching_form_equals_dynamic_programme():
+    """The sparse matching form (used when 2/q is short) equals the full DP table."""
+    rng = np.random.default_rng(16)
+    for _ in range(200):
+        n_a, n_b = rng.integers(1, 20, 2)
+        duration = rng.choice([0.2, 1.0, 5.0])
+        a = np.sort(np.round(rng.uniform(0, duration, n_a), 3))  # rounding makes ties
+        b = np.sort(np.round(rng.uniform(0, duration, n_b), 3))
+        q = rng.choice([1.0, 10.0, 100.0, 1000.0])
+        times = np.concatenate([a, b])
+        buffers = np.empty(max(n_a, n_b) + 1), np.empty(max(n_a, n_b) + 1)
+        full = firing._victor_purpura_pair(times, 0, n_a, n_a, n_a + n_b, q, buffers[0])
+        sparse = firing._victor_purpura_pair_matching(times, 0, n_a, n_a, n_a + n_b, q, *buffers)
+        assert_allclose(sparse, full, atol=1e-12)
 
 
 def test_shift_invariance_of_distances():
@@ -331,6 +386,18 @@ def test_spike_synchrony_chi_identical_and_independent():
     assert_allclose(firing.spike_synchrony_chi(independent, 0.01, t_stop=20.0), 0.2, rtol=0.15)
 
 
+def test_spike_synchrony_chi_chunks_match_dense_traces():
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(14)
+    trains = [np.sort(rng.uniform(0, 2, rng.integers(1, 30))) for _ in range(11)]
+    counts, _ = firing.bin_spike_counts(trains, 0.001, t_stop=2.0)
+    traces = lfilter([1.0], [1.0, -math.exp(-0.001 / 0.02)], counts.astype(float), axis=1)
+    expected = firing.golomb_chi(traces)
+    chunked = firing.spike_synchrony_chi(trains, 0.02, t_stop=2.0, chunk_size=3)
+    assert_allclose(chunked, expected, rtol=1e-10)
+
+
 # ----------------------------------------------------------------------------- bursts, summary
 def test_detect_bursts_brute_force():
     rng = np.random.default_rng(6)
@@ -391,6 +458,19 @@ def test_index_time_pairs_need_not_be_sorted():
     assert_allclose(st.train(1), [0.1, 0.4])
     assert "SpikeTrains(N=2" in repr(st)
     assert isinstance(st, SpikeTrains)
+
+
+def test_time_ordered_and_shuffled_input_agree():
+    rng = np.random.default_rng(15)
+    i = rng.integers(0, 50, 3000)
+    t = np.sort(np.round(rng.uniform(0, 3, 3000), 4))  # time-ordered, with ties
+    ordered = as_spike_trains((i, t), N=50, t_stop=3.0)  # counting-sort path
+    shuffle = rng.permutation(3000)
+    shuffled = as_spike_trains((i[shuffle], t[shuffle]), N=50, t_stop=3.0)  # lexsort path
+    assert_array_equal(ordered.indptr, shuffled.indptr)
+    assert_array_equal(ordered.times, shuffled.times)
+    for k in range(50):
+        assert_array_equal(ordered.train(k), np.sort(t[i == k]))
 
 
 @pytest.mark.parametrize(

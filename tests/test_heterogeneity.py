@@ -63,9 +63,7 @@ def test_wasserstein_brute_force_and_shift():
     )
     assert_allclose(heterogeneity.wasserstein_distance(a, a + 0.7), 0.7)
     positive = np.exp(a)
-    assert_allclose(
-        heterogeneity.wasserstein_distance(positive, positive * math.e, log=True), 1.0
-    )
+    assert_allclose(heterogeneity.wasserstein_distance(positive, positive * math.e, log=True), 1.0)
 
 
 def test_compare_parameters_before_after():
@@ -77,9 +75,7 @@ def test_compare_parameters_before_after():
     assert result["ks_pvalue"] < 1e-6
     assert result["fits_after"]["gamma"].parameters["shape"] > 1
     assert len(result["figure"].axes) == 1
-    assert result["wasserstein"] == pytest.approx(
-        heterogeneity.wasserstein_distance(before, after)
-    )
+    assert result["wasserstein"] == pytest.approx(heterogeneity.wasserstein_distance(before, after))
 
 
 def test_bad_input():

@@ -91,3 +91,38 @@ def test_deploy_errors(trained_two_layer):
         deploy.to_brian2(trained, np.zeros((2, 8, 3)))
     with pytest.raises(ValueError, match="chunk_size"):
         deploy.simulate(trained, x, chunk_size=0)
+
+
+def test_simulate_saved_writes_results(trained_two_layer, tmp_path):
+    trained, x = trained_two_layer
+    trained.save(tmp_path / "net")
+    labels = trained.predict(x[:6])
+    np.savez(tmp_path / "inputs.npz", x=x[:6], y=labels)
+    summary = deploy.simulate_saved(
+        str(tmp_path / "net"), str(tmp_path / "inputs.npz"), str(tmp_path / "out"), target="numpy"
+    )
+    assert summary["accuracy"] == 1.0  # labels are the float64 JAX predictions
+    reference = trained.run(x[:6])
+    assert summary["spike_counts"] == [int(s.sum()) for s in reference["spikes"]]
+    assert_array_equal(np.load(tmp_path / "out" / "predictions.npy"), labels)
+    with np.load(tmp_path / "out" / "spikes.npz") as spikes:
+        assert_array_equal(spikes["layer_1"], reference["spikes"][1])
+    with pytest.raises(ValueError, match="does not exist"):
+        deploy.simulate_saved(str(tmp_path / "net"), str(tmp_path / "none.npy"), str(tmp_path))
+
+
+def test_cuda_project_is_generated(trained_two_layer, tmp_path):
+    pytest.importorskip("brian2cuda")
+    trained, x = trained_two_layer
+    simulation, holder = deploy.build_project(
+        trained, x[:4], str(tmp_path / "cuda"), device="cuda_standalone", compile=False
+    )
+    try:
+        assert (tmp_path / "cuda" / "makefile").is_file()
+        sources = " ".join(p.name for p in (tmp_path / "cuda" / "code_objects").iterdir())
+        assert "srnn_layer_0" in sources and "srnn_readout" in sources
+        assert holder["deployed"].n_samples == 4
+    finally:
+        simulation.close()
+    with pytest.raises(ValueError, match="device must be"):
+        deploy.build_project(trained, x[:4], str(tmp_path / "rt"), device="runtime")

@@ -278,3 +278,52 @@ def test_bad_inputs_give_clear_errors():
     assert train.evaluate(params, np.zeros((4, 3, 4)), np.zeros(4, int), config)[
         "firing_rates"
     ] == [0.0]
+
+
+@pytest.mark.parametrize("loss", ["per_step", "summed_softmax", "last"])
+def test_loss_values_match_numpy(loss):
+    config = srnn.SRNNConfig(
+        n_in=3,
+        hidden=(6,),
+        n_out=4,
+        loss=loss,
+        loss_start=3,
+        tau_m_init=(3, 1),
+        tau_adp_init=(8, 2),
+        tau_out_init=(3, 1),
+    )
+    params = _scaled_params(config, 6)
+    rng = np.random.default_rng(7)
+    x = rng.random((5, 10, 3))
+    labels = rng.integers(0, 4, (5, 10)) if loss == "per_step" else rng.integers(0, 4, 5)
+    value, (accuracy, out) = srnn.loss_and_accuracy(params, x, labels, config)
+    m = np.asarray(out["readout"])[:, 3:]
+
+    def log_softmax(z):
+        z = z - z.max(axis=-1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+    if loss == "per_step":
+        logp = log_softmax(m)
+        lab = labels[:, 3:]
+        expected = -np.mean(np.take_along_axis(logp, lab[..., None], axis=-1))
+        expected_acc = np.mean(m.argmax(-1) == lab)
+    else:
+        scores = np.exp(log_softmax(m)).sum(1) if loss == "summed_softmax" else m[:, -1]
+        expected = -np.mean(log_softmax(scores)[np.arange(5), labels])
+        expected_acc = np.mean(scores.argmax(-1) == labels)
+    assert_allclose(float(value), expected, rtol=1e-10)
+    assert_allclose(float(accuracy), expected_acc)
+
+
+def test_importing_the_package_does_not_import_jax():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, neurosrnn, neurosrnn.coding, neurosrnn.learning.srnn, "
+        "neurosrnn.learning.train, neurosrnn.learning.deploy, neurosrnn.learning.data, "
+        "neurosrnn.learning.energy; assert 'jax' not in sys.modules; "
+        "assert 'sklearn' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

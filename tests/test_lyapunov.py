@@ -13,9 +13,7 @@ SIGMA, RHO, BETA = 10.0, 28.0, 8.0 / 3.0
 
 
 def _lorenz(x):
-    return np.array(
-        [SIGMA * (x[1] - x[0]), x[0] * (RHO - x[2]) - x[1], x[0] * x[1] - BETA * x[2]]
-    )
+    return np.array([SIGMA * (x[1] - x[0]), x[0] * (RHO - x[2]) - x[1], x[0] * x[1] - BETA * x[2]])
 
 
 def _lorenz_jacobian(x):
@@ -51,7 +49,12 @@ def test_gaussian_matrix_products_match_newman_formula():
 def test_lorenz_spectrum_and_exact_sum():
     """Lorenz (10, 28, 8/3): (0.906, 0, -14.572); sum = -(sigma + 1 + beta) (Liouville)."""
     result = ly.flow_spectrum(
-        _lorenz, [1.0, 1.0, 1.0], 400.0, 0.01, jacobian=_lorenz_jacobian, burn_in=10.0,
+        _lorenz,
+        [1.0, 1.0, 1.0],
+        400.0,
+        0.01,
+        jacobian=_lorenz_jacobian,
+        burn_in=10.0,
         transient=5.0,
     )
     assert_allclose(result.exponents, [0.9056, 0.0, -14.5723], atol=0.03)
@@ -62,8 +65,14 @@ def test_lorenz_spectrum_and_exact_sum():
 def test_lorenz_with_jacobian_vector_product():
     """The JVP (Runge-Kutta tangent) path gives the same exponents."""
     result = ly.flow_spectrum(
-        _lorenz, [1.0, 1.0, 1.0], 200.0, 0.01, jvp=lambda x, v: _lorenz_jacobian(x) @ v,
-        burn_in=10.0, transient=5.0, m=2,
+        _lorenz,
+        [1.0, 1.0, 1.0],
+        200.0,
+        0.01,
+        jvp=lambda x, v: _lorenz_jacobian(x) @ v,
+        burn_in=10.0,
+        transient=5.0,
+        m=2,
     )
     assert result.exponents.shape == (2,)
     assert_allclose(result.exponents, [0.9056, 0.0], atol=0.06)
@@ -83,7 +92,10 @@ def test_henon_spectrum_and_exact_sum():
 def test_logistic_map_single_exponent():
     """Logistic map at r = 4: lambda = ln 2 (one-dimensional case, m = 1)."""
     result = ly.map_spectrum(
-        lambda x: 4 * x * (1 - x), [0.3], 50_000, jacobian=lambda x: np.array([[4 - 8 * x[0]]]),
+        lambda x: 4 * x * (1 - x),
+        [0.3],
+        50_000,
+        jacobian=lambda x: np.array([[4 - 8 * x[0]]]),
         n_burn_in=10,
     )
     assert_allclose(result.exponents[0], math.log(2.0), atol=0.01)
@@ -92,7 +104,11 @@ def test_logistic_map_single_exponent():
 def test_reorthonormalizing_less_often_changes_nothing():
     """QR every 5 steps gives the same Henon exponents (within statistics)."""
     result = ly.map_spectrum(
-        _henon, [0.1, 0.1], 50_000, jacobian=_henon_jacobian, n_burn_in=100,
+        _henon,
+        [0.1, 0.1],
+        50_000,
+        jacobian=_henon_jacobian,
+        n_burn_in=100,
         reorthonormalize_every=5,
     )
     assert_allclose(result.exponents, [0.4192, -1.6232], atol=0.015)

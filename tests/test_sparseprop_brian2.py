@@ -81,3 +81,27 @@ def test_rate_and_cv_agree_with_exact_run():
     brian_cv = isi_cv(indices, times, net.N)
     assert abs(brian_rate - rates.mean()) < 4 * rates.std() + 0.01 * rates.mean()
     assert abs(brian_cv - cvs.mean()) < 4 * cvs.std() + 0.01
+
+
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_same_network_runs_on_cpp_standalone(tmp_path):
+    from brian2 import device, ms
+
+    from neurosrnn.devices import reset_brian_state, select_device
+
+    net = balanced_network(100, 10, model="theta", rate=10.0, memory_free=False)
+    state = net.initial_state(seed=3)
+    exact = net.run(state, duration=0.05)
+    dt = 0.01
+    try:
+        select_device("cpp_standalone", dt=dt * ms)
+        built = brian2_network(net, state, dt=dt * ms)
+        built.network.run(50 * ms)
+        device.build(directory=str(tmp_path / "project"), run=True, with_output=False)
+        indices, times = built.spikes()
+    finally:
+        reset_brian_state()
+    errors = _matched_errors(exact.spike_indices, exact.spike_times, indices, times, 40)
+    assert errors.mean() < 1.5 * dt * 1e-3
+    assert errors.max() < 10 * dt * 1e-3

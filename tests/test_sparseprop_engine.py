@@ -375,3 +375,13 @@ def test_brian2_time_quantities_are_accepted():
         SparsePropNetwork("theta", graph, drive=0.1, tau=10 * mV, coupling=-0.1)
     result = a.run(a.initial_state(seed=1), duration=50 * ms)
     assert_allclose(result.stop_time, 0.05)
+
+
+def test_reprs_are_informative():
+    graph = RegeneratedConnectivity(100, 5, seed=1)
+    net = SparsePropNetwork("lif", graph, drive=0.2, tau=TAU, coupling=-0.1)
+    result = net.run(net.initial_state(seed=1), n_spikes=10)
+    assert "lif, N=100" in repr(net) and "memory-free" in repr(net)
+    assert "10 spikes of 100 neurons" in repr(result)
+    assert "N=100" in repr(result.state)
+    assert "theta" in repr(phase_model("qif"))

@@ -28,7 +28,12 @@ def test_kernel_reproduces_engine_spike_times():
     network = _theta_network(200, 20, rate=2.0)
     state = network.initial_state(seed=5)
     ours = sl.lyapunov_spectrum(
-        network, n_spikes=300, m=2, state=state, n_burn_in_spikes=0, n_transient_spikes=0,
+        network,
+        n_spikes=300,
+        m=2,
+        state=state,
+        n_burn_in_spikes=0,
+        n_transient_spikes=0,
         record_spikes=True,
     )
     engine = network.run(state, n_spikes=300)
@@ -42,7 +47,12 @@ def test_lif_kernel_reproduces_engine_spike_times_over_long_runs():
     network = SparsePropNetwork("lif", graph, drive=0.01 * math.sqrt(15) * 2.0, tau=0.01)
     state = network.initial_state(seed=1)
     ours = sl.lyapunov_spectrum(
-        network, n_spikes=5000, m=1, state=state, n_burn_in_spikes=0, n_transient_spikes=0,
+        network,
+        n_spikes=5000,
+        m=1,
+        state=state,
+        n_burn_in_spikes=0,
+        n_transient_spikes=0,
         record_spikes=True,
     )
     engine = network.run(state, n_spikes=5000)
@@ -113,7 +123,7 @@ def test_spectrum_is_extensive():
 
 def test_inhibitory_lif_network_shows_stable_chaos_spectrum():
     """Inhibitory delta-pulse LIF: one zero exponent, all others negative (stable chaos)."""
-    graph = fixed_out_degree(200, 20, 20, seed=1, weights=-1 / math.sqrt(20))
+    graph = fixed_out_degree(200, 200, 20, seed=1, weights=-1 / math.sqrt(20))
     network = SparsePropNetwork("lif", graph, drive=0.01 * math.sqrt(20) * 5.0, tau=0.01)
     result = sl.lyapunov_spectrum(network, n_spikes=30_000, m=4, seed=1)
     assert abs(result.exponents[0]) < 1e-3

@@ -24,6 +24,12 @@ K = 8
 DURATION = 200 * ms
 
 
+# Drive range in multiples of the model's suprathreshold drive. The phase models'
+# reference drive sits just above the bifurcation (period ~100 ms); 10-30 times it
+# gives periods of 30-18 ms (theta_period), so they spike often in 200 ms.
+_DRIVE_RANGE = {"theta": (10.0, 30.0), "qif": (10.0, 30.0)}
+
+
 def _coupling(model):
     """A coupling strong enough to shift spike times (a quarter of the drive scale)."""
     unit = model.coupling_unit
@@ -38,7 +44,8 @@ def _recurrent_group(name, model, seed):
     graph = fixed_in_degree(N, N, K, seed=seed)
     signs = np.where(np.arange(graph.n_synapses) % 3 == 0, -1.0, 1.0)
     graph = graph.with_weights(_coupling(model) * signs / np.sqrt(K))
-    drive = model.suprathreshold_drive * np.linspace(1.0, 1.6, N)
+    low, high = _DRIVE_RANGE.get(name, (1.2, 3.0))
+    drive = model.suprathreshold_drive * np.linspace(low, high, N)
     neurons = model.make_group(N, name=f"model_{name}_neurons", **{model.drive_parameter: drive})
     # A neuron state called "w" (AdEx adaptation) would clash with the weight "w".
     weight = "w" if "w" not in model.equations.names else "weight"
@@ -65,9 +72,7 @@ def _build_library():
 
 def _simulate(device, directory):
     options = {"target": "numpy"} if device == "runtime" else {}
-    simulation = Simulation(
-        _build_library, DURATION, device=device, directory=directory, **options
-    )
+    simulation = Simulation(_build_library, DURATION, device=device, directory=directory, **options)
     try:
         simulation.build()
         results = simulation.run(save=False)

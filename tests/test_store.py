@@ -162,7 +162,8 @@ def test_killed_writer_leaves_only_a_temporary_file(tmp_path):
     assert store.keys() == ["run-k"]
     assert store.path("run-k").read_bytes() == original
     assert store.status("run-k") == "complete"
-    assert store.remove_temporary_files() == 1
+    assert store.remove_temporary_files(keys=["run-other"]) == 0
+    assert store.remove_temporary_files(keys=["run-k"]) == 1
     assert store.temporary_files() == []
 
 

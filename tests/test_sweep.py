@@ -35,7 +35,7 @@ def _runner(**changes):
         K=10,
         J0=0.5 * mV,
         g=5.0,
-        duration=100 * ms,
+        duration=60 * ms,
         parameters={"I_ext": 25 * mV},
         initial_ranges={"v": (0 * mV, 20 * mV)},
         graph_seed=1,
@@ -232,7 +232,7 @@ def test_dask_sweep_equals_runs_made_one_by_one(tmp_path, dask_client):
         assert row.I_ext == pytest.approx(float(point["I_ext"] / mV) * 1e-3)
         n_spikes = reference["spike_indices"].size
         assert row.n_spikes == n_spikes
-        assert row.rate_hz == pytest.approx(n_spikes / (100 * 0.1))
+        assert row.rate_hz == pytest.approx(n_spikes / (100 * 0.06))
     # more drive, more spikes (the sweep varies something real)
     rates = table.set_index(["J0", "I_ext"])["rate_hz"]
     assert rates.loc[(0.2e-3, 0.028)] > rates.loc[(0.2e-3, 0.022)]
@@ -243,7 +243,9 @@ def test_worker_killed_mid_sweep(tmp_path, dask_client):
     marker = tmp_path / "killed.pid"
     runner = _KillOnceRunner(_runner(), victim=24.0, marker=str(marker))
     store_directory = tmp_path / "store"
-    table = run_sweep(runner, _POINTS, seeds=[3], store=store_directory, scheduler=dask_client,
+    # connect by address, as to a scheduler started elsewhere
+    address = dask_client.scheduler.address
+    table = run_sweep(runner, _POINTS, seeds=[3], store=store_directory, scheduler=address,
                       progress=False)  # fmt: skip
     killed_pid = int(marker.read_text())
     assert killed_pid != os.getpid()  # a worker process died, not this one
@@ -261,6 +263,18 @@ def test_worker_killed_mid_sweep(tmp_path, dask_client):
         assert_array_equal(store.load(key)["spike_times"], reference["spike_times"])
     # the cluster got its worker back
     dask_client.wait_for_workers(2, timeout=30)
+
+
+@dataclass(frozen=True)
+class _FailingRunner:
+    def __call__(self, point, seed):
+        raise ZeroDivisionError("model blew up")
+
+
+def test_a_failing_run_names_its_point(tmp_path):
+    with pytest.raises(RuntimeError, match=r"failed \(point \{'g': 3.0\}, seed 4\).*blew up"):
+        run_sweep(_FailingRunner(), [{"g": 3.0}], seeds=[4], store=tmp_path, scheduler="serial")
+    assert ResultStore(tmp_path).keys() == []
 
 
 def test_corrupt_files_are_detected_and_recomputed(tmp_path):
@@ -400,3 +414,57 @@ def test_sparseprop_sweep_matches_direct_engine_runs(tmp_path):
         runner.validate_point({"rate": 3 * ms})
     with pytest.raises(ValueError, match="heterogeneity"):
         runner.validate_point({"heterogeneity": 1.5})
+
+
+def test_importing_the_sweep_modules_does_not_import_dask_or_pandas():
+    import subprocess
+
+    code = (
+        "import sys, neurosrnn, neurosrnn.sweep, neurosrnn.store, neurosrnn.checkpoint, "
+        "neurosrnn.sweep_file; "
+        "print(sorted(m for m in ('dask', 'distributed', 'pandas') if m in sys.modules))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert output.stdout.strip() == "[]"
+
+
+def test_sweep_process_killed_while_writing_leaves_no_partial_file(tmp_path):
+    """SIGKILL inside the third file write (between writing and renaming); the re-run
+    completes every run exactly once and clears the left-over temporary file."""
+    import subprocess
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        import neurosrnn.store as store_module
+        from brian2 import mV, ms
+        from neurosrnn.sweep import Brian2NetworkRunner, grid_points, run_sweep
+        real_replace, calls = os.replace, []
+        def replace(source, target):
+            calls.append(target)
+            if len(calls) == 3:
+                os.kill(os.getpid(), signal.SIGKILL)
+            real_replace(source, target)
+        store_module.os.replace = replace
+        runner = Brian2NetworkRunner("lif", 40, 10, 5, J0=0.5 * mV, g=4.0, duration=20 * ms,
+                                     initial_ranges={{"v": (0 * mV, 20 * mV)}}, graph_seed=1)
+        points = grid_points({{"I_ext": [22 * mV, 24 * mV, 26 * mV, 28 * mV]}})
+        run_sweep(runner, points, store={str(tmp_path)!r}, scheduler="serial", progress=False)
+        """
+    )
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert process.returncode == -signal.SIGKILL, process.stderr
+    store = ResultStore(tmp_path)
+    assert len(store.keys()) == 2 and len(store.temporary_files()) == 1
+    runner = Brian2NetworkRunner("lif", 40, 10, 5, J0=0.5 * mV, g=4.0, duration=20 * ms,
+                                 initial_ranges={"v": (0 * mV, 20 * mV)}, graph_seed=1)  # fmt: skip
+    points = grid_points({"I_ext": [22 * mV, 24 * mV, 26 * mV, 28 * mV]})
+    table = run_sweep(runner, points, store=tmp_path, scheduler="serial", progress=False)
+    assert list(table["status"]) == ["skipped", "skipped", "computed", "computed"]
+    assert store.keys() == sorted(table["key"]) and store.temporary_files() == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{k}.npz" for k in table["key"])
+    for key, point in zip(table["key"], points, strict=True):
+        assert_array_equal(store.load(key)["spike_times"], runner(point, 0)["spike_times"])

@@ -35,6 +35,8 @@ def test_parse_quantity_units():
     assert parse_quantity("10 ms") == 10 * ms
     assert parse_quantity("0.5 mV") == 0.5 * mV
     assert parse_quantity("1e-3 second") == 1 * ms
+    assert parse_quantity("0.5 s") == 500 * ms
+    assert parse_quantity("2 V") == 2000 * mV
     assert parse_quantity("20 Hz") == 20 * Hz
     assert parse_quantity("2 nA") == 2 * nA
     assert parse_quantity("3 mV/ms") == 3 * mV / ms
@@ -156,3 +158,42 @@ def test_wrong_units_in_network_section(tmp_path):
     text = _NETWORK.replace('duration = "50 ms"', 'duration = "50 mV"') + "[parameters]\ng=[1]\n"
     with pytest.raises(DimensionMismatchError, match="duration"):
         load_sweep_file(_write(tmp_path, text))
+
+
+_SPARSEPROP = """
+[sparseprop]
+model = "theta"
+N = 300
+K = 20
+rate = "2 Hz"
+tau = "20 ms"
+duration = "0.5 s"
+"""
+
+
+def test_sparseprop_section(tmp_path):
+    from neurosrnn.sweep import SparsePropRunner
+
+    text = _SPARSEPROP + "[parameters]\nJ0 = [0.5, 1.0]\nheterogeneity = [0, 0.2]\n"
+    spec = load_sweep_file(_write(tmp_path, text))
+    assert isinstance(spec.runner, SparsePropRunner)
+    assert (spec.runner.N, spec.runner.K) == (300, 20)
+    assert spec.runner.rate == 2 * Hz and spec.runner.tau == 20 * ms
+    assert spec.runner.duration == 0.5 * second
+    assert [(p["J0"], p["heterogeneity"]) for p in spec.points] == [
+        (0.5, 0.0), (0.5, 0.2), (1.0, 0.0), (1.0, 0.2)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("extra", "error", "match"),
+    [
+        ('[parameters]\ntau_m = ["10 ms"]\n', ValueError, "unknown sweep parameter 'tau_m'"),
+        ('[parameters]\nrate = ["3 ms"]\n', DimensionMismatchError, "rate"),
+        ("[parameters]\nheterogeneity = [1.5]\n", ValueError, "heterogeneity"),
+        ("[network]\nmodel = 'lif'\n[parameters]\nJ0 = [1.0]\n", ValueError, "exactly one"),
+    ],
+)
+def test_bad_sparseprop_files(tmp_path, extra, error, match):
+    with pytest.raises(error, match=match):
+        load_sweep_file(_write(tmp_path, _SPARSEPROP + extra))

@@ -137,6 +137,36 @@ def test_neuron_timescales_track_parameter_tau():
     assert_allclose(relation["slope"], 1.0, atol=0.2)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_wieland_timescale_matches_elephant():
+    neo = pytest.importorskip("neo")
+    pq = pytest.importorskip("quantities")
+    from elephant.conversion import BinnedSpikeTrain
+    from elephant.spike_train_correlation import spike_train_timescale
+
+    rng = np.random.default_rng(11)
+    trains = [np.round(np.sort(rng.uniform(0, 5, rng.poisson(80))), 4) for _ in range(5)]
+    trains.append(np.array([1.0]))
+    ours = timescales.wieland_timescale(trains, 0.001, 0.02, t_stop=5.0)
+    with pytest.warns(UserWarning):
+        expected = [
+            spike_train_timescale(
+                BinnedSpikeTrain(neo.SpikeTrain(t, units="s", t_stop=5.0), bin_size=1 * pq.ms),
+                20 * pq.ms,
+            )
+            for t in trains
+        ]
+    assert_allclose(ours[:5], [float(e.rescale("s").magnitude) for e in expected[:5]], rtol=1e-10)
+    assert np.isnan(ours[5]) and np.isnan(expected[5])
+    # the docstring example of Elephant: 14.11 ms
+    example = timescales.wieland_timescale(
+        [np.array([1, 5, 7, 8]) * 1e-3], 0.001, 0.005, t_stop=0.01
+    )
+    assert_allclose(example, [0.014111111111111], rtol=1e-10)
+    with pytest.raises(ValueError, match="multiple"):
+        timescales.wieland_timescale(trains, 0.001, 0.0205, t_stop=5.0)
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="max_lag"):
         timescales.autocorrelation(np.zeros((2, 10)) + np.arange(10), 10)

@@ -8,3 +8,38 @@ Brian2. Importing this package imports JAX lazily only where needed; importing
 
 Submodules: `surrogate`, `srnn`, `train`, `data`, `energy`, `deploy`.
 """
+
+from .data import Dataset, delayed_recall, delayed_xor, digit_images, sequential_digits
+from .deploy import DeployedSRNN, build_project, simulate, simulate_saved, to_brian2
+from .energy import ENERGY_PER_OPERATION, energy_ratio, rnn_operations, srnn_operations
+from .srnn import SRNNConfig, init_params, predict, run
+from .surrogate import SURROGATES, Surrogate
+from .train import TrainedSRNN, evaluate, firing_rates
+
+__all__ = [
+    "Dataset",
+    "delayed_recall",
+    "delayed_xor",
+    "digit_images",
+    "sequential_digits",
+    "DeployedSRNN",
+    "build_project",
+    "simulate",
+    "simulate_saved",
+    "to_brian2",
+    "ENERGY_PER_OPERATION",
+    "energy_ratio",
+    "rnn_operations",
+    "srnn_operations",
+    "SRNNConfig",
+    "init_params",
+    "predict",
+    "run",
+    "SURROGATES",
+    "Surrogate",
+    "TrainedSRNN",
+    "evaluate",
+    "firing_rates",
+]
+
+# `train` stays the submodule (the function is `neurosrnn.learning.train.train`).

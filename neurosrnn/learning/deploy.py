@@ -24,7 +24,7 @@ import numpy as np
 
 from .srnn import predictions_from_readout, validate_inputs
 
-__all__ = ["DeployedSRNN", "to_brian2", "simulate"]
+__all__ = ["DeployedSRNN", "to_brian2", "simulate", "simulate_saved", "build_project"]
 
 #: Largest number of neurons per layer of one Brian2 build (dense block matrices).
 MAX_NEURONS_PER_LAYER = 2048
@@ -146,9 +146,7 @@ def to_brian2(trained, x, dt=None, *, name="srnn", record_membrane=False):
     tau_m = [np.tile(la["tau_m"], n_samples) * dt for la in layers]
     tau_adp = [np.tile(la["tau_adp"], n_samples) * dt for la in layers]
     biases = [np.tile(la["bias"], n_samples) for la in layers]
-    recurrent = [
-        _block(la["w_rec"].T, n_samples) if "w_rec" in la else None for la in layers
-    ]
+    recurrent = [_block(la["w_rec"].T, n_samples) if "w_rec" in la else None for la in layers]
     feedforward = [_block(la["w_in"].T, n_samples) for la in layers[1:]]
     b0 = [config.b_j0] * len(sizes)
     betas = [beta] * len(sizes)
@@ -192,8 +190,9 @@ def to_brian2(trained, x, dt=None, *, name="srnn", record_membrane=False):
     return DeployedSRNN(trained, n_samples, network, dt, spiking)
 
 
-def simulate(trained, x, dt=None, *, device="runtime", directory=None, chunk_size=None,
-             **device_options):  # fmt: skip
+def simulate(
+    trained, x, dt=None, *, device="runtime", directory=None, chunk_size=None, **device_options
+):
     """Run `trained` on all of `x` in Brian2 and return spikes, readout and predictions.
 
     Parameters
@@ -245,8 +244,14 @@ def simulate(trained, x, dt=None, *, device="runtime", directory=None, chunk_siz
             return holder["deployed"].network
 
         folder = None if directory is None else os.path.join(directory, f"chunk_{k:03d}")
-        sim = Simulation(build, (T + _latency(config)) * dt, device=device, directory=folder,
-                         dt=dt, **device_options)  # fmt: skip
+        sim = Simulation(
+            build,
+            (T + _latency(config)) * dt,
+            device=device,
+            directory=folder,
+            dt=dt,
+            **device_options,
+        )
         try:
             sim.build()
             sim.run(save=False)
@@ -266,3 +271,123 @@ def simulate(trained, x, dt=None, *, device="runtime", directory=None, chunk_siz
 def _latency(config):
     """Brian2 steps of latency of the last deployed group."""
     return config.n_layers + (1 if config.readout == "spiking" else 0)
+
+
+def simulate_saved(
+    network, inputs, out, *, dt=None, device="runtime", directory=None, **device_options
+):
+    """Run a saved trained network on saved inputs and write the results (CLI hook).
+
+    Parameters
+    ----------
+    network : str
+        Stem (or ``.npz`` / ``.json`` path) written by `TrainedSRNN.save`.
+    inputs : str
+        ``.npy`` file of shape ``(n_samples, T, n_in)``, or ``.npz`` with an array ``x``
+        (and optionally ``y``, labels, to report the accuracy).
+    out : str
+        Results folder: ``predictions.npy``, ``spikes.npz`` (``layer_<l>``: 0/1
+        arrays ``(n_samples, T, n)``), ``readout.npy`` and ``summary.json``, each
+        written atomically.
+    dt, device, directory, **device_options
+        As in `simulate`.
+
+    Returns
+    -------
+    dict
+        The summary (``n_samples``, ``spike_counts`` per layer, ``accuracy`` if
+        labels were given, ``device``).
+    """
+    import json
+    import os
+
+    from .train import TrainedSRNN, _atomic_write
+
+    trained = TrainedSRNN.load(network)
+    if not os.path.exists(inputs):
+        raise ValueError(f"inputs file {inputs!r} does not exist")
+    labels = None
+    if inputs.endswith(".npz"):
+        with np.load(inputs) as archive:
+            if "x" not in archive.files:
+                raise ValueError(f"{inputs!r} must hold an array named 'x'")
+            x = np.array(archive["x"])
+            labels = np.array(archive["y"]) if "y" in archive.files else None
+    else:
+        x = np.load(inputs)
+    result = simulate(trained, x, dt, device=device, directory=directory, **device_options)
+    os.makedirs(out, exist_ok=True)
+    summary = {
+        "network": os.fspath(network),
+        "device": device,
+        "n_samples": int(len(x)),
+        "spike_counts": [int(s.sum()) for s in result["spikes"]],
+    }
+    if labels is not None:
+        summary["accuracy"] = float(np.mean(result["predictions"] == labels))
+    _atomic_write(os.path.join(out, "predictions.npy"), lambda f: np.save(f, result["predictions"]))
+    _atomic_write(os.path.join(out, "readout.npy"), lambda f: np.save(f, result["readout"]))
+    spikes = {f"layer_{k}": s.astype(np.uint8) for k, s in enumerate(result["spikes"])}
+    _atomic_write(os.path.join(out, "spikes.npz"), lambda f: np.savez_compressed(f, **spikes))
+    text = json.dumps(summary, indent=1).encode()
+    _atomic_write(os.path.join(out, "summary.json"), lambda f: f.write(text))
+    return summary
+
+
+def build_project(
+    trained, x, directory, *, dt=None, device="cpp_standalone", compile=True, **device_options
+):
+    """Write (and compile) a standalone C++ or CUDA project of `trained` on inputs `x`.
+
+    The project in `directory` is self-contained: run its ``./main`` (after
+    ``make`` when copied elsewhere), then read the spikes of layer ``l`` of sample
+    ``b`` from the monitor files, or run it through the returned simulation.
+
+    Parameters
+    ----------
+    trained : TrainedSRNN
+    x : array, shape (n_samples, T, n_in)
+        Inputs baked into the project (at most one chunk, see `to_brian2`).
+    directory : str
+        Project folder.
+    dt : brian2 quantity, optional
+        Step duration (default 1 ms).
+    device : {"cpp_standalone", "cuda_standalone"}
+    compile : bool
+        Compile the project (False: generate the sources only).
+    **device_options
+        Passed to `neurosrnn.devices.Simulation` (``openmp_threads``,
+        ``compute_capability``, ...).
+
+    Returns
+    -------
+    (neurosrnn.devices.Simulation, dict)
+        The built simulation (call ``.run()`` where the device can run, then
+        ``holder["deployed"].spikes()``), and the holder dict with the
+        `DeployedSRNN` under ``"deployed"``. Call ``simulation.close()`` when done.
+    """
+    from brian2 import ms
+
+    from neurosrnn.devices import Simulation
+
+    if device not in ("cpp_standalone", "cuda_standalone"):
+        raise ValueError(f"device must be 'cpp_standalone' or 'cuda_standalone', got {device!r}")
+    validate_inputs(x, trained.config)
+    dt = 1 * ms if dt is None else dt
+    holder = {}
+
+    def build():
+        holder["deployed"] = to_brian2(trained, x, dt)
+        return holder["deployed"].network
+
+    T = np.shape(x)[1]
+    simulation = Simulation(
+        build,
+        (T + _latency(trained.config)) * dt,
+        device=device,
+        directory=directory,
+        dt=dt,
+        **device_options,
+    )
+    simulation.build(compile=compile)
+    return simulation, holder

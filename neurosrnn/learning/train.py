@@ -78,11 +78,18 @@ def _atomic_write(path, write):
     try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; use the usual mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 class TrainedSRNN:

@@ -42,6 +42,7 @@ Engelken R. (2023) SparseProp. NeurIPS 36, arXiv:2312.17216.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from dataclasses import dataclass, field
@@ -54,6 +55,11 @@ from neurosrnn.sparseprop._heap import _heapify, _update
 from neurosrnn.sparseprop.engine import SparsePropNetwork, SparsePropState
 from neurosrnn.sparseprop.phase_models import LIF, pulse_derivative, pulse_phase
 from neurosrnn.sparseprop.topology import RegeneratedConnectivity
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - optional
+    threadpool_limits = None
 
 __all__ = [
     "SpikingLyapunovResult",
@@ -261,7 +267,8 @@ def _check_int(name, value, minimum):
 def _check_network(network):
     if not isinstance(network, SparsePropNetwork):
         raise ValueError(
-            f"network must be a neurosrnn.sparseprop.SparsePropNetwork, got {type(network).__name__}"
+            "network must be a neurosrnn.sparseprop.SparsePropNetwork, got "
+            f"{type(network).__name__}"
         )
 
 
@@ -310,6 +317,13 @@ def _to_engine_state(network, keys, clock):
     return network.initial_state(phases=phases)
 
 
+def _blas_threads(n_threads):
+    """Limit BLAS threads: many QR calls slow down badly when threads are oversubscribed."""
+    if n_threads is None or threadpool_limits is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(n_threads), user_api="blas")
+
+
 class _Progress:
     def __init__(self, total, enabled):
         self.total = max(int(total), 1)
@@ -345,6 +359,7 @@ def lyapunov_spectrum(
     max_records=500,
     record_spikes=False,
     progress=False,
+    blas_threads=1,
 ):
     """Exact Lyapunov spectrum of a SparseProp theta or LIF network.
 
@@ -378,6 +393,9 @@ def lyapunov_spectrum(
         Keep the spikes of the averaging window.
     progress : bool
         Progress bar on stderr.
+    blas_threads : int or None
+        BLAS threads for the QR steps (default 1; several threads are often much
+        slower on a shared machine); None leaves the setting alone.
 
     Returns
     -------
@@ -454,6 +472,49 @@ def lyapunov_spectrum(
     def now():
         return floats[_TIME_BASE] + floats[_CLOCK]
 
+    with _blas_threads(blas_threads):
+        return _spectrum_loop(
+            network,
+            run,
+            now,
+            floats,
+            heap_key,
+            heap_id,
+            ints,
+            N,
+            m,
+            seed,
+            n_burn_in,
+            n_transient,
+            n_spikes,
+            every,
+            n_segments,
+            max_records,
+            record_spikes,
+            progress,
+        )
+
+
+def _spectrum_loop(
+    network,
+    run,
+    now,
+    floats,
+    heap_key,
+    heap_id,
+    ints,
+    N,
+    m,
+    seed,
+    n_burn_in,
+    n_transient,
+    n_spikes,
+    every,
+    n_segments,
+    max_records,
+    record_spikes,
+    progress,
+):
     bar = _Progress(n_burn_in + n_transient + n_spikes, progress)
     empty = np.zeros((N, 0))
     done = 0

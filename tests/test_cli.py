@@ -1,0 +1,187 @@
+"""Tests of the ``neurosrnn`` command line (called in-process through `main`)."""
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from brian2 import ms, mV, second
+
+from neurosrnn.cli import build_parser, main, parse_quantity
+from neurosrnn.devices import find_gpus
+from neurosrnn.models import MODEL_LIBRARY
+from neurosrnn.models.networks import balanced_ei_network
+from neurosrnn.results import load_results, load_standalone_results
+
+NETWORK = ["--N", "60", "--K", "6", "--seed", "4"]
+
+
+def _main(argv, capsys):
+    out = io.StringIO()
+    status = main(argv, out=out)
+    return status, out.getvalue(), capsys.readouterr().err
+
+
+def _reference_spikes(drive, duration):
+    """The CLI's network built directly with the library and plain Brian2 (runtime)."""
+    model = MODEL_LIBRARY["lif"]()
+    network = balanced_ei_network(
+        model, 48, 12, 6, J0=3 * mV, g=5.0, seed=4, parameters={"I_ext": drive}
+    )
+    network.network.run(duration, namespace={})
+    order = np.lexsort((network.spike_monitor.i[:], network.spike_monitor.t[:]))
+    return network.spike_monitor.i[:][order], (network.spike_monitor.t[:] / second)[order]
+
+
+def test_parse_quantity():
+    assert parse_quantity("20ms") == 20 * ms
+    assert parse_quantity(" -55 * mV ") == -55 * mV
+    assert parse_quantity("1.5e-3 second") == 1.5 * ms
+    assert parse_quantity("2s") == 2 * second
+    assert parse_quantity("0.5") == 0.5
+    for bad in ("fast", "20 parsecs", "1 2", "ms"):
+        with pytest.raises(ValueError):
+            parse_quantity(bad)
+
+
+def test_list_shows_every_model_with_its_parameters(capsys):
+    status, out, _ = _main(["list"], capsys)
+    assert status == 0
+    lines = out.splitlines()
+    assert sorted(line.split(":")[0] for line in lines) == sorted(MODEL_LIBRARY)
+    for line in lines:
+        name = line.split(":")[0]
+        for parameter in MODEL_LIBRARY[name]().parameters:
+            assert f"{parameter}=" in line
+
+
+def test_help_documents_every_option(capsys):
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    assert set(subparsers) == {"list", "build", "run"}
+    for name, subparser in subparsers.items():
+        for action in subparser._actions:
+            assert action.help, f"{name} {action.option_strings} has no help"
+        with pytest.raises(SystemExit) as exit_info:
+            main([name, "--help"])
+        assert exit_info.value.code == 0
+    assert "spikes.npz" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "no_such_model"], "unknown model 'no_such_model'"),
+        (["run", "lif", "--set", "no_such=3ms"], "unknown parameter 'no_such'"),
+        (["run", "lif", "--set", "tau_m=3mV"], "must have the units"),
+        (["run", "lif", "--set", "tau_m=-3ms"], "must be > 0"),
+        (["run", "lif", "--set", "tau_m=3 furlongs"], "unknown unit"),
+        (["run", "lif", "--set", "tau_m"], "NAME=VALUE"),
+        (["run", "lif", "--sweep", "tau_m=1ms,zero"], "--sweep tau_m"),
+        (["run", "lif", "--record", "nothing"], "not a state of model"),
+        (["run", "lif", "--excitatory-fraction", "1.5"], "excitatory-fraction"),
+    ],
+)
+def test_bad_input_exits_nonzero_with_one_line(tmp_path, capsys, argv, message):
+    full = [*argv[:2], "--device", "runtime", "--duration", "10ms", "--out", str(tmp_path / "o")]
+    status, out, err = _main(full + argv[2:], capsys)
+    assert status == 2
+    assert message in err
+    assert err.count("\n") == 1 and err.startswith("neurosrnn: error:")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "lif", "--device", "gpu", "--duration", "1s", "--out", "x"], "invalid choice"),
+        (["run", "lif", "--device", "runtime", "--duration=-1s", "--out", "x"], "positive"),
+        (["run", "lif", "--device", "runtime", "--duration", "5mV", "--out", "x"], "positive time"),
+        (["run", "lif", "--device", "runtime", "--out", "x"], "--duration"),
+        (["build", "lif", "--device", "runtime", "--out", "x"], "invalid choice"),
+        (
+            ["run", "lif", "--device", "runtime", "--duration", "1s", "--out", "x", "--N", "0"],
+            "positive integer",
+        ),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.strip().splitlines()[-1].startswith("neurosrnn: error:")
+
+
+@pytest.mark.skipif(bool(find_gpus()), reason="checks the no-GPU error")
+def test_cuda_run_without_gpu_fails_fast_with_one_line(tmp_path, capsys):
+    argv = ["run", "lif", "--device", "cuda_standalone", "--duration", "10ms"]
+    status, _, err = _main([*argv, "--out", str(tmp_path / "o"), *NETWORK], capsys)
+    assert status == 1
+    assert "no NVIDIA GPU found" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()  # refused before generating or compiling
+
+
+def test_run_runtime_writes_the_documented_format(tmp_path, capsys):
+    out_dir = tmp_path / "runtime"
+    argv = ["run", "lif", "--device", "runtime", "--target", "numpy", "--duration", "80ms"]
+    status, out, _ = _main([*argv, "--out", str(out_dir), *NETWORK, "--set", "I_ext=28mV",
+                            "--J0", "3mV", "--record", "v"], capsys)  # fmt: skip
+    assert status == 0 and "spikes written" in out
+    with np.load(out_dir / "spikes.npz") as arrays:
+        i, t = arrays["i"], arrays["t"]
+    reference_i, reference_t = _reference_spikes(28 * mV, 80 * ms)
+    assert len(reference_i) > 60
+    np.testing.assert_array_equal(i, reference_i)
+    np.testing.assert_allclose(t, reference_t, rtol=1e-12)
+    metadata = json.loads((out_dir / "metadata.json").read_text())
+    assert metadata["model"] == "lif_delta" and metadata["duration_s"] == pytest.approx(0.08)
+    assert metadata["parameters"]["I_ext"] == str(28 * mV)
+    assert load_results(out_dir).states["network_states"].values["v"].shape == (10, 800)
+
+
+@pytest.mark.slow
+@pytest.mark.standalone
+def test_build_gives_a_project_that_runs_elsewhere_and_a_sweep_compiles_once(tmp_path, capsys):
+    # build: a project that is copied to another folder, then run there with ./main
+    project = tmp_path / "project"
+    argv = ["build", "lif", "--device", "cpp_standalone", "--duration", "80ms", "--portable"]
+    status, out, _ = _main([*argv, "--out", str(project), *NETWORK, "--set", "I_ext=28mV",
+                            "--J0", "3mV"], capsys)  # fmt: skip
+    assert status == 0 and "./main" in out
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(project, moved)
+    shutil.rmtree(project)
+    subprocess.run(["./main"], cwd=moved, check=True, capture_output=True)
+    results = load_standalone_results(moved)
+    reference_i, reference_t = _reference_spikes(28 * mV, 80 * ms)
+    np.testing.assert_array_equal(results.i, reference_i)
+    np.testing.assert_allclose(results.t, reference_t, rtol=1e-12)
+
+    # run --sweep on cpp_standalone: one compilation, one folder per value
+    out_dir = tmp_path / "sweep"
+    argv = ["run", "lif", "--device", "cpp_standalone", "--duration", "80ms", "--no-progress"]
+    status, out, _ = _main([*argv, "--out", str(out_dir), *NETWORK, "--J0", "3mV",
+                            "--sweep", "I_ext=24mV,28mV,32mV"], capsys)  # fmt: skip
+    assert status == 0
+    listing = json.loads((out_dir / "sweep.json").read_text())
+    assert listing["compilations"] == 1
+    assert [run["folder"] for run in listing["runs"]] == ["run_000", "run_001", "run_002"]
+    for index, drive in enumerate((24, 28, 32)):
+        loaded = load_results(out_dir / f"run_{index:03d}")
+        reference_i, reference_t = _reference_spikes(drive * mV, 80 * ms)
+        np.testing.assert_array_equal(loaded.i, reference_i)
+        np.testing.assert_allclose(loaded.t, reference_t, rtol=1e-12)
+    assert os.path.isfile(out_dir / "project" / "main")
+
+
+def test_console_entry_point_is_installed():
+    script = shutil.which("neurosrnn", path=os.path.dirname(sys.executable))
+    assert script is not None
+    completed = subprocess.run([script, "list"], capture_output=True, text=True, check=True)
+    assert "lif:" in completed.stdout
