@@ -44,6 +44,7 @@ __all__ = [
     "bin_spike_counts",
     "spike_count_correlation",
     "cross_correlograms",
+    "shift_predictor",
     "spike_time_tiling_coefficient",
     "sttc_matrix",
     "van_rossum_distances",
@@ -519,6 +520,44 @@ def cross_correlograms(
         with np.errstate(invalid="ignore", divide="ignore"):
             result = result / reference[:, None]
     return lags, result, pairs
+
+
+def shift_predictor(trials, bin_size, max_lag, *, pairs=None, N=None, t_start=None, t_stop=None):
+    """Shift-predictor baseline for trial-based cross-correlograms (Perkel et al. 1967).
+
+    The correlogram of neuron ``i`` in trial ``k`` against neuron ``j`` in trial
+    ``k + 1`` (cyclically), averaged over the ``n`` trial shifts: what stimulus locking
+    alone produces. Subtract it from the trial-averaged `cross_correlograms` to keep
+    the correlation not explained by the shared stimulus. Each trial is re-referenced
+    to its own window start; all trials must have the same window length.
+    (Perkel, Gerstein & Moore 1967, Biophys. J. 7:419.)
+
+    Returns
+    -------
+    lags : ndarray
+        Seconds.
+    predictor : ndarray, shape (n_pairs, 2K + 1)
+        Mean counts per trial.
+    pairs : ndarray, shape (n_pairs, 2)
+    """
+    if len(trials) < 2:
+        raise ValueError(f"trials must hold at least 2 trials, got {len(trials)}")
+    normalised = [_spikes(trial, N, t_start, t_stop) for trial in trials]
+    first = normalised[0]
+    for trial in normalised[1:]:
+        if trial.N != first.N or not np.isclose(trial.duration, first.duration):
+            raise ValueError("all trials must have the same N and window length")
+    pairs = _pairs_array(pairs, first.N)
+    total = None
+    for k, trial in enumerate(normalised):
+        following = normalised[(k + 1) % len(normalised)]
+        times = np.concatenate([trial.times - trial.t_start, following.times - following.t_start])
+        indptr = np.concatenate([trial.indptr, following.indptr[1:] + trial.indptr[-1]])
+        combined = SpikeTrains(times, indptr, 0.0, first.duration)
+        shifted_pairs = pairs + np.array([0, first.N])
+        lags, ccg, _ = cross_correlograms(combined, bin_size, max_lag, pairs=shifted_pairs)
+        total = ccg.astype(np.float64) if total is None else total + ccg
+    return lags, total / len(normalised), pairs
 
 
 def _reindex(indptr, keep):

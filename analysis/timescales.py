@@ -18,6 +18,8 @@ Estimators
   17:1661): across-trial Pearson correlation of spike counts in pairs of bins,
   averaged by lag, fitted by ``A [exp(-k dt / tau) + B]`` from the first lag where it
   decreases.
+- `psd_knee_timescale`: ``tau = 1 / (2 pi f_knee)`` from a Lorentzian fit to the power
+  spectrum (Gao et al. 2020, eLife 9:e61277).
 - `wieland_timescale`: the autocorrelation time of Wieland et al. 2015 (Phys. Rev. E
   92:040901), as Elephant's ``spike_train_timescale``, for all neurons at once.
 - `neuron_timescales`: per-neuron timescales from one long recording (MR or the
@@ -56,6 +58,7 @@ __all__ = [
     "spike_count_timescales",
     "neuron_timescales",
     "wieland_timescale",
+    "psd_knee_timescale",
     "timescale_relation",
 ]
 
@@ -637,6 +640,53 @@ def wieland_timescale(spikes, bin_size, max_tau, *, N=None, t_start=None, t_stop
         result = 2.0 * np.trapezoid(ratio**2, dx=bin_size, axis=1)
     result[n < 2] = np.nan
     return result
+
+
+def psd_knee_timescale(x, dt, *, nperseg=None, max_frequency=None):
+    """Timescale from the knee of the power spectrum (Gao et al. 2020, eLife 9:e61277).
+
+    An exponentially correlated process has the Lorentzian spectrum
+    ``P(f) = A / (1 + (f / f_knee)^2) + B`` (B: white noise, e.g. Poisson variance),
+    so ``tau = 1 / (2 pi f_knee)``. The spectrum is Welch's estimate (scipy.signal.welch,
+    Hann windows of ``nperseg`` samples, default ``min(n_steps, 1024)``) averaged over
+    trials, fitted in log space up to ``max_frequency`` (default: Nyquist). Binning
+    at ``dt`` distorts the spectrum near Nyquist, so choose ``dt`` well below tau.
+
+    Returns
+    -------
+    float
+        tau in the units of ``dt``; NaN if the fit fails or the knee is outside the
+        resolved frequencies.
+    """
+    from scipy.optimize import least_squares
+    from scipy.signal import welch
+
+    x = _as_trials(x)
+    if not dt > 0:
+        raise ValueError(f"dt must be > 0, got {dt}")
+    nperseg = min(x.shape[1], 1024) if nperseg is None else int(nperseg)
+    frequencies, power = welch(x, fs=1.0 / dt, nperseg=nperseg, axis=1)
+    power = power.mean(axis=0)
+    chosen = frequencies > 0
+    if max_frequency is not None:
+        chosen &= frequencies <= max_frequency
+    frequencies, power = frequencies[chosen], power[chosen]
+    if frequencies.size < 4 or np.any(power <= 0):
+        return float("nan")
+    low, high = frequencies[0], frequencies[-1]
+
+    def residual(params):
+        amplitude, log_knee, floor = math.exp(params[0]), params[1], math.exp(params[2])
+        model = amplitude / (1.0 + (frequencies / math.exp(log_knee)) ** 2) + floor
+        return np.log(model) - np.log(power)
+
+    start = [math.log(power[0]), math.log(math.sqrt(low * high)), math.log(power[-1] / 10)]
+    bounds = ([-np.inf, math.log(low / 10), -np.inf], [np.inf, math.log(high * 10), np.inf])
+    fit = least_squares(residual, start, bounds=bounds)
+    knee = math.exp(fit.x[1])
+    if not fit.success or not low <= knee <= high:
+        return float("nan")
+    return 1.0 / (2.0 * math.pi * knee)
 
 
 def timescale_relation(parameter_tau, activity_tau):

@@ -404,9 +404,19 @@ def two_trajectory_lyapunov(
 
     Notes
     -----
-    In a clock-driven simulation spikes fall on the ``dt`` grid, and pulses reach
-    their targets at the end of the step in which the threshold was crossed, so the
-    result approximates the exponent of the event-driven model up to O(dt) effects.
+    In a clock-driven simulation pulses reach their targets at the end of the step in
+    which the threshold was crossed. An infinitesimal shift of a spike time then never
+    reaches the targets, so the term :math:`(1 - d_i)\\,\\delta\\phi_{j^*}` of the
+    single-spike Jacobian (Monteforte & Wolf 2010) is missing, and a chaotic
+    pulse-coupled network (theta neurons) can look stable to small `epsilon`: with the
+    plain ``on_pre`` of `neurosrnn.models.theta` and ``dt = 0.1 ms`` we measured
+    :math:`\\lambda \\approx -2` 1/s where the exact value is +26 1/s. Either deliver
+    each pulse at its sub-step crossing time (move the target back by the presynaptic
+    overshoot time, kick, move forward; Hansel, Mato, Meunier & Neltner 1998, Neural
+    Comput. 10:467; example in ``tests/test_perturbation.py``, which then agrees with
+    the exact exponent within a few percent), or read the result at finite `epsilon`
+    with `finite_size_lyapunov`. Models with continuous synaptic currents are not
+    affected.
     """
     duration = _seconds(duration, "duration")
     interval = _seconds(interval, "interval")

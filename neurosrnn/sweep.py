@@ -519,8 +519,17 @@ def _standalone_run(runner, point, seed):
     key = canonical_json(runner.identity())
     simulation = _STANDALONE_BUILDS.get(key)
     if simulation is None or not simulation.is_built:
+        import atexit
+        import shutil
+
+        directory = tempfile.mkdtemp(prefix="neurosrnn-sweep-build-")
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
         simulation = Simulation(
-            lambda: runner._build({}, 0), runner.duration, device="cpp_standalone", dt=runner.dt
+            lambda: runner._build({}, 0),
+            runner.duration,
+            device="cpp_standalone",
+            dt=runner.dt,
+            directory=directory,
         )
         simulation.build()
         _STANDALONE_BUILDS.clear()  # Brian2's device is global: one live build at a time

@@ -182,7 +182,7 @@ def test_sparseprop_run_killed_by_sigkill_resumes_bit_for_bit(tmp_path):
         sparseprop_checkpointed_run(
             network, network.initial_state(seed=4), directory={str(directory)!r},
             n_spikes={n_total}, every={every},
-            on_checkpoint=lambda chunks, done: time.sleep(0.1),  # slow it down
+            on_checkpoint=lambda chunks, done: time.sleep(0.25),  # slow it down
         )
         """
     )

@@ -279,6 +279,25 @@ def test_cross_correlogram_normalisations_brute_force():
     assert_allclose(rate[0], counts[2] / (len(trains[1]) * 0.01))
 
 
+def test_shift_predictor_brute_force():
+    rng = np.random.default_rng(18)
+    trials = [[np.sort(rng.uniform(5.0 * k, 5.0 * k + 1, 15)) for _ in range(3)] for k in range(4)]
+    windowed = [
+        as_spike_trains(trial, t_start=5.0 * k, t_stop=5.0 * k + 1)
+        for k, trial in enumerate(trials)
+    ]
+    lags, predictor, pairs = firing.shift_predictor(windowed, 0.01, 0.05, pairs=[(0, 2), (1, 1)])
+    for row, (i, j) in zip(predictor, pairs, strict=True):
+        expected = np.zeros(11)
+        for k in range(4):
+            following = (k + 1) % 4
+            bins_i = np.floor((trials[k][i] - 5.0 * k) / 0.01).astype(int)
+            bins_j = np.floor((trials[following][j] - 5.0 * following) / 0.01).astype(int)
+            differences = (bins_j[None, :] - bins_i[:, None]).ravel()
+            expected += np.bincount(differences[np.abs(differences) <= 5] + 5, minlength=11)
+        assert_allclose(row, expected / 4)
+
+
 def test_van_rossum_limits_and_single_spike():
     one, empty = [np.array([0.3]), np.array([])]
     assert_allclose(firing.van_rossum_distances([one, empty], 0.01, t_stop=1)[0, 1], 1.0)

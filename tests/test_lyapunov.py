@@ -197,3 +197,19 @@ def test_result_repr_and_records():
     assert_allclose(result.running[-1], result.exponents)
     assert_allclose(result.log_growth / result.duration, result.exponents)
     assert result.segment_exponents.shape == (10, 2)
+
+
+def test_variable_step_durations_divide_the_growth():
+    """advance may return (Q, elapsed): Henon steps of duration 2 halve the exponents."""
+    state = {"x": np.array([0.1, 0.1])}
+    for _ in range(100):
+        state["x"] = _henon(state["x"])
+
+    def advance(q):
+        q = _henon_jacobian(state["x"]) @ q
+        state["x"] = _henon(state["x"])
+        return q, 2.0
+
+    result = ly.qr_lyapunov(advance, 2, 50_000, time_unit="s")
+    assert_allclose(result.exponents, np.array([0.4192, -1.6232]) / 2, atol=0.006)
+    assert_allclose(result.duration, 100_000.0)

@@ -94,6 +94,7 @@ def test_ou_modulated_poisson_timescale():
     assert_allclose(mr.tau, 0.05, rtol=0.15)
     corrected = timescales.corrected_timescale(population, 0.005, 50, white_noise=True)
     assert_allclose(corrected, 0.05, rtol=0.15)
+    assert_allclose(timescales.psd_knee_timescale(population, 0.005), 0.05, rtol=0.15)
 
 
 def test_murray_timescale_on_trials():
@@ -165,6 +166,12 @@ def test_wieland_timescale_matches_elephant():
     assert_allclose(example, [0.014111111111111], rtol=1e-10)
     with pytest.raises(ValueError, match="multiple"):
         timescales.wieland_timescale(trains, 0.001, 0.0205, t_stop=5.0)
+
+
+def test_psd_knee_on_ou_process():
+    """OU: Lorentzian spectrum with its knee at 1/(2 pi tau)."""
+    x = timescales.ou_process(0.05, 0.001, 200.0, n_trials=2, seed=12)
+    assert_allclose(timescales.psd_knee_timescale(x, 0.001), 0.05, rtol=0.1)
 
 
 def test_bad_input():
