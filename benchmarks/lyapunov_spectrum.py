@@ -55,7 +55,7 @@ def main(argv=None):
         f"{'max SE/l1':>10} {'lambda_1':>9}"
     )
     network = balanced_network(1000, 100, seed=1, memory_free=False)
-    for spikes_per_neuron in (10, 20) if args.quick else (20, 50, 100):
+    for spikes_per_neuron in (5, 10) if args.quick else (10, 20):
         result, wall = _timed(
             network,
             n_spikes=spikes_per_neuron * 1000,
@@ -87,7 +87,7 @@ def main(argv=None):
         network = balanced_network(N, 100, seed=1, memory_free=False)
         cells = []
         for m in ms:
-            n_spikes = max(5 * N, 20_000)
+            n_spikes = max(2 * N, 20_000)
             _, wall = _timed(
                 network, n_spikes=n_spikes, m=m, n_burn_in_spikes=0, n_transient_spikes=0, seed=1
             )

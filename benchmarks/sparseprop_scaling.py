@@ -28,6 +28,8 @@ import os
 import pathlib
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -215,7 +217,7 @@ def brian2_comparison(N, K, duration, dts, n_first=200):
 def big_run(N, K, n_spikes):
     network = balanced_network(N, K, memory_free=True)
     state = network.initial_state(seed=1)
-    result = network.run(state, n_spikes=n_spikes, record_spikes=False)
+    result = network.run(state, n_spikes=n_spikes, record_spikes=False, progress=False)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB -> MB on Linux
     _table(
         f"Large run: N = {N:.0e}, K = {K}, memory-free topology",
@@ -264,6 +266,9 @@ def main(argv=None):
     parser.add_argument("--brian2-duration", type=float, default=None, help="seconds")
     parser.add_argument("--skip-brian2", action="store_true")
     parser.add_argument("--big-spikes", type=int, default=None)
+    parser.add_argument(
+        "--big-only", action="store_true", help="only the large run (used in a fresh process)"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.quick:
@@ -276,13 +281,18 @@ def main(argv=None):
         brian2_duration = args.brian2_duration
     if args.big_spikes is not None:
         big = (big[0], big[1], args.big_spikes)
+    if args.big_only:
+        big_run(*big)
+        return
     print(f"SparseProp scaling benchmark ({os.cpu_count()} CPUs visible, numba, one thread)")
     vs_N = scaling_vs_N(sizes, 100, n_spikes, lambda N: int(np.clip(2e8 / (N * 10), 100, 20_000)))
     vs_K = scaling_vs_K(sizes[-2] if len(sizes) > 2 else sizes[-1], degrees, n_spikes)
     throughput(sizes[-1], 100, n_spikes)
     if not args.skip_brian2:
         brian2_comparison(brian2_N, 100, brian2_duration, [0.1, 0.01])
-    big_run(*big)
+    # the large run in a fresh process, so that its peak memory is its own
+    command = [sys.executable, __file__, "--big-only", "--big-spikes", str(big[2])]
+    subprocess.run(command + (["--quick"] if args.quick else []), check=True)
     path = args.out / "sparseprop_scaling.png"
     _figure(vs_N, vs_K, path)
     print(f"\nfigure: {path}")

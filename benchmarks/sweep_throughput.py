@@ -198,6 +198,13 @@ def main(argv=None):
     print("-" * len(header))
     for mode, workers, runs, builds, total, per, note in rows:
         print(f"{mode:<26} {workers:>7} {runs:>5} {builds!s:>6} {total:>9.2f} {per:>8.3f}  {note}")
+    print()
+    for workers in workers_list:
+        totals = {row[0].rstrip("*"): row[4] for row in rows if row[1] == workers}
+        speedup = totals["one build per run"] / totals["one build + runs"]
+        print(
+            f"{workers} worker(s): one build + runs is {speedup:.1f}x faster than one build per run"
+        )
     return 0
 
 

@@ -431,9 +431,11 @@ def _command_build(args, out):
     finally:
         simulation.close()
     action = "generated" if args.no_compile else "generated and compiled"
+    command = "make && ./main" if args.no_compile else "./main"
     out.write(
         f"{settings.describe()} project of {model.name!r} {action} in {args.out}; run it with "
-        f"'cd {args.out} && ./main' (results in {args.out}/results)\n"
+        f"'cd {args.out} && {command}' (results in {args.out}/results; read them with "
+        "neurosrnn.results.load_standalone_results)\n"
     )
     return 0
 

@@ -21,6 +21,13 @@ synapse type or monitor works unchanged (runtime device, numpy or cython target)
   neuron (London, Roth, Beeren, Häusser & Latham 2010, Nature 466:123): the number of
   extra spikes it causes and the growth of the spike-train distance.
 
+`two_trajectory_lyapunov` and `finite_size_lyapunov` also run on the standalone
+devices (``device="cpp_standalone"`` or ``"cuda_standalone"``): the network is then
+compiled once with `neurosrnn.devices.Simulation` for one renormalisation interval,
+and every interval of each copy is one run of the binary, started from the copy's
+state through ``run_args`` (all differential-equation variables of the group are
+carried over; synaptic state, ``lastspike`` and random-number streams are not).
+
 Distances are Euclidean norms of the difference of the perturbed state variable
 (values in SI units, e.g. volt), optionally wrapped to a period (theta neurons:
 :math:`2\\pi`). Only that variable is renormalised; other state variables keep the
@@ -203,14 +210,28 @@ def _plain(value, name, positive=True):
 def _check_runtime():
     if not isinstance(get_device(), RuntimeDevice):
         raise ValueError(
-            "perturbation measures need Brian2's runtime device (they use Network.store "
-            "and Network.restore); call brian2.set_device('runtime') first"
+            "with device=None the perturbation measures need Brian2's runtime device (they "
+            "use Network.store and Network.restore); call brian2.set_device('runtime') "
+            "first, or pass device='cpp_standalone' / 'cuda_standalone'"
         )
 
 
-def _build(build, variable):
+def _check_device_name(device):
+    if device is None:
+        return None
+    from neurosrnn.devices import DEVICES, DeviceSettings
+
+    if isinstance(device, DeviceSettings):
+        return device
+    if device not in DEVICES:
+        raise ValueError(f"device must be None or one of {DEVICES}, got {device!r}")
+    return device
+
+
+def _build(build, variable, check_device=True):
     """Call `build` and check that it gives (Network, NeuronGroup) with `variable`."""
-    _check_runtime()
+    if check_device:
+        _check_runtime()
     if not callable(build):
         raise ValueError("build must be a function returning (brian2.Network, NeuronGroup)")
     built = build()
@@ -264,6 +285,90 @@ class _Progress:
                 if done >= self.total:
                     sys.stderr.write("\n")
                 sys.stderr.flush()
+
+
+class _SimulationStepper:
+    """Advance a state of the group's dynamic variables by one interval on any device."""
+
+    def __init__(self, build, variable, interval, device, directory):
+        from neurosrnn.devices import Simulation, _user_variables
+
+        built = {}
+
+        def build_network():
+            network, group = _build(build, variable, check_device=False)
+            built["group"] = group
+            return network
+
+        self.simulation = Simulation(
+            build_network, interval * second, device=device, directory=directory
+        )
+        self.simulation.build()
+        self.group = built["group"]
+        self.names = [
+            name
+            for name in _user_variables(self.group)
+            if name in self.group.equations.diff_eq_names
+        ]
+        if variable not in self.names:
+            self.names.append(variable)
+        self.runs = 0
+
+    def advance(self, state=None):
+        """Run one interval from `state` (dict name -> SI array; None: built state)."""
+        overrides = None
+        if state is not None:
+            overrides = {
+                f"{self.group.name}.{name}": Quantity(values, dim=self.group.variables[name].dim)
+                for name, values in state.items()
+            }
+        self.simulation.run(overrides, save=False)
+        self.runs += 1
+        return {name: _read(self.group, name) for name in self.names}
+
+    def close(self):
+        self.simulation.close()
+
+
+def _simulation_growth(
+    stepper,
+    variable,
+    epsilon,
+    n_burn_in,
+    n_intervals,
+    period,
+    rng,
+    neurons,
+    bar=None,
+    bar_offset=0,
+    start=None,
+):
+    """Renormalised two-copy growth with every interval a separate run of the binary."""
+    if start is None:
+        start = stepper.advance()
+        for _ in range(n_burn_in):
+            start = stepper.advance(start)
+    reference = {name: values.copy() for name, values in start.items()}
+    direction = np.zeros_like(reference[variable])
+    direction[neurons] = rng.standard_normal(neurons.size)
+    direction *= epsilon / np.linalg.norm(direction)
+    perturbed = {name: values.copy() for name, values in start.items()}
+    perturbed[variable] = reference[variable] + direction
+    growth = np.empty(n_intervals)
+    for step in range(n_intervals):
+        reference = stepper.advance(reference)
+        perturbed = stepper.advance(perturbed)
+        difference = _wrap(perturbed[variable] - reference[variable], period)
+        distance = float(np.linalg.norm(difference))
+        if distance == 0:
+            growth[step] = -np.inf
+            difference, distance = direction, epsilon
+        else:
+            growth[step] = math.log(distance / epsilon)
+        perturbed[variable] = reference[variable] + difference * (epsilon / distance)
+        if bar is not None:
+            bar.update(bar_offset + step + 1)
+    return growth, start
 
 
 def _renormalized_growth(
@@ -352,6 +457,8 @@ def two_trajectory_lyapunov(
     n_segments=10,
     seed=0,
     progress=False,
+    device=None,
+    directory=None,
 ):
     """Largest Lyapunov exponent of a Brian2 network from a renormalised perturbation.
 
@@ -391,6 +498,14 @@ def two_trajectory_lyapunov(
         Seed of the perturbation direction.
     progress : bool
         Progress bar on stderr.
+    device : {None, "runtime", "cpp_standalone", "cuda_standalone"} or DeviceSettings
+        None: run in the current runtime device with ``Network.store``/``restore``.
+        A device name: compile once with `neurosrnn.devices.Simulation` and run the
+        binary once per interval and copy (`burn_in` is rounded to whole intervals;
+        the time restarts at 0 in every run, so the network must be autonomous).
+        Brian2 is reset to a clean runtime device afterwards.
+    directory : str, optional
+        Standalone project folder (default: a temporary folder).
 
     Returns
     -------
@@ -424,26 +539,47 @@ def two_trajectory_lyapunov(
     transient = duration / 10 if transient is None else _seconds(transient, "transient", True)
     epsilon = _plain(epsilon, "epsilon")
     period = _period(period)
-    network, group = _build(build, variable)
-    neurons = _neurons(group, neurons)
-    if burn_in > 0:
-        network.run(burn_in * second)
-    network.store(_START)
+    device = _check_device_name(device)
     n_transient = int(round(transient / interval))
     n_intervals = max(1, int(round(duration / interval)))
     bar = _Progress(n_transient + n_intervals, progress, "two trajectories")
-    growth = _renormalized_growth(
-        network,
-        group,
-        variable,
-        epsilon,
-        interval,
-        n_transient + n_intervals,
-        period,
-        np.random.default_rng(seed),
-        neurons,
-        bar,
-    )[n_transient:]
+    rng = np.random.default_rng(seed)
+    if device is not None:
+        stepper = _SimulationStepper(build, variable, interval, device, directory)
+        try:
+            neurons = _neurons(stepper.group, neurons)
+            growth, _ = _simulation_growth(
+                stepper,
+                variable,
+                epsilon,
+                max(0, int(round(burn_in / interval)) - 1),
+                n_transient + n_intervals,
+                period,
+                rng,
+                neurons,
+                bar,
+            )
+        finally:
+            stepper.close()
+        growth = growth[n_transient:]
+    else:
+        network, group = _build(build, variable)
+        neurons = _neurons(group, neurons)
+        if burn_in > 0:
+            network.run(burn_in * second)
+        network.store(_START)
+        growth = _renormalized_growth(
+            network,
+            group,
+            variable,
+            epsilon,
+            interval,
+            n_transient + n_intervals,
+            period,
+            rng,
+            neurons,
+            bar,
+        )[n_transient:]
     segments, error = _segments(growth, interval, n_segments)
     return TwoTrajectoryLyapunov(
         largest_exponent=float(growth.sum() / (growth.size * interval)),
@@ -469,6 +605,8 @@ def finite_size_lyapunov(
     neurons=None,
     seed=0,
     progress=False,
+    device=None,
+    directory=None,
 ):
     """Growth rate of renormalised perturbations of fixed size, for several sizes.
 
@@ -495,7 +633,7 @@ def finite_size_lyapunov(
         Renormalisation interval.
     n_intervals : int
         Intervals per size.
-    burn_in, period, neurons, seed, progress
+    burn_in, period, neurons, seed, progress, device, directory
         As in `two_trajectory_lyapunov`.
 
     Returns
@@ -518,28 +656,57 @@ def finite_size_lyapunov(
         raise ValueError(f"n_intervals must be a positive integer, got {n_intervals!r}")
     burn_in = _seconds(burn_in, "burn_in", allow_zero=True)
     period = _period(period)
-    network, group = _build(build, variable)
-    neurons = _neurons(group, neurons)
-    if burn_in > 0:
-        network.run(burn_in * second)
-    network.store(_START)
+    device = _check_device_name(device)
     rng = np.random.default_rng(seed)
-    exponents, errors, growing = [], [], []
     bar = _Progress(epsilons.size * n_intervals, progress, "finite-size exponents")
-    for index, epsilon in enumerate(epsilons):
-        growth = _renormalized_growth(
-            network,
-            group,
-            variable,
-            float(epsilon),
-            interval,
-            int(n_intervals),
-            period,
-            rng,
-            neurons,
-            bar,
-            index * n_intervals,
-        )
+    growths = []
+    if device is not None:
+        stepper = _SimulationStepper(build, variable, interval, device, directory)
+        try:
+            neurons = _neurons(stepper.group, neurons)
+            start = None
+            n_burn_in = max(0, int(round(burn_in / interval)) - 1)
+            for index, epsilon in enumerate(epsilons):
+                growth, start = _simulation_growth(
+                    stepper,
+                    variable,
+                    float(epsilon),
+                    n_burn_in,
+                    int(n_intervals),
+                    period,
+                    rng,
+                    neurons,
+                    bar,
+                    index * n_intervals,
+                    start,
+                )
+                growths.append(growth)
+        finally:
+            stepper.close()
+    else:
+        network, group = _build(build, variable)
+        neurons = _neurons(group, neurons)
+        if burn_in > 0:
+            network.run(burn_in * second)
+        network.store(_START)
+        for index, epsilon in enumerate(epsilons):
+            growths.append(
+                _renormalized_growth(
+                    network,
+                    group,
+                    variable,
+                    float(epsilon),
+                    interval,
+                    int(n_intervals),
+                    period,
+                    rng,
+                    neurons,
+                    bar,
+                    index * n_intervals,
+                )
+            )
+    exponents, errors, growing = [], [], []
+    for growth in growths:
         finite = np.where(np.isfinite(growth), growth, np.log(np.finfo(float).tiny))
         exponents.append(finite.mean() / interval)
         errors.append(

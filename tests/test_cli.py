@@ -185,3 +185,17 @@ def test_console_entry_point_is_installed():
     assert script is not None
     completed = subprocess.run([script, "list"], capture_output=True, text=True, check=True)
     assert "lif:" in completed.stdout
+
+
+def test_build_without_compiling_writes_the_sources_and_manifest(tmp_path, capsys):
+    project = tmp_path / "sources"
+    argv = ["build", "lif_exponential", "--device", "cpp_standalone", "--no-compile"]
+    status, out, _ = _main([*argv, "--out", str(project), *NETWORK], capsys)
+    assert status == 0 and "make && ./main" in out
+    assert (project / "makefile").is_file() and (project / "main.cpp").is_file()
+    assert not (project / "main").exists()
+    manifest = json.loads((project / "neurosrnn_manifest.json").read_text())
+    assert manifest["metadata"]["model"] == "lif_exponential"
+    assert manifest["groups"]["network_neurons"] == 60
+    assert manifest["duration_s"] == pytest.approx(1.0)
+    assert "network_spikes" in manifest["monitors"]["spike_monitors"]

@@ -187,7 +187,30 @@ def to_brian2(trained, x, dt=None, *, name="srnn", record_membrane=False):
         record_membrane=record_membrane,
         name=name,
     )
+    _anchor_default_clock(network, dt, name)
     return DeployedSRNN(trained, n_samples, network, dt, spiking)
+
+
+def _anchor_default_clock(network, dt, name):
+    """brian2cuda 1.0b1 work-arounds (CUDA device only).
+
+    Its synaptic propagation template reads ``defaultclock.timestep``, which is only
+    declared when some object runs on ``defaultclock``; `srnn_network` puts every
+    object on its own clock of step `dt`. A one-neuron group without equations on
+    ``defaultclock`` (set to the same `dt`) makes the project compile. Its reset
+    template also declares ``dt`` twice when loop-invariant optimisation moves part
+    of the ALIF reset into scalar code, so that optimisation is switched off (the
+    preference is restored by `neurosrnn.devices.reset_brian_state`).
+    """
+    from brian2 import NeuronGroup, defaultclock, get_device
+
+    from neurosrnn.devices import _set_preference
+
+    if type(get_device()).__name__ != "CUDAStandaloneDevice":
+        return
+    _set_preference("codegen.loop_invariant_optimisations", False)
+    defaultclock.dt = dt
+    network.network.add(NeuronGroup(1, "", name=f"{name}_defaultclock_anchor*"))
 
 
 def simulate(

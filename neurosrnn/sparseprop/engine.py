@@ -265,7 +265,7 @@ def _seconds(value, name):
 
 
 class _ProgressBar:
-    """A minimal text progress bar on stderr (shown once a run lasts > `delay` s)."""
+    """A minimal text progress bar on stderr (automatic mode: a terminal, after `delay` s)."""
 
     def __init__(self, enabled, total, unit, delay=2.0, stream=None):
         self.enabled = enabled
@@ -279,6 +279,8 @@ class _ProgressBar:
     def update(self, done, spikes):
         if self.enabled is False:
             return
+        if self.enabled is None and not getattr(self.stream, "isatty", lambda: False)():
+            return  # automatic mode: only on an interactive terminal, never in logs
         elapsed = time.perf_counter() - self.start
         if elapsed < self.delay:
             return
@@ -769,8 +771,8 @@ class SparsePropNetwork:
         sample_times : array of float, optional
             Absolute times in seconds (sorted) at which to sample.
         progress : bool, optional
-            Progress bar on stderr: True always, False never, None once the run has
-            lasted 2 s.
+            Progress bar on stderr: True always, False never, None on an interactive
+            terminal once the run has lasted 2 s.
 
         Returns
         -------

@@ -632,6 +632,12 @@ def largest_exponent_two_trajectory(
     Projecting out :math:`\\omega` removes the zero exponent, so a negative
     :math:`\\lambda_{max}` (inhibitory LIF networks) is measured as well.
 
+    With a large `epsilon` this is a finite-size exponent: in inhibitory LIF networks
+    it is negative for small and positive for large perturbations (flux tubes,
+    Monteforte & Wolf 2012, Phys. Rev. X 2:041007). Displaced phases are then
+    clipped to the phase range and differences wrapped to half its length, so use
+    it as a qualitative measure there.
+
     Parameters
     ----------
     network : SparsePropNetwork
@@ -686,7 +692,9 @@ def largest_exponent_two_trajectory(
 
     reference = network.initial_state(seed=seed) if state is None else state
     if burn_in > 0:
-        reference = network.run(reference, duration=burn_in, record_spikes=False).state
+        reference = network.run(
+            reference, duration=burn_in, record_spikes=False, progress=False
+        ).state
 
     def project(delta):
         return delta - np.dot(delta, omega_unit) * omega_unit
@@ -709,8 +717,12 @@ def largest_exponent_two_trajectory(
     n_intervals = max(1, int(round(duration / interval)))
     growth = np.empty(n_intervals)
     for step in range(n_transient + n_intervals):
-        reference = network.run(reference, duration=interval, record_spikes=False).state
-        perturbed = network.run(perturbed, duration=interval, record_spikes=False).state
+        reference = network.run(
+            reference, duration=interval, record_spikes=False, progress=False
+        ).state
+        perturbed = network.run(
+            perturbed, duration=interval, record_spikes=False, progress=False
+        ).state
         difference = network.phases(perturbed) - network.phases(reference)
         difference = (difference + 0.5 * span) % span - 0.5 * span
         difference = project(difference)
