@@ -154,7 +154,7 @@ def brian2_comparison(N, K, duration, dts, n_first=200):
         select_device = None
 
     # theta_post is rewritten from itself in on_pre; each synapse is applied in turn
-    BrianLogger.suppress_name("brian2.codegen.generators.base")
+    BrianLogger.suppress_hierarchy("brian2.codegen.generators.base")
     network = balanced_network(N, K, memory_free=False)
     state = network.initial_state(seed=1)
     exact = network.run(state, duration=duration, progress=False)

@@ -94,11 +94,11 @@ class RecurrentNetwork:
         return self
 
     def spikes(self):
-        """Recorded spikes as ``(indices, times_in_seconds)`` numpy arrays."""
-        return (
-            np.asarray(self.spike_monitor.i[:], dtype=np.int64),
-            np.asarray(self.spike_monitor.t[:] / second, dtype=float),
-        )
+        """Recorded spikes as ``(indices, seconds)`` arrays, ordered by time, then index."""
+        indices = np.asarray(self.spike_monitor.i[:], dtype=np.int64)
+        times = np.asarray(self.spike_monitor.t[:] / second, dtype=float)
+        order = np.lexsort((indices, times))
+        return indices[order], times[order]
 
 
 def _resolve_parameters(model, N, parameters, rng):
@@ -121,6 +121,7 @@ def recurrent_network(
     record_neurons=None,
     delay=None,
     seed=None,
+    dt=None,
     name="recurrent",
 ):
     """Build a Brian2 network of `model` neurons coupled through `connectivity`.
@@ -145,6 +146,8 @@ def recurrent_network(
         Homogeneous synaptic delay (default: none).
     seed : int, optional
         Seed for the samplers.
+    dt : brian2 quantity, optional
+        Time step of the neurons and synapses (default: ``defaultclock.dt``).
     name : str
         Prefix of the Brian2 object names.
 
@@ -168,7 +171,9 @@ def recurrent_network(
         )
     rng = np.random.default_rng(seed)
     values = _resolve_parameters(model, N, parameters, rng)
-    neurons = model.make_group(N, name=f"{name}_neurons", initial_values=initial_values, **values)
+    neurons = model.make_group(
+        N, name=f"{name}_neurons", dt=dt, initial_values=initial_values, **values
+    )
     unit = model.coupling_unit
     dimensionless = get_dimensions(unit).is_dimensionless
     synapses = Synapses(
@@ -177,6 +182,7 @@ def recurrent_network(
         model="w : 1" if dimensionless else f"w : {unit!r}",
         on_pre=model.coupling_on_pre,
         delay=delay,
+        dt=dt,
         name=f"{name}_synapses",
     )
     connectivity.connect(synapses, weight_unit=None if dimensionless else unit)

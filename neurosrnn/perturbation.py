@@ -2,9 +2,10 @@
 
 These measures need no Jacobian: they follow a reference trajectory and a perturbed
 copy of the same network and compare a state variable of one `brian2.NeuronGroup`.
-Both copies live in one `brian2.Network` and are advanced in turn with
-`Network.store` / `Network.restore`, so the network is built once and any model,
-synapse type or monitor works unchanged (runtime device, numpy or cython target).
+By default (``device=None``, runtime device, numpy or cython target) both copies live
+in one `brian2.Network` and are advanced in turn with `Network.store` /
+`Network.restore`, so the network is built once and any model, synapse type or
+monitor works unchanged.
 
 * `two_trajectory_lyapunov`: largest Lyapunov exponent from a small perturbation that
   is renormalised to size :math:`\\epsilon` after every interval :math:`\\Delta`
@@ -21,9 +22,9 @@ synapse type or monitor works unchanged (runtime device, numpy or cython target)
   neuron (London, Roth, Beeren, Häusser & Latham 2010, Nature 466:123): the number of
   extra spikes it causes and the growth of the spike-train distance.
 
-`two_trajectory_lyapunov` and `finite_size_lyapunov` also run on the standalone
-devices (``device="cpp_standalone"`` or ``"cuda_standalone"``): the network is then
-compiled once with `neurosrnn.devices.Simulation` for one renormalisation interval,
+With ``device="cpp_standalone"`` or ``"cuda_standalone"`` all four measures run on
+Brian2's standalone devices: the network is then compiled once with
+`neurosrnn.devices.Simulation` for one interval (renormalisation or sample interval),
 and every interval of each copy is one run of the binary, started from the copy's
 state through ``run_args`` (all differential-equation variables of the group are
 carried over; synaptic state, ``lastspike`` and random-number streams are not).
@@ -290,7 +291,7 @@ class _Progress:
 class _SimulationStepper:
     """Advance a state of the group's dynamic variables by one interval on any device."""
 
-    def __init__(self, build, variable, interval, device, directory):
+    def __init__(self, build, variable, interval, device, directory, record_spikes=False):
         from neurosrnn.devices import Simulation, _user_variables
 
         built = {}
@@ -298,6 +299,9 @@ class _SimulationStepper:
         def build_network():
             network, group = _build(build, variable, check_device=False)
             built["group"] = group
+            if record_spikes:
+                built["monitor"] = SpikeMonitor(group, record=True)
+                network.add(built["monitor"])
             return network
 
         self.simulation = Simulation(
@@ -305,6 +309,7 @@ class _SimulationStepper:
         )
         self.simulation.build()
         self.group = built["group"]
+        self.monitor = built.get("monitor")
         self.names = [
             name
             for name in _user_variables(self.group)
@@ -325,6 +330,13 @@ class _SimulationStepper:
         self.simulation.run(overrides, save=False)
         self.runs += 1
         return {name: _read(self.group, name) for name in self.names}
+
+    def spikes(self):
+        """``(indices, times in s)`` of the last run (times from the start of that run)."""
+        return (
+            np.array(self.monitor.i[:], dtype=np.int64),
+            np.array(self.monitor.t[:] / second, dtype=float),
+        )
 
     def close(self):
         self.simulation.close()
@@ -787,6 +799,8 @@ def divergence_curve(
     period=None,
     spike_time_constant=0.01,
     progress=False,
+    device=None,
+    directory=None,
 ):
     """Follow a reference and a once-perturbed trajectory and measure how they diverge.
 
@@ -810,6 +824,9 @@ def divergence_curve(
         Kernel time constant of `spike_train_distance`.
     progress : bool
         Progress bar on stderr.
+    device, directory
+        As in `two_trajectory_lyapunov`; on a device every sample interval of each
+        run is one run of the compiled binary.
 
     Returns
     -------
@@ -820,6 +837,21 @@ def divergence_curve(
     burn_in = _seconds(burn_in, "burn_in", allow_zero=True)
     spike_time_constant = _seconds(spike_time_constant, "spike_time_constant")
     period = _period(period)
+    device = _check_device_name(device)
+    if device is not None:
+        return _divergence_on_device(
+            build,
+            variable,
+            perturbation,
+            duration,
+            sample_interval,
+            burn_in,
+            period,
+            spike_time_constant,
+            progress,
+            device,
+            directory,
+        )
     network, group = _build(build, variable)
     monitor = SpikeMonitor(group, record=True)
     network.add(monitor)
@@ -828,18 +860,7 @@ def divergence_curve(
     start_time = float(network.t / second)
     n_samples = max(1, int(round(duration / sample_interval)))
     original = _read(group, variable)
-    if callable(perturbation):
-        changed = np.asarray(perturbation(original.copy()), dtype=float)
-    else:
-        displacement = np.asarray(perturbation, dtype=float)
-        if displacement.shape != original.shape:
-            raise ValueError(
-                f"perturbation must have one entry per neuron ({original.size}), "
-                f"got shape {displacement.shape}"
-            )
-        changed = original + displacement
-    if changed.shape != original.shape or not np.all(np.isfinite(changed)):
-        raise ValueError("the perturbed values must be finite, one per neuron")
+    changed = _perturbed_values(perturbation, original)
     network.store(_REFERENCE)
     bar = _Progress(2 * n_samples, progress, "divergence")
     runs = []
@@ -877,6 +898,79 @@ def divergence_curve(
     )
 
 
+def _perturbed_values(perturbation, original):
+    if callable(perturbation):
+        changed = np.asarray(perturbation(original.copy()), dtype=float)
+    else:
+        displacement = np.asarray(perturbation, dtype=float)
+        if displacement.shape != original.shape:
+            raise ValueError(
+                f"perturbation must have one entry per neuron ({original.size}), "
+                f"got shape {displacement.shape}"
+            )
+        changed = original + displacement
+    if changed.shape != original.shape or not np.all(np.isfinite(changed)):
+        raise ValueError("the perturbed values must be finite, one per neuron")
+    return changed
+
+
+def _divergence_on_device(
+    build,
+    variable,
+    perturbation,
+    duration,
+    sample_interval,
+    burn_in,
+    period,
+    spike_time_constant,
+    progress,
+    device,
+    directory,
+):
+    """`divergence_curve` with one binary run per sample interval and copy."""
+    n_samples = max(1, int(round(duration / sample_interval)))
+    stepper = _SimulationStepper(
+        build, variable, sample_interval, device, directory, record_spikes=True
+    )
+    try:
+        start = stepper.advance()
+        for _ in range(max(0, int(round(burn_in / sample_interval)) - 1)):
+            start = stepper.advance(start)
+        original = start[variable]
+        changed = _perturbed_values(perturbation, original)
+        bar = _Progress(2 * n_samples, progress, "divergence")
+        runs = []
+        for copy, values in enumerate((original, changed)):
+            state = dict(start)
+            state[variable] = values
+            states = np.empty((n_samples, original.size))
+            counts = np.empty(n_samples)
+            indices, times = [], []
+            for k in range(n_samples):
+                state = stepper.advance(state)
+                states[k] = state[variable]
+                run_indices, run_times = stepper.spikes()
+                indices.append(run_indices)
+                times.append(run_times + k * sample_interval)
+                counts[k] = sum(part.size for part in indices)
+                bar.update(copy * n_samples + k + 1)
+            runs.append((states, counts, (np.concatenate(indices), np.concatenate(times))))
+    finally:
+        stepper.close()
+    times = sample_interval * np.arange(1, n_samples + 1)
+    return DivergenceCurve(
+        times=times,
+        distance=np.linalg.norm(_wrap(runs[1][0] - runs[0][0], period), axis=1),
+        extra_spikes=runs[1][1] - runs[0][1],
+        spike_distance=spike_train_distance(
+            runs[0][2], runs[1][2], original.size, times, spike_time_constant
+        ),
+        reference_spikes=runs[0][2],
+        perturbed_spikes=runs[1][2],
+        initial_distance=float(np.linalg.norm(_wrap(changed - original, period))),
+    )
+
+
 def extra_spike_experiment(
     build,
     variable,
@@ -889,6 +983,8 @@ def extra_spike_experiment(
     period=None,
     spike_time_constant=0.01,
     progress=False,
+    device=None,
+    directory=None,
 ):
     """Add one extra spike to one neuron and follow its consequences (London et al. 2010).
 
@@ -904,7 +1000,7 @@ def extra_spike_experiment(
     Parameters
     ----------
     build, variable, duration, sample_interval, burn_in, period, spike_time_constant,
-    progress
+    progress, device, directory
         As in `divergence_curve`.
     neuron : int
         Index of the neuron that gets the extra spike.
@@ -935,4 +1031,6 @@ def extra_spike_experiment(
         period=period,
         spike_time_constant=spike_time_constant,
         progress=progress,
+        device=device,
+        directory=directory,
     )

@@ -123,9 +123,12 @@ class SpikeTrains:
             )
         if i.size and (i.min() < 0 or i.max() >= N):
             raise ValueError(f"spike indices must lie in [0, {N}), got [{i.min()}, {i.max()}]")
-        order = np.lexsort((i, t))
-        self.i = i[order]
-        self.t = t[order]
+        if _is_sorted(i, t):  # Brian2's usual order: an O(n) check instead of a sort
+            self.i, self.t = i, t
+        else:
+            order = np.lexsort((i, t))
+            self.i = i[order]
+            self.t = t[order]
         self.N = int(N)
         self.name = name
 
@@ -156,6 +159,14 @@ class SpikeTrains:
         )
 
     __hash__ = None
+
+
+def _is_sorted(i, t):
+    """Whether spikes are sorted by time and, within a time, by index."""
+    if i.size < 2:
+        return True
+    time_step = np.diff(t)
+    return bool(np.all((time_step > 0) | ((time_step == 0) & (np.diff(i) >= 0))))
 
 
 class StateRecording:
@@ -284,7 +295,7 @@ class SimulationResults:
         for monitor in monitors:
             if isinstance(monitor, SpikeMonitor) and monitor.record:
                 spikes[monitor.name] = SpikeTrains(
-                    monitor.i[:], monitor.t[:], monitor.source.N, monitor.name
+                    monitor.i[:], monitor.t_[:], monitor.source.N, monitor.name
                 )
             elif isinstance(monitor, StateMonitor):
                 variables = list(monitor.record_variables)

@@ -6,6 +6,7 @@ import brian2
 import numpy as np
 import pytest
 from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, ms, mV, second
+from brian2.devices.device import RuntimeDevice, get_device
 from numpy.testing import assert_allclose
 
 from neurosrnn import perturbation as pt
@@ -194,3 +195,60 @@ def test_bad_input_raises_before_simulating():
         pt.two_trajectory_lyapunov(lambda: 3, "v", duration=1 * second, interval=10 * ms)
     with pytest.raises(ValueError, match="constant|writable"):
         pt.two_trajectory_lyapunov(build, "tau_m", duration=1 * second, interval=10 * ms)
+
+
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_standalone_device_gives_the_analytic_decay_rate():
+    """cpp_standalone: one compile, one binary run per interval and copy, exact state handover."""
+
+    def build():
+        group = lif().make_group(5, I_ext=10 * mV, tau_ref=0 * ms)
+        return Network(group, SpikeMonitor(group)), group
+
+    result = pt.two_trajectory_lyapunov(
+        build, "v", duration=20 * ms, interval=5 * ms, device="cpp_standalone"
+    )
+    assert_allclose(result.largest_exponent, -100.0, rtol=1e-6)
+    assert isinstance(get_device(), RuntimeDevice)
+
+
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_standalone_lif_finite_size_exponent_changes_sign():
+    """The stable-chaos signature of the LIF network also on the C++ standalone device."""
+    result = pt.finite_size_lyapunov(
+        _lif_builder(_graph()),
+        "v",
+        epsilons=[1e-9, 1e-4],
+        interval=50 * ms,
+        n_intervals=8,
+        burn_in=0.2 * second,
+        device="cpp_standalone",
+    )
+    assert result.exponents[0] < 0
+    assert result.exponents[1] > 0
+
+
+@pytest.mark.standalone
+@pytest.mark.slow
+def test_standalone_extra_spike_matches_runtime_reference_run():
+    """Extra-spike experiment on cpp_standalone: same reference spikes as the runtime run."""
+    kwargs = dict(
+        neuron=3,
+        spike_value=1.5 * mV,
+        duration=60 * ms,
+        sample_interval=10 * ms,
+        burn_in=50 * ms,
+    )
+    runtime = pt.extra_spike_experiment(_lif_builder(_graph()), "v", **kwargs)
+    standalone = pt.extra_spike_experiment(
+        _lif_builder(_graph()), "v", device="cpp_standalone", **kwargs
+    )
+    for curve in (runtime, standalone):
+        assert curve.perturbed_spikes[0][0] == 3  # the extra spike comes first
+    reference_runtime = np.column_stack(runtime.reference_spikes)
+    reference_standalone = np.column_stack(standalone.reference_spikes)
+    assert reference_runtime.shape == reference_standalone.shape
+    assert_allclose(reference_standalone, reference_runtime, atol=1e-9)
+    assert standalone.spike_distance[-1] > 1.0

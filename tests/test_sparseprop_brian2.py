@@ -32,7 +32,7 @@ def test_brian2_network_is_the_same_network():
     assert_allclose(built.synapses.w[:] / mV, net.coupling[0] * 10.0)
     assert_allclose(built.neurons.v[:] / mV, net.model_state(state) * 10.0)
     assert_allclose(built.neurons.I_ext[:] / mV, (1 + net.drive) * 10.0)
-    assert "300 neurons" in repr(built)
+    assert "300 'lif_delta' neurons" in repr(built)
 
 
 @pytest.mark.parametrize("model", ["theta", "lif"])

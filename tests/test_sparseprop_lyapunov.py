@@ -180,3 +180,29 @@ def test_rejects_excitatory_lif_and_non_networks():
         sl.lyapunov_spectrum("network", n_spikes=10)
     with pytest.raises(ValueError, match="epsilon"):
         sl.largest_exponent_two_trajectory(_theta_network(50, 5), duration=1.0, epsilon=0)
+
+
+def test_heterogeneous_drive_time_representation():
+    """Per-neuron drives (time-keyed engine): same spikes, sum rule, omega is the zero direction."""
+    network = balanced_network(100, 10, rate=2.0, heterogeneity=0.4, seed=2, memory_free=False)
+    assert network.representation == "time"
+    state = network.initial_state(seed=3)
+    ours = sl.lyapunov_spectrum(
+        network,
+        n_spikes=200,
+        m=2,
+        state=state,
+        n_burn_in_spikes=0,
+        n_transient_spikes=0,
+        record_spikes=True,
+    )
+    engine = network.run(state, n_spikes=200)
+    assert_array_equal(ours.spike_indices, engine.spike_indices)
+    assert_allclose(ours.spike_times, engine.spike_times, rtol=0, atol=1e-9)
+    result = sl.lyapunov_spectrum(network, n_spikes=20_000, seed=1)
+    assert_allclose(result.log_growth.sum(), result.log_contraction, rtol=1e-6)
+    omega = network.omega / np.linalg.norm(network.omega)
+    assert np.std(network.omega) > 0.01 * np.mean(network.omega)
+    k = int(np.argmin(np.abs(result.exponents)))
+    basis = result.vectors[:, : k + 1]
+    assert np.linalg.norm(omega - basis @ (basis.T @ omega)) < 1e-6
