@@ -56,7 +56,11 @@ def theta():
     A spike is emitted when :math:`\\theta > \\pi`; the reset subtracts
     :math:`2\\pi`, so the overshoot of the last step is kept and the mean period
     has no grid bias. A pulse of weight ``w`` acts as
-    ``theta_post = 2*arctan(tan(theta_post/2) + w)``. Integration uses ``"rk4"``;
+    ``theta_post = 2*arctan(tan(theta_post/2) + w)``. Brian2 delivers pulses before
+    resets, and ``arctan`` already maps a phase past :math:`\\pi` back into
+    :math:`(-\\pi, \\pi)`; the reset therefore subtracts :math:`2\\pi` only while
+    :math:`\\theta > \\pi` (``theta -= 2*pi*int(theta > pi)``), so a neuron that
+    spikes and receives a pulse in the same step is wrapped once, not twice. Integration uses ``"rk4"``;
     keep ``dt`` well below the period (``dt <= tau_m/100`` gives period errors below
     1e-4 relative for :math:`I_{ext} \\le 1`). Period: `theta_period`.
 
@@ -73,7 +77,7 @@ def theta():
         name="theta",
         equations=equations,
         threshold="theta > pi",
-        reset="theta -= 2*pi",
+        reset="theta -= 2*pi*int(theta > pi)",
         method="rk4",
         parameters={"tau_m": 10 * ms, "I_ext": 0.1},
         initial_values={"theta": -np.pi / 2},

@@ -129,3 +129,27 @@ def test_theta_rejects_bad_parameters():
 def test_period_rejects_bad_time_constant(function, tau_m):
     with pytest.raises(ValueError, match="tau_m"):
         function(tau_m, 0.1)
+
+
+def test_spike_and_pulse_in_the_same_step_wrap_the_phase_once():
+    # Brian2 delivers pulses before resets; arctan already maps the crossed phase
+    # back into (-pi, pi), so the reset must not subtract 2 pi a second time.
+    from brian2 import Network, SpikeGeneratorGroup, SpikeMonitor, Synapses, defaultclock
+
+    defaultclock.dt = 0.1 * ms
+    model = theta()
+    group = model.make_group(1, tau_m=10 * ms, I_ext=1.0)
+    group.theta = np.pi - 0.01  # crosses pi within the first step (d theta = 0.02)
+    source = SpikeGeneratorGroup(1, [0], [0] * ms)
+    synapses = Synapses(source, group, "w : 1", on_pre=model.coupling_on_pre)
+    synapses.connect()
+    synapses.w = -0.3
+    monitor = SpikeMonitor(group)
+    Network(group, source, synapses, monitor).run(defaultclock.dt)
+    assert monitor.num_spikes == 1
+    theta_after = float(group.theta[0])
+    # Independent expectation: the crossed phase, wrapped once, then the pulse.
+    crossed = float(np.pi - 0.01 + 0.02) - 2 * np.pi
+    expected = 2 * np.arctan(np.tan(crossed / 2) - 0.3)
+    assert -np.pi < theta_after < np.pi
+    assert abs(theta_after - expected) < 1e-5
