@@ -60,9 +60,10 @@ def theta():
     resets, and ``arctan`` already maps a phase past :math:`\\pi` back into
     :math:`(-\\pi, \\pi)`; the reset therefore subtracts :math:`2\\pi` only while
     :math:`\\theta > \\pi` (``theta -= 2*pi*int(theta > pi)``), so a neuron that
-    spikes and receives a pulse in the same step is wrapped once, not twice. Integration uses ``"rk4"``;
-    keep ``dt`` well below the period (``dt <= tau_m/100`` gives period errors below
-    1e-4 relative for :math:`I_{ext} \\le 1`). Period: `theta_period`.
+    spikes and receives a pulse in the same step is wrapped once, not twice.
+    Integration uses ``"rk4"``; keep ``dt`` well below the period
+    (``dt <= tau_m/100`` gives period errors below 1e-4 relative for
+    :math:`I_{ext} \\le 1`). Period: `theta_period`.
 
     References: Ermentrout & Kopell (1986), SIAM J. Appl. Math. 46:233.
     """
