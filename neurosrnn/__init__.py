@@ -3,10 +3,17 @@
 The public API is re-exported here and loaded lazily, so ``import neurosrnn`` is cheap
 and never imports an optional extra (brian2cuda, jax, dask, elephant):
 
-- graphs: `Connectivity`, `fixed_in_degree`, `fixed_out_degree`, `erdos_renyi`,
-  `balanced_ei` (from `neurosrnn.connectivity`);
-- models, samplers and network recipes live in `neurosrnn.models`; measurement in
-  `neurosrnn.analysis`.
+- graphs (`neurosrnn.connectivity`): `Connectivity`, `fixed_in_degree`,
+  `fixed_out_degree`, `erdos_renyi`, `balanced_ei`;
+- exact event-driven simulation (`neurosrnn.sparseprop`): `SparsePropNetwork`,
+  `balanced_network`, `simulate_reference`, `lyapunov_spectrum`;
+- Brian2 devices and standalone builds (`neurosrnn.devices`), results (`neurosrnn.results`);
+- perturbation-based chaos measures for any Brian2 network (`neurosrnn.perturbation`);
+- input coding (`neurosrnn.coding`) and training (`neurosrnn.learning`, extra ``train``);
+- sweeps and the results store (`neurosrnn.sweep`, `neurosrnn.store`, extra ``sweep``).
+
+Models, samplers and network recipes live in `neurosrnn.models`; measurement in
+`neurosrnn.analysis`.
 """
 
 from importlib import import_module
@@ -19,18 +26,45 @@ _LAZY = {
     "fixed_out_degree": "neurosrnn.connectivity",
     "erdos_renyi": "neurosrnn.connectivity",
     "balanced_ei": "neurosrnn.connectivity",
+    "SparsePropNetwork": "neurosrnn.sparseprop",
+    "SparsePropState": "neurosrnn.sparseprop",
+    "SparsePropResult": "neurosrnn.sparseprop",
+    "balanced_network": "neurosrnn.sparseprop",
+    "simulate_reference": "neurosrnn.sparseprop",
+    "lyapunov_spectrum": "neurosrnn.sparseprop",
+    "largest_exponent_two_trajectory": "neurosrnn.sparseprop",
+    "two_trajectory_lyapunov": "neurosrnn.perturbation",
+    "finite_size_lyapunov": "neurosrnn.perturbation",
+    "extra_spike_experiment": "neurosrnn.perturbation",
+    "encode": "neurosrnn.coding",
 }
+_SUBMODULES = (
+    "analysis",
+    "coding",
+    "connectivity",
+    "devices",
+    "learning",
+    "models",
+    "perturbation",
+    "results",
+    "sparseprop",
+    "store",
+    "sweep",
+)
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", *_LAZY, *_SUBMODULES]
 
 
 def __getattr__(name):
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'neurosrnn' has no attribute {name!r}")
+    elif name in _SUBMODULES:
+        value = import_module(f"neurosrnn.{name}")
+    else:
+        raise AttributeError(f"module 'neurosrnn' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))

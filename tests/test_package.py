@@ -1,5 +1,6 @@
 """Packaging checks: light import, subpackage mapping, Makefile's Python check."""
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,8 @@ def test_lazy_public_api_resolves():
     from neurosrnn import connectivity
 
     assert neurosrnn.fixed_in_degree is connectivity.fixed_in_degree
+    for name, module in neurosrnn._LAZY.items():
+        assert getattr(neurosrnn, name) is getattr(importlib.import_module(module), name)
     with pytest.raises(AttributeError, match="no_such_name"):
         neurosrnn.no_such_name  # noqa: B018
 

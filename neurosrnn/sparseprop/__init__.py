@@ -11,6 +11,8 @@ recurrent spiking neural networks. NeurIPS 36 (arXiv:2312.17216).
   clock-driven Brian2 `Network`.
 - `phase_models`: PTCs g, g', dg/dc and phase <-> state maps (building blocks for the
   exact Lyapunov analysis).
+- `lyapunov_spectrum`, `largest_exponent_two_trajectory`: exact event-based Lyapunov
+  spectra (Monteforte & Wolf 2010) and the two-trajectory estimate.
 """
 
 from neurosrnn.sparseprop.engine import (
@@ -19,6 +21,12 @@ from neurosrnn.sparseprop.engine import (
     SparsePropState,
     balanced_network,
     isi_cv,
+)
+from neurosrnn.sparseprop.lyapunov import (
+    SpikingLyapunovResult,
+    TwoTrajectoryResult,
+    largest_exponent_two_trajectory,
+    lyapunov_spectrum,
 )
 from neurosrnn.sparseprop.phase_models import PhaseModel, phase_model
 from neurosrnn.sparseprop.reference import simulate_reference
@@ -34,4 +42,8 @@ __all__ = [
     "phase_model",
     "simulate_reference",
     "RegeneratedConnectivity",
+    "SpikingLyapunovResult",
+    "TwoTrajectoryResult",
+    "largest_exponent_two_trajectory",
+    "lyapunov_spectrum",
 ]
