@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -204,6 +205,7 @@ def main(argv=None):
                          f"{hand['rerun']:.2f} / {ours['rerun']:.2f}",
                          f"{hand['spikes']}/{ours['spikes']}"))  # fmt: skip
             print(rows[-1], file=sys.stderr)
+    shutil.rmtree(workdir, ignore_errors=True)  # the N = 10^5 projects take gigabytes
     header = ("N", "device", "compile s (hand / ours)", "hand-written s", "neurosrnn s",
               "overhead", "run_args re-run s", "spikes (hand/ours)")  # fmt: skip
     widths = [max(len(str(row[k])) for row in [header, *rows]) for k in range(len(header))]

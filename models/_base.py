@@ -12,6 +12,7 @@ through ``run_args`` without recompiling.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,7 +60,10 @@ class NeuronModel:
         State variable a presynaptic spike of weight ``w`` acts on; the synaptic
         ``on_pre`` code is ``coupling_on_pre``.
     coupling_on_pre : str
-        Brian2 ``on_pre`` statement for a synapse with weight variable ``w``.
+        Brian2 ``on_pre`` statement for a synapse whose weight is `weight_variable`.
+    weight_variable : str
+        Name of the synaptic weight in `coupling_on_pre` (``"w"`` unless the neuron
+        itself has a state called ``w``, as AdEx does).
     refractory : brian2 quantity, str or bool
         Refractoriness passed to `brian2.NeuronGroup`.
     description : str
@@ -97,6 +101,7 @@ class NeuronModel:
     initial_values: dict = field(default_factory=dict)
     coupling_target: str = "v"
     coupling_on_pre: str = "v_post += w"
+    weight_variable: str = "w"
     refractory: object = False
     description: str = ""
     drive_parameter: str = "I_ext"
@@ -116,6 +121,16 @@ class NeuronModel:
             raise ValueError(
                 f"coupling_target {self.coupling_target!r} of model {self.name!r} is not a "
                 "variable of its equations"
+            )
+        if self.weight_variable in names:
+            raise ValueError(
+                f"weight_variable {self.weight_variable!r} of model {self.name!r} clashes "
+                "with a variable of its equations; choose another name"
+            )
+        if not re.search(rf"\b{re.escape(self.weight_variable)}\b", self.coupling_on_pre):
+            raise ValueError(
+                f"coupling_on_pre {self.coupling_on_pre!r} of model {self.name!r} does not "
+                f"use its weight_variable {self.weight_variable!r}"
             )
         if self.suprathreshold_drive is not None and self.drive_parameter not in self.parameters:
             raise ValueError(

@@ -92,7 +92,8 @@ def adex():
     `ADEX_FIRING_PATTERNS` without drive, with ``V_peak = 0 mV`` (a spike is cut
     there; beyond :math:`V_T + 5\\Delta_T` the upswing takes a small fraction of a
     millisecond, so the exact cut hardly changes spike times). Synaptic weights
-    ``w_syn`` act as voltage jumps (``on_pre = "V_post += w"``, ``w`` in volt).
+    act as voltage jumps, ``on_pre = "V_post += weight"`` with ``weight`` in volt (the
+    weight is not called ``w``, which is the adaptation current here).
 
     The parameter sets of Naud et al. (2008) are in `ADEX_FIRING_PATTERNS`:
 
@@ -127,7 +128,8 @@ def adex():
         parameters=parameters,
         initial_values={"V": "E_L", "w": 0 * pA},
         coupling_target="V",
-        coupling_on_pre="V_post += w",
+        coupling_on_pre="V_post += weight",
+        weight_variable="weight",
         refractory=False,
         description=(
             "Adaptive exponential integrate-and-fire neuron (Brette & Gerstner 2005, J. "

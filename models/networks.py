@@ -179,13 +179,17 @@ def recurrent_network(
     synapses = Synapses(
         neurons,
         neurons,
-        model="w : 1" if dimensionless else f"w : {unit!r}",
+        model=f"{model.weight_variable} : {'1' if dimensionless else repr(unit)}",
         on_pre=model.coupling_on_pre,
         delay=delay,
         dt=dt,
         name=f"{name}_synapses",
     )
-    connectivity.connect(synapses, weight_unit=None if dimensionless else unit)
+    connectivity.connect(
+        synapses,
+        weight_unit=None if dimensionless else unit,
+        weight_variable=model.weight_variable,
+    )
     spike_monitor = SpikeMonitor(neurons, name=f"{name}_spikes")
     state_monitor = None
     if record_states:

@@ -661,8 +661,9 @@ class Simulation:
     device : str or DeviceSettings
         ``"runtime"``, ``"cpp_standalone"`` or ``"cuda_standalone"``.
     directory : str, optional
-        Standalone project folder (default: a new temporary folder). Brian2 writes
-        the C++/CUDA sources, the makefile and the binary ``main`` there.
+        Standalone project folder. Brian2 writes the C++/CUDA sources, the makefile
+        and the binary ``main`` there. Default: a new temporary folder, deleted with
+        everything in it (including default results folders) by `close`.
     dt : brian2 quantity, optional
         Time step (default 0.1 ms).
     namespace : dict, optional
@@ -750,6 +751,7 @@ class Simulation:
         self.run_seconds = []
         self._closed = False
         self._run_count = 0
+        self._owns_directory = False
 
     def __repr__(self):
         state = "closed" if self._closed else ("built" if self.network else "not built")
@@ -798,6 +800,7 @@ class Simulation:
         if self.settings.is_standalone:
             if self.directory is None:
                 self.directory = tempfile.mkdtemp(prefix="neurosrnn_standalone_")
+                self._owns_directory = True
             os.makedirs(self.directory, exist_ok=True)
             network.run(
                 self.duration,
@@ -964,13 +967,20 @@ class Simulation:
         return groups[0] if len(groups) == 1 else None
 
     def close(self):
-        """Reset Brian2 to a clean runtime device; this simulation can be built again."""
+        """Reset Brian2 to a clean runtime device; this simulation can be built again.
+
+        A temporary project folder created by `build` is deleted.
+        """
         global _active_simulation
         if _active_simulation is self:
             _active_simulation = None
             reset_brian_state()
         self._closed = True
         self.network = None
+        if self._owns_directory and self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+            self._owns_directory = False
 
     def __enter__(self):
         if not self.is_built:

@@ -115,8 +115,9 @@ class SpikeTrains:
     """
 
     def __init__(self, i, t, N, name="spikes"):
-        i = np.asarray(i, dtype=np.int64)
-        t = np.asarray(t / _second() if isinstance(t, Quantity) else t, dtype=np.float64)
+        # Copies: a monitor's arrays may be views of buffers Brian2 reuses after a reset.
+        i = np.array(i, dtype=np.int64)
+        t = np.array(t / _second() if isinstance(t, Quantity) else t, dtype=np.float64)
         if i.ndim != 1 or i.shape != t.shape:
             raise ValueError(
                 f"i and t must be 1-D arrays of equal length, got {i.shape}, {t.shape}"
@@ -192,12 +193,12 @@ class StateRecording:
     """
 
     def __init__(self, t, record, values, dimensions, name="states"):
-        self.t = np.asarray(t, dtype=np.float64)
-        self.record = np.asarray(record, dtype=np.int64)
+        self.t = np.array(t, dtype=np.float64)
+        self.record = np.array(record, dtype=np.int64)
         self.values = {}
         self.dimensions = {}
         for variable, array in values.items():
-            array = np.asarray(array, dtype=np.float64)
+            array = np.array(array, dtype=np.float64)
             if array.shape != (self.record.size, self.t.size):
                 raise ValueError(
                     f"state {variable!r} must have shape {(self.record.size, self.t.size)}, "

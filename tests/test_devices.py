@@ -326,3 +326,17 @@ def test_importing_the_device_layer_does_not_import_brian2cuda():
         "assert 'brian2cuda' not in sys.modules, 'brian2cuda imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_close_deletes_only_a_temporary_project_folder(tmp_path):
+    temporary = Simulation(_lif_network, 10 * ms, device="cpp_standalone")
+    temporary.build(compile=False)
+    folder = temporary.directory
+    assert os.path.isfile(os.path.join(folder, "main.cpp"))
+    temporary.close()
+    assert not os.path.exists(folder)
+    named = Simulation(_lif_network, 10 * ms, device="cpp_standalone", directory=tmp_path / "p")
+    named.build(compile=False)
+    named.close()
+    assert (tmp_path / "p" / "main.cpp").is_file()
+    assert brian2.get_device().__class__.__name__ == "RuntimeDevice"

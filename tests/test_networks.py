@@ -139,3 +139,20 @@ def test_bad_input(call, error):
 
 def test_repr_mentions_model_and_size():
     assert "200 'lif_delta' neurons" in repr(_ei_network(1))
+
+
+def test_adex_network_weight_does_not_clash_with_adaptation_current():
+    # AdEx has a state called w; the recipe must name the synaptic weight differently
+    # and a presynaptic spike must still move V by exactly the weight.
+    from brian2 import defaultclock, pA
+
+    from neurosrnn.models.adex import adex
+
+    graph = fixed_in_degree(2, 2, 1, seed=1, weights=0.5e-3)  # 0 -> 1 and 1 -> 0, volt
+    network = recurrent_network(adex(), graph, parameters={"I_ext": 0 * pA}, seed=1)
+    assert_allclose(network.synapses.weight[:] / mV, [0.5, 0.5])
+    network.neurons.V = [10, -70] * mV  # neuron 0 above V_peak: spikes in the first step
+    network.run(defaultclock.dt)
+    assert_array_equal(network.spikes()[0], [0])
+    # Neuron 1 sits at E_L = -70 mV, where the drift over one step is ~1e-6 mV.
+    assert_allclose(network.neurons.V[1] / mV, -69.5, atol=1e-4)

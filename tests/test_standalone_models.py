@@ -8,8 +8,6 @@ target is the independent reference: it evaluates the same equations through num
 while the standalone binary is generated C++ compiled by gcc.
 """
 
-import re
-
 import numpy as np
 import pytest
 from brian2 import Network, SpikeMonitor, Synapses, ms
@@ -47,9 +45,8 @@ def _recurrent_group(name, model, seed):
     low, high = _DRIVE_RANGE.get(name, (1.2, 3.0))
     drive = model.suprathreshold_drive * np.linspace(low, high, N)
     neurons = model.make_group(N, name=f"model_{name}_neurons", **{model.drive_parameter: drive})
-    # A neuron state called "w" (AdEx adaptation) would clash with the weight "w".
-    weight = "w" if "w" not in model.equations.names else "weight"
-    on_pre = re.sub(r"\bw\b", weight, model.coupling_on_pre)
+    weight = model.weight_variable  # "weight" for AdEx, whose adaptation state is "w"
+    on_pre = model.coupling_on_pre
     unit = model.coupling_unit
     dimensionless = get_dimensions(unit).is_dimensionless
     synapses = Synapses(
