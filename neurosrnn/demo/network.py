@@ -4,8 +4,8 @@
 a threshold with 10 ms and ~200 ms spike-triggered components), fixed in-degree
 K = 100 with balanced ``J0/sqrt(K)`` weights (van Vreeswijk & Sompolinsky 1996),
 gamma-distributed membrane time constants, lognormal slow-threshold time
-constants and uniformly distributed drives, simulated for 1 s on Brian2's runtime device. Writes a raster/rate figure
-and returns rates, CV and the full parameter record.
+constants and uniformly distributed drives, simulated for 1 s on Brian2's runtime
+device. Writes a raster/rate figure and returns rates, CV and the parameter record.
 """
 
 from __future__ import annotations
