@@ -369,6 +369,9 @@ def build_parser():
         help="hide progress (default: shown when stderr is a terminal)",
     )
     _add_network_options(run)
+    from neurosrnn.sweep import add_sweep_subcommand
+
+    add_sweep_subcommand(commands)
     return parser
 
 
@@ -511,7 +514,14 @@ def main(argv=None, out=None):
 
     if not getattr(args, "verbose", False):
         BrianLogger.log_level_warn()  # Brian2/brian2cuda log every preference at INFO
-    commands = {"list": _command_list, "build": _command_build, "run": _command_run}
+    from neurosrnn.sweep import sweep_command
+
+    commands = {
+        "list": _command_list,
+        "build": _command_build,
+        "run": _command_run,
+        "sweep": sweep_command,
+    }
     from brian2.units.fundamentalunits import DimensionMismatchError
 
     from neurosrnn.devices import CUDAToolkitNotFoundError, GPUNotAvailableError

@@ -62,7 +62,7 @@ def test_list_shows_every_model_with_its_parameters(capsys):
 def test_help_documents_every_option(capsys):
     parser = build_parser()
     subparsers = next(a for a in parser._actions if a.dest == "command").choices
-    assert set(subparsers) == {"list", "build", "run"}
+    assert set(subparsers) == {"list", "build", "run", "sweep"}
     for name, subparser in subparsers.items():
         for action in subparser._actions:
             assert action.help, f"{name} {action.option_strings} has no help"
@@ -199,3 +199,18 @@ def test_build_without_compiling_writes_the_sources_and_manifest(tmp_path, capsy
     assert manifest["groups"]["network_neurons"] == 60
     assert manifest["duration_s"] == pytest.approx(1.0)
     assert "network_spikes" in manifest["monitors"]["spike_monitors"]
+
+
+def test_sweep_subcommand_rejects_unknown_parameter_before_running(tmp_path, capsys):
+    sweep_file = tmp_path / "sweep.toml"
+    sweep_file.write_text(
+        '[sweep]\nscheduler = "serial"\n\n'
+        '[network]\nmodel = "lif"\nN_excitatory = 8\nN_inhibitory = 2\nK = 2\n'
+        'J0 = "0.5 mV"\ng = 5\nduration = "10 ms"\n\n'
+        '[parameters]\nno_such_parameter = ["1 ms", "2 ms"]\n'
+    )
+    code = main(["sweep", str(sweep_file), "--store", str(tmp_path / "store")])
+    error = capsys.readouterr().err
+    assert code == 2
+    assert "no_such_parameter" in error and error.count("\n") == 1
+    assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
