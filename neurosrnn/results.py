@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 
 import numpy as np
 from brian2 import Quantity, SpikeMonitor, StateMonitor
 from brian2.units.fundamentalunits import get_dimensions, get_or_create_dimension, get_unit
+
+from neurosrnn._atomic import atomic_write
 
 __all__ = [
     "RESULTS_FORMAT_VERSION",
@@ -47,6 +48,7 @@ __all__ = [
     "load_standalone_results",
     "write_json_atomic",
     "write_npz_atomic",
+    "save_figure_atomic",
 ]
 
 #: Version of the results folder format (``metadata.json`` field ``format_version``).
@@ -56,38 +58,37 @@ RESULTS_FORMAT_VERSION = 1
 # ----------------------------------------------------------------------------- atomic writes
 
 
-def _atomic_path(path):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp_", suffix=os.path.basename(path))
-    return handle, temporary
+def _json_default(value):
+    """JSON encoding of numpy scalars and arrays and of paths."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def write_json_atomic(path, data):
-    """Write `data` as JSON to `path` atomically (temporary file, then `os.replace`)."""
-    handle, temporary = _atomic_path(path)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(data, stream, indent=2, sort_keys=True)
-            stream.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    """Write `data` as JSON to `path` atomically (temporary file, then `os.replace`).
+
+    Numpy scalars and arrays and paths are converted to plain JSON values.
+    """
+    with atomic_write(path, "w") as stream:
+        json.dump(data, stream, indent=2, sort_keys=True, default=_json_default)
+        stream.write("\n")
 
 
 def write_npz_atomic(path, arrays):
     """Write `arrays` (name -> array) as an uncompressed ``.npz`` to `path` atomically."""
-    handle, temporary = _atomic_path(path)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    with atomic_write(path) as stream:
+        np.savez(stream, **arrays)
+
+
+def save_figure_atomic(figure, path, dpi=110):
+    """Save a matplotlib `figure` as PNG to `path` atomically."""
+    with atomic_write(path) as stream:
+        figure.savefig(stream, format="png", dpi=dpi)
 
 
 # ----------------------------------------------------------------------------- containers

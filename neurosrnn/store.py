@@ -37,16 +37,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import platform
 import socket
-import tempfile
 import time
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from neurosrnn._atomic import atomic_write
 
 __all__ = [
     "FORMAT_VERSION",
@@ -186,22 +186,8 @@ def write_arrays_atomic(path, arrays, metadata):
     payload = dict(checked)
     payload[_METADATA] = np.frombuffer(metadata_bytes, dtype=np.uint8)
     payload[_CHECKSUM] = np.frombuffer(checksum.encode("ascii"), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f"{_TEMPORARY_PREFIX}{path.stem}-", suffix=".npz", dir=path.parent
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            np.savez(handle, **payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_write(path, prefix=f"{_TEMPORARY_PREFIX}{path.stem}-", fsync=True) as handle:
+        np.savez(handle, **payload)
     return checksum
 
 

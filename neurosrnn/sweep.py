@@ -54,7 +54,6 @@ import argparse
 import itertools
 import json
 import math
-import os
 import sys
 import tempfile
 import time
@@ -63,6 +62,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurosrnn._atomic import atomic_write
 from neurosrnn.store import (
     ResultStore,
     _to_jsonable,
@@ -999,13 +999,8 @@ def sweep_command(arguments, out=None):
         progress=not arguments.quiet,
     )
     table_path = Path(arguments.table or Path(store) / "table.csv")
-    table_path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=".tmp-table-", suffix=".csv", dir=table_path.parent
-    )
-    with os.fdopen(descriptor, "w") as handle:
+    with atomic_write(table_path, "w") as handle:
         table.to_csv(handle, index=False)
-    os.replace(temporary, table_path)
     counts = table["status"].value_counts().to_dict()
     print(f"{len(table)} run(s): {counts}; table written to {table_path}", file=out)
     return 0

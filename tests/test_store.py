@@ -129,7 +129,7 @@ def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch
     def broken_replace(source, target):
         raise OSError("disk full")
 
-    monkeypatch.setattr("neurosrnn.store.os.replace", broken_replace)
+    monkeypatch.setattr("neurosrnn._atomic.os.replace", broken_replace)
     with pytest.raises(OSError):
         store.save("run-o", _example_result(2))
     with pytest.raises(OSError):
@@ -150,7 +150,7 @@ def test_killed_writer_leaves_only_a_temporary_file(tmp_path):
         import os, signal
         import numpy as np
         import neurosrnn.store as store_module
-        store_module.os.replace = lambda a, b: os.kill(os.getpid(), signal.SIGKILL)
+        os.replace = lambda a, b: os.kill(os.getpid(), signal.SIGKILL)  # used by the store
         store = store_module.ResultStore({str(tmp_path)!r})
         result = {{"spike_indices": np.arange(10), "spike_times": np.arange(10.0)}}
         store.save("run-k", result)

@@ -448,7 +448,7 @@ def test_sweep_process_killed_while_writing_leaves_no_partial_file(tmp_path):
             if len(calls) == 3:
                 os.kill(os.getpid(), signal.SIGKILL)
             real_replace(source, target)
-        store_module.os.replace = replace
+        os.replace = replace  # the store renames through os.replace
         runner = Brian2NetworkRunner("lif", 40, 10, 5, J0=0.5 * mV, g=4.0, duration=20 * ms,
                                      initial_ranges={{"v": (0 * mV, 20 * mV)}}, graph_seed=1)
         points = grid_points({{"I_ext": [22 * mV, 24 * mV, 26 * mV, 28 * mV]}})

@@ -10,11 +10,8 @@ import argparse
 import importlib
 import importlib.util
 import inspect
-import json
-import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,32 +28,6 @@ def _versions():
         except PackageNotFoundError:
             found[package] = None
     return found
-
-
-def write_json_atomically(path, data):
-    """Write `data` as JSON to `path` through a temporary file and an atomic rename."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(data, stream, indent=2, sort_keys=True, default=_json_default)
-            stream.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _json_default(value):
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
 
 
 def _parse_args(argv):
@@ -106,7 +77,9 @@ def main(argv=None):
             if key.endswith("figure"):
                 print(f"[demo]   figure: {value}")
     summary_path = out_dir / "summary.json"
-    write_json_atomically(summary_path, summary)
+    from neurosrnn.results import write_json_atomic
+
+    write_json_atomic(summary_path, summary)
     print(f"[demo] summary: {summary_path}")
     return summary
 

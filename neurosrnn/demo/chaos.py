@@ -13,30 +13,16 @@ can judge convergence.
 from __future__ import annotations
 
 import math
-import os
 import pathlib
-import tempfile
 
 import numpy as np
 
 from neurosrnn.analysis import lyapunov as analysis
+from neurosrnn.results import save_figure_atomic
 from neurosrnn.sparseprop.engine import balanced_network
 from neurosrnn.sparseprop.lyapunov import lyapunov_spectrum
 
 __all__ = ["run"]
-
-
-def _save_figure_atomically(figure, path):
-    path = pathlib.Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=".png")
-    os.close(descriptor)
-    try:
-        figure.savefig(temporary, format="png", dpi=110)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 def run(out_dir: pathlib.Path, quick: bool = False, seed: int = 1) -> dict:
@@ -89,7 +75,7 @@ def run(out_dir: pathlib.Path, quick: bool = False, seed: int = 1) -> dict:
     right.set_ylabel("running estimate (1/s)")
     right.set_title(f"{n_spikes} spikes, rate {result.mean_rate:.2f} Hz", fontsize=10)
     figure_path = out_dir / "chaos_lyapunov_spectrum.png"
-    _save_figure_atomically(figure, figure_path)
+    save_figure_atomic(figure, figure_path)
 
     relative_error = np.abs(result.standard_error / np.where(exponents == 0, np.nan, exponents))
     relative_error[zero_index] = np.nan

@@ -52,6 +52,7 @@ def run(out_dir, quick=False, seed=1):
     from neurosrnn.models.multitimescale import mat
     from neurosrnn.models.networks import balanced_ei_network
     from neurosrnn.models.timescale_samplers import gamma_timescales, lognormal_timescales
+    from neurosrnn.results import save_figure_atomic
 
     config = QUICK if quick else DEFAULTS
     prefs.codegen.target = "numpy"  # no compiler needed; cython would need a warm cache
@@ -85,9 +86,7 @@ def run(out_dir, quick=False, seed=1):
         f"{summary.rates.mean():.1f} Hz, mean CV {np.nanmean(summary.cv):.2f}"
     )
     figure_path = out_dir / "network_raster.png"
-    temporary = figure_path.with_name(f".{figure_path.stem}.tmp.png")
-    figure.savefig(temporary, dpi=110)
-    temporary.replace(figure_path)
+    save_figure_atomic(figure, figure_path)
     plt.close(figure)
     tau_m = np.asarray(network.neurons.tau_m[:] / ms)
     tau_2 = np.asarray(network.neurons.tau_2[:] / ms)

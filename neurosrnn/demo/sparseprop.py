@@ -10,29 +10,15 @@ shows a raster of 500 neurons and the population rate.
 
 from __future__ import annotations
 
-import os
 import pathlib
-import tempfile
 import time
 
 import numpy as np
 
+from neurosrnn.results import save_figure_atomic
 from neurosrnn.sparseprop.engine import balanced_network
 
 __all__ = ["run"]
-
-
-def _save_figure_atomically(figure, path):
-    path = pathlib.Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=".png")
-    os.close(descriptor)
-    try:
-        figure.savefig(temporary, format="png", dpi=110)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 def _figure(result, N, shown_neurons, bin_width, title):
@@ -87,7 +73,7 @@ def run(out_dir: pathlib.Path, quick: bool = False) -> dict:
     )
     figure = _figure(result, N, min(N, 500), 0.01, title)
     figure_path = out_dir / "sparseprop_raster.png"
-    _save_figure_atomically(figure, figure_path)
+    save_figure_atomic(figure, figure_path)
     return {
         "engine": "SparseProp (exact, event-driven)",
         "model": "theta",
