@@ -313,6 +313,81 @@ def _add_device_options(parser, devices, required=True):
     )
 
 
+def _add_trained_options(parser):
+    group = parser.add_argument_group("trained SRNN (instead of MODEL)")
+    group.add_argument(
+        "--trained",
+        metavar="STEM",
+        help="a network saved by neurosrnn.learning (TrainedSRNN.save: STEM.npz + STEM.json)",
+    )
+    group.add_argument(
+        "--inputs",
+        metavar="FILE",
+        help="inputs of the trained network: .npy of shape (samples, T, n_in), or .npz "
+        "with x (and labels y, to report the accuracy)",
+    )
+
+
+def _check_model_or_trained(args):
+    """Exactly one of MODEL and --trained; --inputs with --trained only."""
+    if args.trained is None and args.model is None:
+        raise CommandLineError("give a MODEL (see 'neurosrnn list') or --trained STEM")
+    if args.trained is not None and args.model is not None:
+        raise CommandLineError("give either MODEL or --trained, not both")
+    if args.trained is not None and args.inputs is None:
+        raise CommandLineError("--trained needs --inputs FILE")
+    if args.trained is None and args.inputs is not None:
+        raise CommandLineError("--inputs is only used with --trained")
+    if args.trained is None and args.duration is None:
+        raise CommandLineError("--duration is required with MODEL (e.g. --duration 1s)")
+    if args.trained is not None and getattr(args, "sweep", None):
+        raise CommandLineError("--sweep is not available with --trained")
+
+
+def _load_inputs(path):
+    import numpy as np
+
+    if not os.path.exists(path):
+        raise CommandLineError(f"--inputs file {path!r} does not exist")
+    if path.endswith(".npz"):
+        with np.load(path) as archive:
+            if "x" not in archive.files:
+                raise CommandLineError(f"--inputs {path!r} must hold an array named 'x'")
+            return np.array(archive["x"])
+    return np.load(path)
+
+
+def _command_build_trained(args, settings, out):
+    from neurosrnn.learning import deploy
+    from neurosrnn.learning.train import TrainedSRNN
+
+    trained = TrainedSRNN.load(args.trained)
+    x = _load_inputs(args.inputs)
+    simulation, _ = deploy.build_project(
+        trained, x, args.out, device=settings, compile=not args.no_compile
+    )
+    simulation.close()
+    out.write(
+        f"{settings.describe()} project of trained network {args.trained!r} on {len(x)} "
+        f"input sample(s) written to {args.out}\n"
+    )
+    return 0
+
+
+def _command_run_trained(args, settings, out):
+    from neurosrnn.devices import check_can_run
+    from neurosrnn.learning import deploy
+
+    check_can_run(settings)
+    summary = deploy.simulate_saved(args.trained, args.inputs, args.out, device=settings)
+    accuracy = f", accuracy {summary['accuracy']:.4f}" if "accuracy" in summary else ""
+    out.write(
+        f"{summary['n_samples']} sample(s) of trained network {args.trained!r}{accuracy}; "
+        f"predictions, spikes and summary.json written to {args.out}\n"
+    )
+    return 0
+
+
 def build_parser():
     """The `argparse` parser of the ``neurosrnn`` command."""
     parser = _Parser(
@@ -330,7 +405,10 @@ def build_parser():
         description="Write a self-contained standalone project of a balanced E/I network "
         "of MODEL into --out; run it with ./main in that folder.",
     )
-    build.add_argument("model", metavar="MODEL", help="model name (see 'neurosrnn list')")
+    build.add_argument(
+        "model", metavar="MODEL", nargs="?", help="model name (see 'neurosrnn list')"
+    )
+    _add_trained_options(build)
     _add_device_options(build, ("cpp_standalone", "cuda_standalone"))
     build.add_argument("--out", required=True, help="project folder")
     build.add_argument("--duration", type=_time, default=_time("1s"), help="simulated time (1s)")
@@ -343,9 +421,10 @@ def build_parser():
         description="Simulate a balanced E/I network of MODEL and write spikes.npz "
         "(i: indices, t: times in seconds), states.npz and metadata.json into --out.",
     )
-    run.add_argument("model", metavar="MODEL", help="model name (see 'neurosrnn list')")
+    run.add_argument("model", metavar="MODEL", nargs="?", help="model name (see 'neurosrnn list')")
+    _add_trained_options(run)
     _add_device_options(run, ("runtime", "cpp_standalone", "cuda_standalone"))
-    run.add_argument("--duration", type=_time, required=True, help="simulated time, e.g. 1s")
+    run.add_argument("--duration", type=_time, help="simulated time, e.g. 1s (required with MODEL)")
     run.add_argument("--out", required=True, help="results folder")
     run.add_argument(
         "--build-dir",
@@ -423,6 +502,9 @@ def _prepare(args):
 def _command_build(args, out):
     from neurosrnn.devices import Simulation
 
+    _check_model_or_trained(args)
+    if args.trained is not None:
+        return _command_build_trained(args, _device_options(args), out)
     model, parameters, settings = _prepare(args)
     build, description = _network_builder(model, args, parameters)
     simulation = Simulation(
@@ -447,6 +529,9 @@ def _command_run(args, out):
     from neurosrnn.devices import Simulation, _progress, check_can_run
     from neurosrnn.results import write_json_atomic
 
+    _check_model_or_trained(args)
+    if args.trained is not None:
+        return _command_run_trained(args, _device_options(args), out)
     model, parameters, settings = _prepare(args)
     sweep = _checked_sweep(model, args.N, args.sweep) if args.sweep else None
     check_can_run(settings)  # before a CUDA compile that could not run here

@@ -101,7 +101,6 @@ def test_bad_input_exits_nonzero_with_one_line(tmp_path, capsys, argv, message):
         (["run", "lif", "--device", "gpu", "--duration", "1s", "--out", "x"], "invalid choice"),
         (["run", "lif", "--device", "runtime", "--duration=-1s", "--out", "x"], "positive"),
         (["run", "lif", "--device", "runtime", "--duration", "5mV", "--out", "x"], "positive time"),
-        (["run", "lif", "--device", "runtime", "--out", "x"], "--duration"),
         (["build", "lif", "--device", "runtime", "--out", "x"], "invalid choice"),
         (
             ["run", "lif", "--device", "runtime", "--duration", "1s", "--out", "x", "--N", "0"],
@@ -116,6 +115,13 @@ def test_bad_arguments_exit_2_with_one_line(capsys, argv, message):
     err = capsys.readouterr().err
     assert message in err
     assert err.strip().splitlines()[-1].startswith("neurosrnn: error:")
+
+
+def test_run_of_a_model_without_duration_exits_2_with_one_line(capsys):
+    # --duration is optional for --trained networks, so main checks it for models.
+    assert main(["run", "lif", "--device", "runtime", "--out", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "--duration" in err and err.count("\n") == 1
 
 
 @pytest.mark.skipif(bool(find_gpus()), reason="checks the no-GPU error")

@@ -126,3 +126,35 @@ def test_cuda_project_is_generated(trained_two_layer, tmp_path):
         simulation.close()
     with pytest.raises(ValueError, match="device must be"):
         deploy.build_project(trained, x[:4], str(tmp_path / "rt"), device="runtime")
+
+
+def test_command_line_runs_and_builds_a_trained_network(trained_two_layer, tmp_path, capsys):
+    from neurosrnn.cli import main
+
+    trained, x = trained_two_layer
+    trained.save(tmp_path / "net")
+    labels = trained.predict(x[:5])
+    np.savez(tmp_path / "inputs.npz", x=x[:5], y=labels)
+    stem, inputs = str(tmp_path / "net"), str(tmp_path / "inputs.npz")
+    code = main(
+        ["run", "--trained", stem, "--inputs", inputs, "--device", "runtime",
+         "--target", "numpy", "--out", str(tmp_path / "out")]
+    )  # fmt: skip
+    assert code == 0
+    assert "accuracy 1.0000" in capsys.readouterr().out
+    assert_array_equal(np.load(tmp_path / "out" / "predictions.npy"), labels)
+    code = main(
+        ["build", "--trained", stem, "--inputs", inputs, "--device", "cpp_standalone",
+         "--no-compile", "--out", str(tmp_path / "project")]
+    )  # fmt: skip
+    assert code == 0
+    assert (tmp_path / "project" / "main.cpp").is_file()
+    # Bad combinations exit 2 with one line, before any work.
+    for argv in (
+        ["run", "--trained", stem, "--device", "runtime", "--out", str(tmp_path / "x")],
+        ["run", "lif", "--trained", stem, "--inputs", inputs, "--device", "runtime",
+         "--out", str(tmp_path / "x")],
+        ["run", "--device", "runtime", "--out", str(tmp_path / "x")],
+    ):  # fmt: skip
+        assert main(argv) == 2
+        assert capsys.readouterr().err.count("\n") == 1

@@ -342,7 +342,7 @@ def simulate_saved(
     os.makedirs(out, exist_ok=True)
     summary = {
         "network": os.fspath(network),
-        "device": device,
+        "device": getattr(device, "name", device),
         "n_samples": int(len(x)),
         "spike_counts": [int(s.sum()) for s in result["spikes"]],
     }
@@ -393,7 +393,7 @@ def build_project(
 
     from neurosrnn.devices import Simulation
 
-    if device not in ("cpp_standalone", "cuda_standalone"):
+    if getattr(device, "name", device) not in ("cpp_standalone", "cuda_standalone"):
         raise ValueError(f"device must be 'cpp_standalone' or 'cuda_standalone', got {device!r}")
     validate_inputs(x, trained.config)
     dt = 1 * ms if dt is None else dt
