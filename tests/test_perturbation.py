@@ -20,18 +20,10 @@ N, K, RATE, TAU = 200, 20, 5.0, 0.01
 WEIGHT = -1.0 / math.sqrt(K)
 DRIVE = TAU * math.sqrt(K) * RATE
 
-# Pulse coupling with sub-step spike timing: the presynaptic overshoot past pi gives the
-# time since its threshold crossing (exact free theta flow, V = sqrt(I) tan(a)); the
-# postsynaptic neuron is moved back by that time, kicked (V -> V + w) and moved forward
-# again. Without this, pulses are delivered on the dt grid, infinitesimal shifts of a
-# spike time never reach the targets and the clock-driven tangent dynamics loses the
-# term that makes the network chaotic (Hansel et al. 1998, Neural Comput. 10:467).
-THETA_ON_PRE_WITH_SPIKE_TIMING = """
-delay_since_crossing = tau_m_pre/sqrt(I_ext_pre)*(arctan(tan(theta_pre/2)/sqrt(I_ext_pre)) + pi/2)
-angle = arctan(tan(theta_post/2)/sqrt(I_ext_post)) - sqrt(I_ext_post)*delay_since_crossing/tau_m_post
-angle = arctan(tan(angle) + w/sqrt(I_ext_post)) + sqrt(I_ext_post)*delay_since_crossing/tau_m_post
-theta_post = 2*arctan(sqrt(I_ext_post)*tan(angle))
-"""
+# Pulses with sub-step spike timing (theta(pulse_timing="interpolated")): on the dt grid,
+# infinitesimal shifts of a spike time never reach the targets and the clock-driven
+# tangent dynamics loses the term that makes the network chaotic (Hansel et al. 1998).
+THETA_ON_PRE_WITH_SPIKE_TIMING = theta(pulse_timing="interpolated").coupling_on_pre
 
 
 @pytest.fixture(autouse=True)

@@ -153,3 +153,8 @@ def test_spike_and_pulse_in_the_same_step_wrap_the_phase_once():
     expected = 2 * np.arctan(np.tan(crossed / 2) - 0.3)
     assert -np.pi < theta_after < np.pi
     assert abs(theta_after - expected) < 1e-5
+
+
+def test_unknown_pulse_timing_rejected():
+    with pytest.raises(ValueError, match="pulse_timing"):
+        theta(pulse_timing="exact")
