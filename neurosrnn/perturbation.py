@@ -46,6 +46,8 @@ from brian2 import NeuronGroup, SpikeMonitor, second
 from brian2.devices.device import RuntimeDevice, get_device
 from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, get_dimensions
 
+from neurosrnn._growth import segment_exponents
+
 __all__ = [
     "TwoTrajectoryLyapunov",
     "FiniteSizeLyapunov",
@@ -444,14 +446,6 @@ def _neurons(group, neurons):
     return neurons
 
 
-def _segments(growth, interval, n_segments):
-    n_segments = max(1, min(int(n_segments), growth.size))
-    parts = np.array_split(growth, n_segments)
-    segments = np.array([part.sum() / (part.size * interval) for part in parts])
-    error = float(segments.std(ddof=1) / math.sqrt(n_segments)) if n_segments > 1 else math.nan
-    return segments, error
-
-
 # --------------------------------------------------------------------------- measures
 
 
@@ -592,7 +586,7 @@ def two_trajectory_lyapunov(
             neurons,
             bar,
         )[n_transient:]
-    segments, error = _segments(growth, interval, n_segments)
+    segments, error = segment_exponents(growth, interval, n_segments)
     return TwoTrajectoryLyapunov(
         largest_exponent=float(growth.sum() / (growth.size * interval)),
         standard_error=error,

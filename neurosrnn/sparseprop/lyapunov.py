@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from neurosrnn._growth import segment_exponents
 from neurosrnn.connectivity import Connectivity
 from neurosrnn.sparseprop._heap import _heapify, _update
 from neurosrnn.sparseprop.engine import SparsePropNetwork, SparsePropState
@@ -737,11 +738,7 @@ def largest_exponent_two_trajectory(
         reference = network.initial_state(phases=network.phases(reference))
         perturbed = displaced(reference, difference * (epsilon / distance))
     total_time = n_intervals * interval
-    n_segments = min(n_segments, n_intervals)
-    segments = np.array(
-        [part.sum() / (part.size * interval) for part in np.array_split(growth, n_segments)]
-    )
-    error = float(segments.std(ddof=1) / math.sqrt(n_segments)) if n_segments >= 2 else math.nan
+    segments, error = segment_exponents(growth, interval, n_segments)
     return TwoTrajectoryResult(
         largest_exponent=float(growth.sum() / total_time),
         standard_error=error,
