@@ -32,6 +32,7 @@ __all__ = [
     "recurrent_network",
     "balanced_ei_network",
     "inhibitory_pulse_network",
+    "check_coupling_units",
 ]
 
 
@@ -109,6 +110,21 @@ def _resolve_parameters(model, N, parameters, rng):
             value = value.sample(N, seed=rng)
         resolved[name] = value
     return model.validate_parameters(N, resolved)
+
+
+def check_coupling_units(model, value, name="J0"):
+    """Raise DimensionMismatchError unless `value` has the units of the model's coupling.
+
+    Returns the coupling unit (``model.coupling_unit``).
+    """
+    unit = model.coupling_unit
+    if get_dimensions(value) != get_dimensions(unit):
+        raise DimensionMismatchError(
+            f"{name} must have the units of model {model.name!r}'s coupling ({unit!r})",
+            get_dimensions(value),
+            get_dimensions(unit),
+        )
+    return unit
 
 
 def recurrent_network(
@@ -243,13 +259,7 @@ def balanced_ei_network(
     -------
     RecurrentNetwork
     """
-    unit = model.coupling_unit
-    if get_dimensions(J0) != get_dimensions(unit):
-        raise DimensionMismatchError(
-            f"J0 must have the units of model {model.name!r}'s coupling ({unit!r})",
-            get_dimensions(J0),
-            get_dimensions(unit),
-        )
+    unit = check_coupling_units(model, J0)
     J0_value = float(np.asarray(J0 if get_dimensions(unit).is_dimensionless else J0 / unit))
     graph = balanced_ei(N_excitatory, N_inhibitory, K, J0=J0_value, g=g, seed=seed)
     return recurrent_network(

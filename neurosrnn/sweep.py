@@ -385,16 +385,12 @@ class Brian2NetworkRunner:
         return names
 
     def _check_value(self, name, value, model):
-        from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
+        from brian2.units.fundamentalunits import get_dimensions
+
+        from neurosrnn.models.networks import check_coupling_units
 
         if name == "J0":
-            unit = model.coupling_unit
-            if get_dimensions(value) != get_dimensions(unit):
-                raise DimensionMismatchError(
-                    f"J0 must have the units of model {model.name!r}'s coupling ({unit!r})",
-                    get_dimensions(value),
-                    get_dimensions(unit),
-                )
+            check_coupling_units(model, value)
         elif name == "g":
             if get_dimensions(value) != get_dimensions(1.0) or not float(value) >= 0:
                 raise ValueError(f"g must be a dimensionless number >= 0, got {value!r}")
