@@ -1,0 +1,25 @@
+"""Run the Examples sections of the docstrings as doctests.
+
+Every module listed here keeps its examples true; a module is added once its docstrings
+have Examples sections.
+"""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "neurosrnn.progress",
+    "neurosrnn.units",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    failures, tried = doctest.testmod(
+        module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
+    assert tried > 0, f"{name} has no docstring examples"
+    assert failures == 0
