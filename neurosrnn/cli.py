@@ -526,7 +526,8 @@ def _command_build(args, out):
 
 
 def _command_run(args, out):
-    from neurosrnn.devices import Simulation, _progress, check_can_run
+    from neurosrnn.devices import Simulation, check_can_run
+    from neurosrnn.progress import progress_bar
     from neurosrnn.results import write_json_atomic
 
     _check_model_or_trained(args)
@@ -560,7 +561,7 @@ def _command_run(args, out):
         name, values = sweep
         listing = []
         # Every value was checked by _checked_sweep before the build.
-        for index, value in enumerate(_progress(values, f"sweep {name}")):
+        for index, value in enumerate(progress_bar(values, label=f"sweep {name}", unit="runs")):
             results = simulation.run({name: value}, save=False)
             folder = os.path.join(args.out, f"run_{index:03d}")
             results.metadata["sweep"] = {name: str(value)}

@@ -73,6 +73,7 @@ from brian2.core.variables import ArrayVariable
 from brian2.devices.device import reinit_devices, reset_device
 from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
 
+from neurosrnn.progress import progress_bar
 from neurosrnn.results import SimulationResults, write_json_atomic
 
 __all__ = [
@@ -90,6 +91,8 @@ __all__ = [
     "cuda_available",
     "check_can_run",
     "resolve_overrides",
+    "set_preference",
+    "user_variables",
 ]
 
 logger = get_logger(__name__)
@@ -220,8 +223,12 @@ def _check_compute_capability(value):
         )
 
 
-def _set_preference(name, value):
-    """Set a Brian2 preference, remembering its first value for `reset_brian_state`."""
+def set_preference(name, value):
+    """Set a Brian2 preference, remembering its first value for `reset_brian_state`.
+
+    The one way the package changes ``brian2.prefs``: `reset_brian_state` restores
+    every preference set here.
+    """
     if name not in _saved_preferences:
         _saved_preferences[name] = prefs[name]
     prefs[name] = value
@@ -296,12 +303,12 @@ def select_device(device="runtime", *, dt=None, **options):
         _import_brian2cuda()  # before the reset, so that its device is reinitialised too
     reset_brian_state()
     if settings.name == "runtime":
-        _set_preference("codegen.target", settings.target)
+        set_preference("codegen.target", settings.target)
         reset_device("runtime")
     else:
         _configure_host_compiler(settings)
         if settings.name == "cpp_standalone":
-            _set_preference("devices.cpp_standalone.openmp_threads", int(settings.openmp_threads))
+            set_preference("devices.cpp_standalone.openmp_threads", int(settings.openmp_threads))
         else:
             _configure_cuda(settings)
         set_device(settings.name, build_on_run=False)
@@ -318,7 +325,7 @@ def _configure_host_compiler(settings):
     if settings.name == "cuda_standalone":
         # Host flags are forwarded to nvcc; CUDA >= 13's Thrust/CUB need C++17.
         args = ["-std=c++17" if arg.startswith("-std=") else arg for arg in args]
-    _set_preference("codegen.cpp.extra_compile_args_gcc", args)
+    set_preference("codegen.cpp.extra_compile_args_gcc", args)
 
 
 def _check_time(name, value):
@@ -442,29 +449,29 @@ def _configure_cuda(settings):
     backend = "devices.cuda_standalone.cuda_backend."
     gpus = find_gpus()
     if settings.compute_capability is None and gpus:
-        _set_preference(backend + "detect_gpus", True)
-        _set_preference(backend + "gpu_id", int(settings.gpu_id))
-        _set_preference(backend + "compute_capability", None)
+        set_preference(backend + "detect_gpus", True)
+        set_preference(backend + "gpu_id", int(settings.gpu_id))
+        set_preference(backend + "compute_capability", None)
     else:
         capability = settings.compute_capability or DEFAULT_COMPUTE_CAPABILITY
-        _set_preference(backend + "detect_gpus", False)
-        _set_preference(backend + "gpu_id", int(settings.gpu_id))
-        _set_preference(backend + "compute_capability", float(capability))
-    _set_preference(backend + "cuda_path", os.path.dirname(os.path.dirname(nvcc)))
+        set_preference(backend + "detect_gpus", False)
+        set_preference(backend + "gpu_id", int(settings.gpu_id))
+        set_preference(backend + "compute_capability", float(capability))
+    set_preference(backend + "cuda_path", os.path.dirname(os.path.dirname(nvcc)))
     nvcc_args = [arg for arg in prefs[backend + "extra_compile_args_nvcc"] if arg != "-std=c++17"]
     # brian2cuda's makefile passes -std=c++11 first; nvcc keeps the last -std.
-    _set_preference(backend + "extra_compile_args_nvcc", nvcc_args + ["-std=c++17"])
+    set_preference(backend + "extra_compile_args_nvcc", nvcc_args + ["-std=c++17"])
     curand = _curand_folders()
     if curand is not None:
         include, lib, library = curand
         link_folder = _curand_link_folder(library)
-        _set_preference(
+        set_preference(
             "codegen.cpp.include_dirs", list(prefs["codegen.cpp.include_dirs"]) + [include]
         )
-        _set_preference(
+        set_preference(
             "codegen.cpp.library_dirs", list(prefs["codegen.cpp.library_dirs"]) + [link_folder]
         )
-        _set_preference(
+        set_preference(
             "codegen.cpp.runtime_library_dirs",
             list(prefs["codegen.cpp.runtime_library_dirs"]) + [lib],
         )
@@ -501,7 +508,7 @@ def _state_groups(network):
     return [obj for obj in network.objects if isinstance(obj, NeuronGroup | Synapses)]
 
 
-def _user_variables(group):
+def user_variables(group):
     """Names of the state variables a user may set: those declared in its equations."""
     equations = getattr(group, "user_equations", group.equations)  # without lastspike etc.
     names = []
@@ -563,20 +570,20 @@ def _find_variable(groups, key, default_group):
                 f"Unknown group {group_name!r} in override {key!r}; groups: {sorted(groups)}"
             )
         group = groups[group_name]
-        allowed = _user_variables(group)
+        allowed = user_variables(group)
         if name not in allowed:
             raise ValueError(
                 f"Unknown parameter {name!r} of group {group_name!r} in override {key!r}; "
                 f"allowed: {', '.join(sorted(allowed))}"
             )
         return group, name
-    if default_group is not None and key in _user_variables(default_group):
+    if default_group is not None and key in user_variables(default_group):
         return default_group, key
-    owners = [group for group in groups.values() if key in _user_variables(group)]
+    owners = [group for group in groups.values() if key in user_variables(group)]
     if len(owners) == 1:
         return owners[0], key
     if not owners:
-        allowed = sorted({f"{g.name}.{n}" for g in groups.values() for n in _user_variables(g)})
+        allowed = sorted({f"{g.name}.{n}" for g in groups.values() for n in user_variables(g)})
         raise ValueError(f"Unknown parameter {key!r}; allowed: {', '.join(allowed)}")
     raise ValueError(
         f"Parameter {key!r} is ambiguous (groups {sorted(g.name for g in owners)}); "
@@ -930,7 +937,7 @@ class Simulation:
             results.save(results_directory)
         return results
 
-    def sweep(self, override_sets, results_root=None):
+    def sweep(self, override_sets, results_root=None, *, progress=None):
         """Run once per entry of `override_sets`, each in its own results folder.
 
         Parameters
@@ -940,6 +947,8 @@ class Simulation:
         results_root : str, optional
             Parent folder; run ``k`` writes to ``results_root/run_<k>`` (default:
             standalone ``<directory>/results``; runtime: nothing is written).
+        progress : bool or None
+            Progress bar over the runs (see `neurosrnn.progress`; None: on a terminal).
 
         Returns
         -------
@@ -950,7 +959,9 @@ class Simulation:
         for overrides in override_sets:
             resolve_overrides(self.network, overrides, default_group=self._default_group())
         results = []
-        for index, overrides in enumerate(_progress(override_sets, "sweep")):
+        for index, overrides in enumerate(
+            progress_bar(override_sets, label="sweep", unit="runs", progress=progress)
+        ):
             folder = None
             if results_root is not None:
                 folder = os.path.join(results_root, f"run_{index:03d}")
@@ -989,17 +1000,3 @@ class Simulation:
 
     def __exit__(self, *exc_info):
         self.close()
-
-
-def _progress(items, label):
-    """Iterate over `items`, drawing a simple progress bar on stderr when it is a TTY."""
-    total = len(items)
-    show = total > 1 and sys.stderr.isatty()
-    for index, item in enumerate(items):
-        if show:
-            done = int(30 * index / total)
-            sys.stderr.write(f"\r{label} [{'#' * done}{'.' * (30 - done)}] {index}/{total}")
-            sys.stderr.flush()
-        yield item
-    if show:
-        sys.stderr.write(f"\r{label} [{'#' * 30}] {total}/{total}\n")

@@ -294,7 +294,7 @@ class _SimulationStepper:
     """Advance a state of the group's dynamic variables by one interval on any device."""
 
     def __init__(self, build, variable, interval, device, directory, record_spikes=False):
-        from neurosrnn.devices import Simulation, _user_variables
+        from neurosrnn.devices import Simulation, user_variables
 
         built = {}
 
@@ -314,7 +314,7 @@ class _SimulationStepper:
         self.monitor = built.get("monitor")
         self.names = [
             name
-            for name in _user_variables(self.group)
+            for name in user_variables(self.group)
             if name in self.group.equations.diff_eq_names
         ]
         if variable not in self.names:

@@ -204,11 +204,11 @@ def _anchor_default_clock(network, dt, name):
     """
     from brian2 import NeuronGroup, defaultclock, get_device
 
-    from neurosrnn.devices import _set_preference
+    from neurosrnn.devices import set_preference
 
     if type(get_device()).__name__ != "CUDAStandaloneDevice":
         return
-    _set_preference("codegen.loop_invariant_optimisations", False)
+    set_preference("codegen.loop_invariant_optimisations", False)
     defaultclock.dt = dt
     network.network.add(NeuronGroup(1, "", name=f"{name}_defaultclock_anchor*"))
 
