@@ -12,6 +12,7 @@ import pytest
 MODULES = [
     "neurosrnn.progress",
     "neurosrnn.units",
+    "neurosrnn.validation",
 ]
 
 
