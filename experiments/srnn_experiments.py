@@ -29,16 +29,17 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
+from neurosrnn.atomic import atomic_write
 from neurosrnn.coding import encode
 from neurosrnn.learning import data as datasets
 from neurosrnn.learning import energy
+from neurosrnn.learning.optim import adam_init, adam_update
 from neurosrnn.learning.srnn import SRNNConfig
-from neurosrnn.learning.train import _adam_update, evaluate, train
+from neurosrnn.learning.train import evaluate, train
 
 
 # ---------------------------------------------------------------- classical RNNs
@@ -99,14 +100,13 @@ def train_rnn(kind, dataset, n_hidden, epochs, batch_size, lr, seed):
         return -jnp.take_along_axis(logp, yb[:, None], axis=1).mean()
 
     lrs = jax.tree_util.tree_map(lambda _: lr, params)
-    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-    state = (zeros, zeros, jnp.zeros((), jnp.float32))
+    state = adam_init(params, dtype=jnp.float32)
 
     @jax.jit
     def step(p, s, xb, yb, scale):
         loss, g = jax.value_and_grad(loss_fn)(p, xb, yb)
         g = jax.tree_util.tree_map(lambda a: jnp.clip(a, -1.0, 1.0), g)
-        p, s = _adam_update(p, g, s, jax.tree_util.tree_map(lambda a: a * scale, lrs))
+        p, s = adam_update(p, g, s, jax.tree_util.tree_map(lambda a: a * scale, lrs))
         return p, s, loss
 
     predict = jax.jit(lambda p, xb: jnp.argmax(_rnn_logits(kind, p, xb), axis=1))
@@ -135,12 +135,8 @@ def _fmt(values, scale=1.0, digits=1):
 
 
 def _write_atomic(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    with os.fdopen(handle, "w") as stream:
+    with atomic_write(path, "w") as stream:
         stream.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def _log(message):
@@ -281,12 +277,8 @@ def timescale_figure(learned_by_task, path):
         axes[row, 0].set_ylabel("neurons (3 seeds)")
     axes[0, 0].legend()
     fig.tight_layout()
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".png")
-    os.close(handle)
-    fig.savefig(tmp, dpi=90)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    with atomic_write(path) as stream:
+        fig.savefig(stream, format="png", dpi=90)
     plt.close(fig)
     return summary
 

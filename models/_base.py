@@ -12,6 +12,7 @@ through ``run_args`` without recompiling.
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass, field
 
@@ -19,10 +20,37 @@ import numpy as np
 from brian2 import Equations, NeuronGroup, Quantity
 from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
 
-__all__ = ["NeuronModel"]
+__all__ = ["NeuronModel", "check_positive_int"]
 
 #: Parameters named ``tau...`` that may be zero (a refractory period can vanish).
 _NON_NEGATIVE_DURATIONS = frozenset({"tau_ref"})
+
+
+def check_positive_int(value, name):
+    """Return `value` as an int if it is an integer > 0 (not a bool), else raise.
+
+    The one check of counts (numbers of neurons, layers, traces) across the model
+    library.
+
+    Parameters
+    ----------
+    value : object
+        A Python or numpy integer.
+    name : str
+        The argument's name, used in the message.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        ``"<name> must be a positive integer, got <value>"``.
+    """
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def _format_quantity(value):

@@ -11,11 +11,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 from brian2 import Equations, ms, mV
 
-from ._base import NeuronModel
+from ._base import NeuronModel, check_positive_int
 from .alif import ZERO_SYNAPTIC_CURRENT
 
 __all__ = ["mat", "multi_alif"]
@@ -152,52 +150,17 @@ def multi_alif(n_adaptation=3):
     proposed by Kobayashi et al. (2009); the SRNN form is from Yin, Corradi &
     Bohte (2021), Nat. Mach. Intell. 3:905.
     """
-    if (
-        not isinstance(n_adaptation, numbers.Integral)
-        or isinstance(n_adaptation, bool)
-        or n_adaptation < 1
-    ):
-        raise ValueError(f"n_adaptation must be a positive integer, got {n_adaptation!r}")
-    n = int(n_adaptation)
+    n = check_positive_int(n_adaptation, "n_adaptation")
     indices = range(1, n + 1)
-    lines = [
-        "dv/dt = (-v + R_m*(I_ext + I_input + I_synaptic))/tau_m : 1",
-        *(f"db_{k}/dt = -b_{k}/tau_adaptation_{k} : 1" for k in indices),
-        "adaptive_threshold = b0 + " + " + ".join(f"beta_{k}*b_{k}" for k in indices) + " : 1",
-        "tau_m : second (constant)",
-        *(f"tau_adaptation_{k} : second (constant)" for k in indices),
-        "b0 : 1 (constant)",
-        *(f"beta_{k} : 1 (constant)" for k in indices),
-        "R_m : 1 (constant)",
-        "I_ext : 1 (constant)",
-        "I_input : 1",
-        "I_synaptic : 1",
-    ]
-    equations = Equations("\n".join(lines))
-    threshold_sum = " + ".join(f"beta_{k}*b_{k}" for k in indices)
-    decayed_sum = " + ".join(f"beta_{k}*exp(-dt/tau_adaptation_{k})*b_{k}" for k in indices)
-    reset = "\n".join(
-        [
-            *(f"b_{k} += exp(dt/tau_adaptation_{k}) - 1" for k in indices),
-            f"v -= (b0 + {decayed_sum})/exp(-dt/tau_m)",
-        ]
-    )
-    parameters = {"tau_m": 20 * ms}
-    parameters.update({f"tau_adaptation_{k}": 20 * ms * 10 ** (k - 1) for k in indices})
-    parameters["b0"] = 0.01
-    parameters.update({f"beta_{k}": 1.8 / n for k in indices})
-    parameters["R_m"] = 1.0
-    parameters["I_ext"] = 0.0
-    initial_values = {"v": 0.0, "I_input": 0.0, "I_synaptic": 0.0}
-    initial_values.update({f"b_{k}": "b0" for k in indices})
     return NeuronModel(
         name=f"multi_alif_{n}",
-        equations=equations,
-        threshold=f"v > b0 + {threshold_sum}",
-        reset=reset,
+        equations=_multi_alif_equations(indices),
+        threshold=f"v > b0 + {_threshold_sum(indices)}",
+        reset=_multi_alif_reset(indices),
         method="exact",
-        parameters=parameters,
-        initial_values=initial_values,
+        parameters=_multi_alif_parameters(indices),
+        initial_values={"v": 0.0, "I_input": 0.0, "I_synaptic": 0.0}
+        | {f"b_{k}": "b0" for k in indices},
         coupling_target="I_synaptic",
         coupling_on_pre="I_synaptic_post += w",
         refractory=False,
@@ -209,3 +172,48 @@ def multi_alif(n_adaptation=3):
         suprathreshold_drive=0.5,
         run_regularly=(ZERO_SYNAPTIC_CURRENT,),
     )
+
+
+def _threshold_sum(indices):
+    return " + ".join(f"beta_{k}*b_{k}" for k in indices)
+
+
+def _multi_alif_equations(indices):
+    """ALIF equations with one decaying trace ``b_k`` per index and the summed threshold."""
+    lines = [
+        "dv/dt = (-v + R_m*(I_ext + I_input + I_synaptic))/tau_m : 1",
+        *(f"db_{k}/dt = -b_{k}/tau_adaptation_{k} : 1" for k in indices),
+        f"adaptive_threshold = b0 + {_threshold_sum(indices)} : 1",
+        "tau_m : second (constant)",
+        *(f"tau_adaptation_{k} : second (constant)" for k in indices),
+        "b0 : 1 (constant)",
+        *(f"beta_{k} : 1 (constant)" for k in indices),
+        "R_m : 1 (constant)",
+        "I_ext : 1 (constant)",
+        "I_input : 1",
+        "I_synaptic : 1",
+    ]
+    return Equations("\n".join(lines))
+
+
+def _multi_alif_reset(indices):
+    """Jump of every trace, then the soft reset by the decayed threshold (see `multi_alif`)."""
+    decayed_sum = " + ".join(f"beta_{k}*exp(-dt/tau_adaptation_{k})*b_{k}" for k in indices)
+    return "\n".join(
+        [
+            *(f"b_{k} += exp(dt/tau_adaptation_{k}) - 1" for k in indices),
+            f"v -= (b0 + {decayed_sum})/exp(-dt/tau_m)",
+        ]
+    )
+
+
+def _multi_alif_parameters(indices):
+    """Defaults: traces 20 ms, 200 ms, 2 s, ...; ``beta_k = 1.8/n``; rest as in `alif`."""
+    n = len(indices)
+    parameters = {"tau_m": 20 * ms}
+    parameters.update({f"tau_adaptation_{k}": 20 * ms * 10 ** (k - 1) for k in indices})
+    parameters["b0"] = 0.01
+    parameters.update({f"beta_{k}": 1.8 / n for k in indices})
+    parameters["R_m"] = 1.0
+    parameters["I_ext"] = 0.0
+    return parameters

@@ -171,6 +171,28 @@ def recurrent_network(
     -------
     RecurrentNetwork
     """
+    N = _check_recurrent_arguments(model, connectivity, record_states)
+    rng = np.random.default_rng(seed)
+    values = _resolve_parameters(model, N, parameters, rng)
+    neurons = model.make_group(
+        N, name=f"{name}_neurons", dt=dt, initial_values=initial_values, **values
+    )
+    synapses = _coupling_synapses(model, neurons, connectivity, delay=delay, dt=dt, name=name)
+    spike_monitor = SpikeMonitor(neurons, name=f"{name}_spikes")
+    state_monitor = None
+    if record_states:
+        record = np.arange(min(10, N)) if record_neurons is None else np.asarray(record_neurons)
+        state_monitor = StateMonitor(
+            neurons, list(record_states), record=record, name=f"{name}_states"
+        )
+    used = {p: values.get(p, default) for p, default in model.parameters.items()}
+    return RecurrentNetwork(
+        model, connectivity, neurons, synapses, spike_monitor, state_monitor, used, seed
+    )
+
+
+def _check_recurrent_arguments(model, connectivity, record_states):
+    """Check the graph and the recorded variables of `recurrent_network`; return N."""
     if not isinstance(connectivity, Connectivity):
         raise ValueError(f"connectivity must be a Connectivity, got {type(connectivity).__name__}")
     if connectivity.N_pre != connectivity.N_post:
@@ -178,18 +200,17 @@ def recurrent_network(
             f"connectivity must be square for a recurrent network, got "
             f"{connectivity.N_pre} -> {connectivity.N_post}"
         )
-    N = connectivity.N_pre
     unknown = set(record_states) - set(model.equations.names)
     if unknown:
         raise ValueError(
             f"record_states {sorted(unknown)} are not variables of model {model.name!r}; "
             f"allowed: {sorted(model.equations.names)}"
         )
-    rng = np.random.default_rng(seed)
-    values = _resolve_parameters(model, N, parameters, rng)
-    neurons = model.make_group(
-        N, name=f"{name}_neurons", dt=dt, initial_values=initial_values, **values
-    )
+    return connectivity.N_pre
+
+
+def _coupling_synapses(model, neurons, connectivity, *, delay, dt, name):
+    """Synapses of `connectivity` acting through ``model.coupling_on_pre``, weights set."""
     unit = model.coupling_unit
     dimensionless = get_dimensions(unit).is_dimensionless
     synapses = Synapses(
@@ -206,17 +227,7 @@ def recurrent_network(
         weight_unit=None if dimensionless else unit,
         weight_variable=model.weight_variable,
     )
-    spike_monitor = SpikeMonitor(neurons, name=f"{name}_spikes")
-    state_monitor = None
-    if record_states:
-        record = np.arange(min(10, N)) if record_neurons is None else np.asarray(record_neurons)
-        state_monitor = StateMonitor(
-            neurons, list(record_states), record=record, name=f"{name}_states"
-        )
-    used = {p: values.get(p, default) for p, default in model.parameters.items()}
-    return RecurrentNetwork(
-        model, connectivity, neurons, synapses, spike_monitor, state_monitor, used, seed
-    )
+    return synapses
 
 
 def balanced_ei_network(
@@ -333,10 +344,27 @@ def inhibitory_pulse_network(
         With ``parameters`` holding ``I_ext`` (dimensionless, reference units) and
         ``J`` for cross-checks with the SparseProp engine.
     """
-    # Late imports keep this module importable on its own.
-    from .lif import lif as lif_model
-    from .theta import theta as theta_model
+    _check_pulse_arguments(neuron, J0, target_rate, tau_m)
+    rng = np.random.default_rng(seed)
+    graph = fixed_out_degree(N, N, K, seed=rng)
+    J = -J0 / math.sqrt(K)
+    drive = float(tau_m * target_rate) * math.sqrt(K) * J0
+    if initial_phases is not None:
+        initial_phases = np.asarray(initial_phases, dtype=float)
+        if initial_phases.shape != (N,) or not np.all(np.isfinite(initial_phases)):
+            raise ValueError(f"initial_phases must be a finite array of length N={N}")
+    common = dict(
+        initial_phases=initial_phases, rng=rng, seed=seed, record_states=record_states, name=name
+    )
+    if neuron == "theta":
+        network = _theta_pulse_network(graph.with_weights(J), drive, tau_m, **common)
+    else:
+        network = _lif_pulse_network(graph, J, drive, tau_m, voltage_scale, **common)
+    network.parameters = dict(network.parameters, I_ext_reference=drive, J=J)
+    return network
 
+
+def _check_pulse_arguments(neuron, J0, target_rate, tau_m):
     if neuron not in ("theta", "lif"):
         raise ValueError(f"neuron must be 'theta' or 'lif', got {neuron!r}")
     if not (isinstance(J0, int | float) and math.isfinite(J0) and J0 > 0):
@@ -348,51 +376,52 @@ def inhibitory_pulse_network(
             )
         if not float(value / dim) > 0:
             raise ValueError(f"{label} must be > 0, got {value!r}")
-    rng = np.random.default_rng(seed)
-    graph = fixed_out_degree(N, N, K, seed=rng)
-    J = -J0 / math.sqrt(K)
-    drive = float(tau_m * target_rate) * math.sqrt(K) * J0
-    if initial_phases is not None:
-        initial_phases = np.asarray(initial_phases, dtype=float)
-        if initial_phases.shape != (N,) or not np.all(np.isfinite(initial_phases)):
-            raise ValueError(f"initial_phases must be a finite array of length N={N}")
-    if neuron == "theta":
-        phases = rng.uniform(-np.pi, np.pi, N) if initial_phases is None else initial_phases
-        if np.any(np.abs(phases) >= np.pi):
-            raise ValueError("initial_phases for theta neurons must lie in (-pi, pi)")
-        # Uniform phase phi -> theta with tan(theta/2) = V = sqrt(I) tan(phi/2).
-        theta_0 = 2 * np.arctan(math.sqrt(drive) * np.tan(phases / 2))
-        model = theta_model()
-        network = recurrent_network(
-            model,
-            graph.with_weights(J),
-            parameters={"tau_m": tau_m, "I_ext": drive},
-            initial_values={"theta": theta_0},
-            record_states=record_states,
-            seed=seed,
-            name=name,
-        )
-    else:
-        V0 = rng.uniform(0, 1, N) if initial_phases is None else initial_phases
-        if np.any((V0 < 0) | (V0 >= 1)):
-            raise ValueError("initial_phases (voltages) for LIF neurons must lie in [0, 1)")
-        model = lif_model(synapse="delta")
-        v_reset = -70 * mV
-        network = recurrent_network(
-            model,
-            graph.with_weights(J * float(voltage_scale / volt)),
-            parameters={
-                "tau_m": tau_m,
-                "v_rest": v_reset,
-                "v_reset": v_reset,
-                "v_threshold": v_reset + voltage_scale,
-                "I_ext": (1 + drive) * voltage_scale,
-                "tau_ref": 0 * ms,
-            },
-            initial_values={"v": v_reset + V0 * voltage_scale},
-            record_states=record_states,
-            seed=seed,
-            name=name,
-        )
-    network.parameters = dict(network.parameters, I_ext_reference=drive, J=J)
-    return network
+
+
+def _theta_pulse_network(graph, drive, tau_m, *, initial_phases, rng, seed, record_states, name):
+    """Theta neurons on the weighted `graph`, initial phases mapped from the uniform QIF phase."""
+    from .theta import theta as theta_model  # late import: this module stands on its own
+
+    N = graph.N_pre
+    phases = rng.uniform(-np.pi, np.pi, N) if initial_phases is None else initial_phases
+    if np.any(np.abs(phases) >= np.pi):
+        raise ValueError("initial_phases for theta neurons must lie in (-pi, pi)")
+    # Uniform phase phi -> theta with tan(theta/2) = V = sqrt(I) tan(phi/2).
+    theta_0 = 2 * np.arctan(math.sqrt(drive) * np.tan(phases / 2))
+    return recurrent_network(
+        theta_model(),
+        graph,
+        parameters={"tau_m": tau_m, "I_ext": drive},
+        initial_values={"theta": theta_0},
+        record_states=record_states,
+        seed=seed,
+        name=name,
+    )
+
+
+def _lif_pulse_network(graph, J, drive, tau_m, voltage_scale, *, initial_phases, rng, seed,
+                       record_states, name):  # fmt: skip
+    """Normalised delta-pulse LIF neurons on `graph` with weights J (in volts)."""
+    from .lif import lif as lif_model  # late import: this module stands on its own
+
+    N = graph.N_pre
+    V0 = rng.uniform(0, 1, N) if initial_phases is None else initial_phases
+    if np.any((V0 < 0) | (V0 >= 1)):
+        raise ValueError("initial_phases (voltages) for LIF neurons must lie in [0, 1)")
+    v_reset = -70 * mV
+    return recurrent_network(
+        lif_model(synapse="delta"),
+        graph.with_weights(J * float(voltage_scale / volt)),
+        parameters={
+            "tau_m": tau_m,
+            "v_rest": v_reset,
+            "v_reset": v_reset,
+            "v_threshold": v_reset + voltage_scale,
+            "I_ext": (1 + drive) * voltage_scale,
+            "tau_ref": 0 * ms,
+        },
+        initial_values={"v": v_reset + V0 * voltage_scale},
+        record_states=record_states,
+        seed=seed,
+        name=name,
+    )

@@ -33,6 +33,7 @@ shifts.
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 from brian2 import (
@@ -48,6 +49,7 @@ from brian2 import (
 )
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
+from ._base import check_positive_int
 from .alif import ZERO_SYNAPTIC_CURRENT, alif
 
 __all__ = ["srnn_network", "SRNNNetwork", "READOUT_EQUATIONS"]
@@ -208,12 +210,6 @@ class SRNNNetwork:
         return values[:, start : start + self.n_steps].T
 
 
-def _positive_int(value, name):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _per_layer(value, n_layers, name):
     """Broadcast a scalar (or per-neuron array) to one entry per layer."""
     if isinstance(value, list | tuple):
@@ -266,6 +262,263 @@ def _connect_dense(source, target, weights, dt, name):
         synapses.connect(i=pre, j=post)
         synapses.w[:] = weights[post, pre]
     return synapses
+
+
+def _per_layer_arrays(value, layer_sizes, name, check, *, indexed=False):
+    """Broadcast `value` to the layers and check each entry with ``check(v, size, name)``.
+
+    With ``indexed=True`` an entry's error names it ``name[index]``.
+    """
+    values = _per_layer(value, len(layer_sizes), name)
+    return [
+        check(entry, size, f"{name}[{index}]" if indexed else name)
+        for index, (entry, size) in enumerate(zip(values, layer_sizes, strict=True))
+    ]
+
+
+@dataclass
+class _SRNNArguments:
+    """The checked arguments of `srnn_network`: plain float arrays, times in seconds."""
+
+    layer_sizes: list
+    n_outputs: int
+    dt_seconds: float
+    currents: np.ndarray
+    tau_m: list
+    tau_adp: list
+    tau_out: np.ndarray
+    b0: list
+    beta: list
+    R_m: list
+    readout_R_m: float
+    biases: list
+    output_bias: np.ndarray
+    recurrent: list
+    feedforward: list
+    output_weights: np.ndarray
+    initial_membrane: list
+    initial_readout: np.ndarray
+
+    @property
+    def n_layers(self):
+        return len(self.layer_sizes)
+
+    @property
+    def n_steps(self):
+        return self.currents.shape[0]
+
+    @property
+    def dt(self):
+        return self.dt_seconds * second
+
+
+def _check_sizes(n_inputs, layer_sizes, n_outputs):
+    n_inputs = check_positive_int(n_inputs, "n_inputs")
+    n_outputs = check_positive_int(n_outputs, "n_outputs")
+    if isinstance(layer_sizes, numbers.Integral):
+        layer_sizes = [layer_sizes]
+    layer_sizes = [check_positive_int(size, "each of layer_sizes") for size in layer_sizes]
+    if not layer_sizes:
+        raise ValueError("layer_sizes must contain at least one layer")
+    return n_inputs, layer_sizes, n_outputs
+
+
+def _check_dt(dt):
+    """Return `dt` in seconds (finite, > 0)."""
+    fail_for_dimension_mismatch(dt, second, "dt must be a time (e.g. 1*ms)")
+    dt_seconds = float(dt / second) if isinstance(dt, Quantity) else float(dt)
+    if not np.isfinite(dt_seconds) or dt_seconds <= 0:
+        raise ValueError(f"dt must be finite and > 0, got {dt!r}")
+    return dt_seconds
+
+
+def _check_input_currents(input_currents, input_weights, n_inputs, n_first):
+    """Return the layer-0 currents ``(T, n_first)``: projected through `input_weights` if given."""
+    fail_for_dimension_mismatch(input_currents, 1, "input_currents must be dimensionless")
+    currents = np.asarray(input_currents, dtype=float)
+    if currents.ndim != 2 or currents.shape[0] < 1:
+        raise ValueError(f"input_currents must have shape (T, channels), got {currents.shape}")
+    if not np.all(np.isfinite(currents)):
+        raise ValueError("input_currents must be finite")
+    if input_weights is not None:
+        if currents.shape[1] != n_inputs:
+            raise ValueError(
+                f"input_currents must have shape (T, n_inputs={n_inputs}) when input_weights "
+                f"is given, got {currents.shape}"
+            )
+        w_in = _matrix(input_weights, (n_first, n_inputs), "input_weights")
+        return currents @ w_in.T
+    if currents.shape[1] != n_first:
+        raise ValueError(
+            f"input_currents must have shape (T, layer_sizes[0]={n_first}) without "
+            f"input_weights, got {currents.shape}"
+        )
+    return currents
+
+
+def _check_weights(layer_sizes, recurrent_weights, feedforward_weights):
+    """Return the checked recurrent (None where absent) and feed-forward matrices."""
+    n_layers = len(layer_sizes)
+    if recurrent_weights is None:
+        recurrent_weights = [None] * n_layers
+    recurrent_weights = _per_layer(recurrent_weights, n_layers, "recurrent_weights")
+    recurrent = [
+        None if w is None else _matrix(w, (size, size), f"recurrent_weights[{index}]")
+        for index, (w, size) in enumerate(zip(recurrent_weights, layer_sizes, strict=True))
+    ]
+    if n_layers > 1:
+        if feedforward_weights is None or len(feedforward_weights) != n_layers - 1:
+            raise ValueError(
+                f"feedforward_weights must be a list of {n_layers - 1} matrices (layer l -> l+1)"
+            )
+        feedforward = [
+            _matrix(
+                w, (layer_sizes[index + 1], layer_sizes[index]), f"feedforward_weights[{index}]"
+            )
+            for index, w in enumerate(feedforward_weights)
+        ]
+    else:
+        if feedforward_weights:
+            raise ValueError("feedforward_weights must be empty for a single layer")
+        feedforward = []
+    return recurrent, feedforward
+
+
+def _check_srnn_arguments(
+    n_inputs,
+    layer_sizes,
+    n_outputs,
+    *,
+    input_currents,
+    dt,
+    tau_m,
+    tau_adp,
+    tau_out,
+    input_weights,
+    recurrent_weights,
+    feedforward_weights,
+    output_weights,
+    biases,
+    output_bias,
+    b0,
+    beta,
+    R_m,
+    initial_membrane,
+    initial_readout,
+):
+    """Check every argument of `srnn_network` (same order, same messages) before building."""
+    n_inputs, layer_sizes, n_outputs = _check_sizes(n_inputs, layer_sizes, n_outputs)
+    n_layers = len(layer_sizes)
+    dt_seconds = _check_dt(dt)
+    currents = _check_input_currents(input_currents, input_weights, n_inputs, layer_sizes[0])
+    tau_m_layers = _per_layer_arrays(tau_m, layer_sizes, "tau_m", _time_array, indexed=True)
+    tau_adp_layers = _per_layer_arrays(tau_adp, layer_sizes, "tau_adp", _time_array, indexed=True)
+    tau_out_seconds = _time_array(tau_out, n_outputs, "tau_out")
+    b0_layers = _per_layer_arrays(b0, layer_sizes, "b0", _float_array)
+    beta_layers = _per_layer_arrays(beta, layer_sizes, "beta", _float_array)
+    R_m_is_scalar = not isinstance(R_m, list | tuple) and np.ndim(R_m) == 0
+    readout_R_m = float(_float_array(R_m, 1, "R_m")[0]) if R_m_is_scalar else 1.0
+    R_m_layers = _per_layer_arrays(R_m, layer_sizes, "R_m", _float_array)
+    if biases is None:
+        biases = [0.0] * n_layers
+    bias_layers = _per_layer_arrays(biases, layer_sizes, "biases", _float_array)
+    out_bias = _float_array(0.0 if output_bias is None else output_bias, n_outputs, "output_bias")
+    recurrent, feedforward = _check_weights(layer_sizes, recurrent_weights, feedforward_weights)
+    w_out = _matrix(output_weights, (n_outputs, layer_sizes[-1]), "output_weights")
+    if initial_membrane is None:
+        initial_membrane = [0.0] * n_layers
+    u_init = _per_layer_arrays(initial_membrane, layer_sizes, "initial_membrane", _float_array)
+    m_init = _float_array(
+        0.0 if initial_readout is None else initial_readout, n_outputs, "initial_readout"
+    )
+    return _SRNNArguments(
+        layer_sizes=layer_sizes,
+        n_outputs=n_outputs,
+        dt_seconds=dt_seconds,
+        currents=currents,
+        tau_m=tau_m_layers,
+        tau_adp=tau_adp_layers,
+        tau_out=tau_out_seconds,
+        b0=b0_layers,
+        beta=beta_layers,
+        R_m=R_m_layers,
+        readout_R_m=readout_R_m,
+        biases=bias_layers,
+        output_bias=out_bias,
+        recurrent=recurrent,
+        feedforward=feedforward,
+        output_weights=w_out,
+        initial_membrane=u_init,
+        initial_readout=m_init,
+    )
+
+
+def _latency_start(args):
+    """Initial ``v``, ``b`` of every layer and ``m`` of the readout, pre-compensated.
+
+    Layer ``l`` and the readout reach the map's initial state after ``l`` (readout:
+    ``n_layers``) bias-driven decay steps; run that decay backwards, checking that no
+    latency step of a layer would cross its threshold.
+    """
+    v_start, b_start = [], []
+    for layer in range(args.n_layers):
+        alpha = np.exp(-args.dt_seconds / args.tau_m[layer])
+        rho = np.exp(-args.dt_seconds / args.tau_adp[layer])
+        drive = (1 - alpha) * args.R_m[layer] * args.biases[layer]
+        v, b = args.initial_membrane[layer].copy(), args.b0[layer].copy()
+        for _ in range(layer):
+            v = (v - drive) / alpha
+            b = b / rho
+            if np.any(alpha * v + drive > args.b0[layer] + args.beta[layer] * rho * b):
+                raise ValueError(
+                    f"initial_membrane[{layer}] is too close to threshold: layer {layer} would "
+                    "fire during its latency steps; choose a lower initial membrane"
+                )
+        v_start.append(v)
+        b_start.append(b)
+    alpha_out = np.exp(-args.dt_seconds / args.tau_out)
+    m_start = args.initial_readout.copy()
+    for _ in range(args.n_layers):
+        m_start = (m_start - (1 - alpha_out) * args.readout_R_m * args.output_bias) / alpha_out
+    return v_start, b_start, m_start
+
+
+def _build_layers(args, v_start, b_start, name):
+    """The ALIF layers; layer 0 reads its held input from a `TimedArray`."""
+    model = alif()
+    table = np.zeros((args.n_steps + args.n_layers, args.layer_sizes[0]))
+    table[: args.n_steps] = args.currents
+    input_table = TimedArray(table, dt=args.dt, name=f"{name}_input_table*")
+    layers = []
+    for layer, size in enumerate(args.layer_sizes):
+        group = model.make_group(
+            size,
+            name=f"{name}_layer_{layer}*",
+            dt=args.dt,
+            initial_values={"v": v_start[layer], "b": b_start[layer]},
+            tau_m=args.tau_m[layer] * second,
+            tau_adp=args.tau_adp[layer] * second,
+            b0=args.b0[layer],
+            beta=args.beta[layer],
+            R_m=args.R_m[layer],
+            I_ext=args.biases[layer],
+        )
+        layers.append(group)
+    layers[0].namespace[_INPUT_TABLE_NAME] = input_table
+    layers[0].run_regularly(f"I_input = {_INPUT_TABLE_NAME}(t, i)", when="start")
+    return layers, input_table
+
+
+def _build_readout(args, m_start, name):
+    readout = NeuronGroup(
+        args.n_outputs, READOUT_EQUATIONS, method="exact", dt=args.dt, name=f"{name}_readout*"
+    )
+    readout.tau_out = args.tau_out * second
+    readout.R_m = args.readout_R_m
+    readout.I_ext = args.output_bias
+    readout.m = m_start
+    readout.run_regularly(ZERO_SYNAPTIC_CURRENT[0], when=ZERO_SYNAPTIC_CURRENT[1])
+    return readout
 
 
 def srnn_network(
@@ -361,173 +614,42 @@ def srnn_network(
     Mach. Intell. 3:905) to rounding error on any device; see the module
     docstring for the latency convention.
     """
-    n_inputs = _positive_int(n_inputs, "n_inputs")
-    n_outputs = _positive_int(n_outputs, "n_outputs")
-    if isinstance(layer_sizes, numbers.Integral):
-        layer_sizes = [layer_sizes]
-    layer_sizes = [_positive_int(size, "each of layer_sizes") for size in layer_sizes]
-    if not layer_sizes:
-        raise ValueError("layer_sizes must contain at least one layer")
-    n_layers = len(layer_sizes)
-    fail_for_dimension_mismatch(dt, second, "dt must be a time (e.g. 1*ms)")
-    dt_seconds = float(dt / second) if isinstance(dt, Quantity) else float(dt)
-    if not np.isfinite(dt_seconds) or dt_seconds <= 0:
-        raise ValueError(f"dt must be finite and > 0, got {dt!r}")
-    dt = dt_seconds * second
-
-    fail_for_dimension_mismatch(input_currents, 1, "input_currents must be dimensionless")
-    currents = np.asarray(input_currents, dtype=float)
-    if currents.ndim != 2 or currents.shape[0] < 1:
-        raise ValueError(f"input_currents must have shape (T, channels), got {currents.shape}")
-    if not np.all(np.isfinite(currents)):
-        raise ValueError("input_currents must be finite")
-    n_steps = currents.shape[0]
-    if input_weights is not None:
-        if currents.shape[1] != n_inputs:
-            raise ValueError(
-                f"input_currents must have shape (T, n_inputs={n_inputs}) when input_weights "
-                f"is given, got {currents.shape}"
-            )
-        w_in = _matrix(input_weights, (layer_sizes[0], n_inputs), "input_weights")
-        currents = currents @ w_in.T
-    elif currents.shape[1] != layer_sizes[0]:
-        raise ValueError(
-            f"input_currents must have shape (T, layer_sizes[0]={layer_sizes[0]}) without "
-            f"input_weights, got {currents.shape}"
-        )
-
-    tau_m_layers = [
-        _time_array(value, size, f"tau_m[{index}]")
-        for index, (value, size) in enumerate(
-            zip(_per_layer(tau_m, n_layers, "tau_m"), layer_sizes, strict=True)
-        )
-    ]
-    tau_adp_layers = [
-        _time_array(value, size, f"tau_adp[{index}]")
-        for index, (value, size) in enumerate(
-            zip(_per_layer(tau_adp, n_layers, "tau_adp"), layer_sizes, strict=True)
-        )
-    ]
-    tau_out_seconds = _time_array(tau_out, n_outputs, "tau_out")
-    b0_layers = [
-        _float_array(v, s, "b0")
-        for v, s in zip(_per_layer(b0, n_layers, "b0"), layer_sizes, strict=True)
-    ]
-    beta_layers = [
-        _float_array(v, s, "beta")
-        for v, s in zip(_per_layer(beta, n_layers, "beta"), layer_sizes, strict=True)
-    ]
-    R_m_is_scalar = not isinstance(R_m, list | tuple) and np.ndim(R_m) == 0
-    readout_R_m = float(_float_array(R_m, 1, "R_m")[0]) if R_m_is_scalar else 1.0
-    R_m_layers = [
-        _float_array(v, s, "R_m")
-        for v, s in zip(_per_layer(R_m, n_layers, "R_m"), layer_sizes, strict=True)
-    ]
-    if biases is None:
-        biases = [0.0] * n_layers
-    bias_layers = [
-        _float_array(v, s, "biases")
-        for v, s in zip(_per_layer(biases, n_layers, "biases"), layer_sizes, strict=True)
-    ]
-    out_bias = _float_array(0.0 if output_bias is None else output_bias, n_outputs, "output_bias")
-    if recurrent_weights is None:
-        recurrent_weights = [None] * n_layers
-    recurrent_weights = _per_layer(recurrent_weights, n_layers, "recurrent_weights")
-    recurrent = [
-        None if w is None else _matrix(w, (size, size), f"recurrent_weights[{index}]")
-        for index, (w, size) in enumerate(zip(recurrent_weights, layer_sizes, strict=True))
-    ]
-    if n_layers > 1:
-        if feedforward_weights is None or len(feedforward_weights) != n_layers - 1:
-            raise ValueError(
-                f"feedforward_weights must be a list of {n_layers - 1} matrices (layer l -> l+1)"
-            )
-        feedforward = [
-            _matrix(
-                w, (layer_sizes[index + 1], layer_sizes[index]), f"feedforward_weights[{index}]"
-            )
-            for index, w in enumerate(feedforward_weights)
-        ]
-    else:
-        if feedforward_weights:
-            raise ValueError("feedforward_weights must be empty for a single layer")
-        feedforward = []
-    w_out = _matrix(output_weights, (n_outputs, layer_sizes[-1]), "output_weights")
-    if initial_membrane is None:
-        initial_membrane = [0.0] * n_layers
-    u_init = [
-        _float_array(v, s, "initial_membrane")
-        for v, s in zip(
-            _per_layer(initial_membrane, n_layers, "initial_membrane"), layer_sizes, strict=True
-        )
-    ]
-    m_init = _float_array(
-        0.0 if initial_readout is None else initial_readout, n_outputs, "initial_readout"
+    args = _check_srnn_arguments(
+        n_inputs,
+        layer_sizes,
+        n_outputs,
+        input_currents=input_currents,
+        dt=dt,
+        tau_m=tau_m,
+        tau_adp=tau_adp,
+        tau_out=tau_out,
+        input_weights=input_weights,
+        recurrent_weights=recurrent_weights,
+        feedforward_weights=feedforward_weights,
+        output_weights=output_weights,
+        biases=biases,
+        output_bias=output_bias,
+        b0=b0,
+        beta=beta,
+        R_m=R_m,
+        initial_membrane=initial_membrane,
+        initial_readout=initial_readout,
     )
-
-    # Pre-compensate the latency of deeper layers: run the bias-driven decay
-    # backwards `layer` times, checking that no latency step would cross threshold.
-    v_start, b_start = [], []
-    for layer in range(n_layers):
-        alpha = np.exp(-dt_seconds / tau_m_layers[layer])
-        rho = np.exp(-dt_seconds / tau_adp_layers[layer])
-        drive = (1 - alpha) * R_m_layers[layer] * bias_layers[layer]
-        v, b = u_init[layer].copy(), b0_layers[layer].copy()
-        for _ in range(layer):
-            v = (v - drive) / alpha
-            b = b / rho
-            if np.any(alpha * v + drive > b0_layers[layer] + beta_layers[layer] * rho * b):
-                raise ValueError(
-                    f"initial_membrane[{layer}] is too close to threshold: layer {layer} would "
-                    "fire during its latency steps; choose a lower initial membrane"
-                )
-        v_start.append(v)
-        b_start.append(b)
-    alpha_out = np.exp(-dt_seconds / tau_out_seconds)
-    m_start = m_init.copy()
-    for _ in range(n_layers):
-        m_start = (m_start - (1 - alpha_out) * readout_R_m * out_bias) / alpha_out
-
-    model = alif()
-    table = np.zeros((n_steps + n_layers, layer_sizes[0]))
-    table[:n_steps] = currents
-    input_table = TimedArray(table, dt=dt, name=f"{name}_input_table*")
-    layers = []
-    for layer, size in enumerate(layer_sizes):
-        group = model.make_group(
-            size,
-            name=f"{name}_layer_{layer}*",
-            dt=dt,
-            initial_values={"v": v_start[layer], "b": b_start[layer]},
-            tau_m=tau_m_layers[layer] * second,
-            tau_adp=tau_adp_layers[layer] * second,
-            b0=b0_layers[layer],
-            beta=beta_layers[layer],
-            R_m=R_m_layers[layer],
-            I_ext=bias_layers[layer],
-        )
-        layers.append(group)
-    layers[0].namespace[_INPUT_TABLE_NAME] = input_table
-    layers[0].run_regularly(f"I_input = {_INPUT_TABLE_NAME}(t, i)", when="start")
-
-    readout = NeuronGroup(
-        n_outputs, READOUT_EQUATIONS, method="exact", dt=dt, name=f"{name}_readout*"
-    )
-    readout.tau_out = tau_out_seconds * second
-    readout.R_m = readout_R_m
-    readout.I_ext = out_bias
-    readout.m = m_start
-    readout.run_regularly(ZERO_SYNAPTIC_CURRENT[0], when=ZERO_SYNAPTIC_CURRENT[1])
-
+    v_start, b_start, m_start = _latency_start(args)
+    dt = args.dt
+    layers, input_table = _build_layers(args, v_start, b_start, name)
+    readout = _build_readout(args, m_start, name)
     recurrent_synapses = [
         None if w is None else _connect_dense(group, group, w, dt, f"{name}_recurrent_{index}")
-        for index, (w, group) in enumerate(zip(recurrent, layers, strict=True))
+        for index, (w, group) in enumerate(zip(args.recurrent, layers, strict=True))
     ]
     feedforward_synapses = [
         _connect_dense(layers[index], layers[index + 1], w, dt, f"{name}_feedforward_{index}")
-        for index, w in enumerate(feedforward)
+        for index, w in enumerate(args.feedforward)
     ]
-    readout_synapses = _connect_dense(layers[-1], readout, w_out, dt, f"{name}_output")
+    readout_synapses = _connect_dense(
+        layers[-1], readout, args.output_weights, dt, f"{name}_output"
+    )
 
     spike_monitors = [SpikeMonitor(group, name=f"{group.name}_spikes*") for group in layers]
     membrane_monitors = None
@@ -558,5 +680,5 @@ def srnn_network(
         membrane_monitors=membrane_monitors,
         readout_monitor=readout_monitor,
         dt=dt,
-        n_steps=n_steps,
+        n_steps=args.n_steps,
     )

@@ -187,10 +187,15 @@ def qif():
     )
 
 
-def _check_time_constant(tau_m):
+def _check_period_arguments(tau_m, I_ext, neuron):
+    """Check `tau_m` and the drive of a periodic neuron; return `I_ext` as a float array."""
     values = np.asarray(tau_m, dtype=float)
     if np.any(~np.isfinite(values)) or np.any(values <= 0):
         raise ValueError(f"tau_m must be finite and > 0, got {tau_m!r}")
+    I_ext = np.asarray(I_ext, dtype=float)
+    if np.any(~np.isfinite(I_ext)) or np.any(I_ext <= 0):
+        raise ValueError(f"I_ext must be finite and > 0 for a periodic {neuron} neuron")
+    return I_ext
 
 
 def theta_period(tau_m, I_ext):
@@ -212,10 +217,7 @@ def theta_period(tau_m, I_ext):
     ValueError
         Non-positive or non-finite `tau_m` or `I_ext`.
     """
-    _check_time_constant(tau_m)
-    I_ext = np.asarray(I_ext, dtype=float)
-    if np.any(~np.isfinite(I_ext)) or np.any(I_ext <= 0):
-        raise ValueError("I_ext must be finite and > 0 for a periodic theta neuron")
+    I_ext = _check_period_arguments(tau_m, I_ext, "theta")
     return np.pi * tau_m / np.sqrt(I_ext)
 
 
@@ -246,10 +248,7 @@ def qif_period(tau_m, I_ext, v_peak=10.0, v_reset=-10.0):
     ValueError
         Non-positive or non-finite `tau_m` or `I_ext`, or ``v_reset >= v_peak``.
     """
-    _check_time_constant(tau_m)
-    I_ext = np.asarray(I_ext, dtype=float)
-    if np.any(~np.isfinite(I_ext)) or np.any(I_ext <= 0):
-        raise ValueError("I_ext must be finite and > 0 for a periodic QIF neuron")
+    I_ext = _check_period_arguments(tau_m, I_ext, "QIF")
     if not v_reset < v_peak:
         raise ValueError(f"v_reset must be < v_peak, got v_reset={v_reset}, v_peak={v_peak}")
     root = np.sqrt(I_ext)

@@ -25,6 +25,8 @@ import numpy as np
 from brian2 import Quantity, second
 from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
 
+from ._base import check_positive_int
+
 __all__ = [
     "TimescaleSampler",
     "constant_timescales",
@@ -67,12 +69,6 @@ def _as_positive_number(name, value):
     if not math.isfinite(number) or number <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return number
-
-
-def _check_size(N):
-    if isinstance(N, bool) or not isinstance(N, int | np.integer) or N <= 0:
-        raise ValueError(f"N must be a positive integer, got {N!r}")
-    return int(N)
 
 
 class TimescaleSampler:
@@ -120,7 +116,7 @@ class TimescaleSampler:
             If a drawn value is not finite and positive (cannot happen for valid
             parameters; guards against numerical corner cases).
         """
-        N = _check_size(N)
+        N = check_positive_int(N, "N")
         rng = np.random.default_rng(seed)
         values = np.asarray(self._draw(rng, N), dtype=float)
         if values.shape != (N,):

@@ -23,8 +23,9 @@ def closed_form_period(tau_m, tau_ref, v_rest, v_threshold, v_reset, drive):
     return tau_ref + tau_m * np.log((v_inf - v_reset) / (v_inf - v_threshold))
 
 
+@pytest.mark.devices("runtime", "cpp_standalone")
 @pytest.mark.parametrize("synapse", ["delta", "exponential"])
-def test_lif_firing_rate_matches_f_i_curve(synapse):
+def test_lif_firing_rate_matches_f_i_curve(synapse, device):
     drives = np.array([10.0, 20.5, 21.0, 25.0, 35.0, 60.0, 120.0])  # mV; rheobase 20 mV
     model = lif(synapse)
     group = model.make_group(

@@ -8,7 +8,8 @@ from brian2.units.fundamentalunits import DimensionMismatchError
 from neurosrnn.models.theta import qif, qif_period, theta, theta_period
 
 
-def test_theta_period_is_pi_tau_over_sqrt_drive():
+@pytest.mark.devices("runtime", "cpp_standalone")
+def test_theta_period_is_pi_tau_over_sqrt_drive(device):
     drives = np.array([0.05, 0.1, 0.3, 1.0, 2.0])
     tau_m = np.array([10.0, 10.0, 20.0, 5.0, 10.0])  # ms
     group = theta().make_group(len(drives), tau_m=tau_m * ms, I_ext=drives)

@@ -6,7 +6,7 @@ data sets, an operation-count energy estimate, and export of trained networks to
 Brian2. Importing this package imports JAX lazily only where needed; importing
 `neurosrnn` never imports it.
 
-Submodules: `surrogate`, `srnn`, `train`, `data`, `energy`, `deploy`.
+Submodules: `surrogate`, `srnn`, `optim`, `train`, `data`, `energy`, `deploy`.
 """
 
 from .data import Dataset, delayed_recall, delayed_xor, digit_images, sequential_digits

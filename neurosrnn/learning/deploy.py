@@ -324,7 +324,9 @@ def simulate_saved(
     import json
     import os
 
-    from .train import TrainedSRNN, _atomic_write
+    from neurosrnn.atomic import atomic_write
+
+    from .train import TrainedSRNN
 
     trained = TrainedSRNN.load(network)
     if not os.path.exists(inputs):
@@ -348,12 +350,15 @@ def simulate_saved(
     }
     if labels is not None:
         summary["accuracy"] = float(np.mean(result["predictions"] == labels))
-    _atomic_write(os.path.join(out, "predictions.npy"), lambda f: np.save(f, result["predictions"]))
-    _atomic_write(os.path.join(out, "readout.npy"), lambda f: np.save(f, result["readout"]))
+    with atomic_write(os.path.join(out, "predictions.npy")) as stream:
+        np.save(stream, result["predictions"])
+    with atomic_write(os.path.join(out, "readout.npy")) as stream:
+        np.save(stream, result["readout"])
     spikes = {f"layer_{k}": s.astype(np.uint8) for k, s in enumerate(result["spikes"])}
-    _atomic_write(os.path.join(out, "spikes.npz"), lambda f: np.savez_compressed(f, **spikes))
-    text = json.dumps(summary, indent=1).encode()
-    _atomic_write(os.path.join(out, "summary.json"), lambda f: f.write(text))
+    with atomic_write(os.path.join(out, "spikes.npz")) as stream:
+        np.savez_compressed(stream, **spikes)
+    with atomic_write(os.path.join(out, "summary.json"), "w") as stream:
+        json.dump(summary, stream, indent=1)
     return summary
 
 

@@ -46,6 +46,7 @@ import numpy as np
 from .surrogate import SURROGATES, get_surrogate
 
 __all__ = [
+    "enable_x64",
     "SRNNConfig",
     "LOSSES",
     "READOUTS",
@@ -63,7 +64,14 @@ LOSSES = ("mean", "last", "per_step", "summed_softmax", "spike_count")
 READOUTS = ("integrator", "spiking")
 
 
-def _enable_x64():
+def enable_x64():
+    """Switch JAX to 64-bit floats (``jax_enable_x64``), once per process.
+
+    The float64 forward pass is the reference the Brian2 export is checked against;
+    without this flag JAX silently computes float64 inputs in float32. Training in
+    float32 is unaffected (arrays keep the dtype they are cast to). Called by the
+    entry points of `neurosrnn.learning.train` before they create any array.
+    """
     import jax
 
     jax.config.update("jax_enable_x64", True)

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
-from neurosrnn._atomic import atomic_write
+from neurosrnn.atomic import atomic_write
+from neurosrnn.progress import progress_bar
 
+from .optim import adam_init, adam_update
 from .srnn import (
     SRNNConfig,
+    enable_x64,
     init_params,
     loss_and_accuracy,
     predictions_from_readout,
@@ -72,11 +74,6 @@ def _to_numpy(params):
     }
 
 
-def _atomic_write(path, write):
-    with atomic_write(path) as stream:
-        write(stream)
-
-
 class TrainedSRNN:
     """A trained SRNN: configuration, parameters, initial parameters and history.
 
@@ -115,9 +112,7 @@ class TrainedSRNN:
         """Forward pass (numpy outputs); float64 by default (the export reference)."""
         import jax
 
-        from .srnn import _enable_x64
-
-        _enable_x64()
+        enable_x64()
         validate_inputs(x, self.config)
         params = jax.tree_util.tree_map(lambda a: np.asarray(a, dtype=dtype), self.params)
         out = run(params, np.asarray(x, dtype=dtype), self.config, record_voltage=record_voltage)
@@ -172,9 +167,11 @@ class TrainedSRNN:
             "metadata": self.metadata,
             "has_initial": self.initial_params is not None,
         }
-        _atomic_write(stem + ".npz", lambda f: np.savez(f, **arrays))
+        with atomic_write(stem + ".npz") as stream:
+            np.savez(stream, **arrays)
         text = json.dumps(info, indent=1, default=_json_default).encode()
-        _atomic_write(stem + ".json", lambda f: f.write(text))
+        with atomic_write(stem + ".json") as stream:
+            stream.write(text)
         return stem + ".npz", stem + ".json"
 
     @classmethod
@@ -228,31 +225,6 @@ def firing_rates(output):
     return [float(np.mean(np.asarray(s))) for s in output["spikes"]]
 
 
-def _progress(stream, epoch, epochs, done, total, loss, acc, width=24):
-    filled = int(width * done / max(total, 1))
-    bar = "#" * filled + "-" * (width - filled)
-    stream.write(
-        f"\repoch {epoch + 1}/{epochs} [{bar}] {done}/{total} loss {loss:.4f} acc {acc:.3f}"
-    )
-    stream.flush()
-
-
-def _adam_update(params, grads, state, lrs, b1=0.9, b2=0.999, eps=1e-8):
-    import jax
-    import jax.numpy as jnp
-
-    m, v, count = state
-    count = count + 1
-    m = jax.tree_util.tree_map(lambda m_, g: b1 * m_ + (1 - b1) * g, m, grads)
-    v = jax.tree_util.tree_map(lambda v_, g: b2 * v_ + (1 - b2) * g * g, v, grads)
-    c1 = 1 - b1**count
-    c2 = 1 - b2**count
-    params = jax.tree_util.tree_map(
-        lambda p, m_, v_, lr: p - lr * (m_ / c1) / (jnp.sqrt(v_ / c2) + eps), params, m, v, lrs
-    )
-    return params, (m, v, count)
-
-
 def _lr_tree(params, lr, tau_lr):
     def leaf_lrs(d):
         return {k: (tau_lr if k.startswith("tau") else lr) for k in d}
@@ -298,9 +270,7 @@ def evaluate(params, x, labels, config, batch_size=256, dtype="float32"):
     """
     import jax
 
-    from .srnn import _enable_x64
-
-    _enable_x64()
+    enable_x64()
     validate_inputs(x, config, labels)
     params = jax.tree_util.tree_map(lambda a: np.asarray(a, dtype=dtype), _to_numpy(params))
     fn = _eval_fn(config)
@@ -393,8 +363,10 @@ def train(
         Training precision.
     checkpoint : str, optional
         File stem; the network is saved there (atomically) after every epoch.
-    progress : bool
-        Show a progress bar with loss and accuracy on stderr.
+    progress : bool or None
+        Progress bar ("training", in batches) with the epoch and the running loss
+        and accuracy: True (default) always, None on an interactive terminal only,
+        False never (`neurosrnn.progress.progress_bar`).
     metadata : dict, optional
         Stored in the result.
 
@@ -402,30 +374,66 @@ def train(
     -------
     TrainedSRNN
     """
-    import jax
-    import jax.numpy as jnp
-
-    from .srnn import _enable_x64
-
-    _enable_x64()
+    enable_x64()
     _check_training_args(epochs, batch_size, lr, tau_lr_factor, dtype, lr_step)
+    _check_training_data(config, x_train, y_train, x_test, y_test)
+    if params is None:
+        params = init_params(config, seed)
+    validate_params(params, config)
+    initial = _to_numpy(params)
+    cast = np.float32 if dtype == "float32" else np.float64
+    tau_lr = lr * tau_lr_factor if config.learn_tau else 0.0
+    step = _make_step(config, _lr_tree(initial, lr, tau_lr))
+    params, opt_state = _start_parameters(initial, cast)
+    batch_size = min(int(batch_size), len(x_train))
+    n_batches = len(x_train) // batch_size
+    rng = np.random.default_rng(seed + 1_000_003)
+    history = {"loss": [], "accuracy": [], "test_accuracy": [], "seconds": []}
+    x_train = np.asarray(x_train, dtype=cast)
+    y_train = np.asarray(y_train)
+    meta = _meta(metadata, seed, dtype)
+    with progress_bar(
+        total=epochs * n_batches, label="training", unit="batches", progress=progress
+    ) as bar:
+        for epoch in range(epochs):
+            started = time.perf_counter()
+            scale = 1.0 if lr_step is None else lr_step[1] ** (epoch // lr_step[0])
+            order = rng.permutation(len(x_train))
+            batches = [order[b * batch_size : (b + 1) * batch_size] for b in range(n_batches)]
+            params, opt_state, loss, accuracy = _train_epoch(
+                step, params, opt_state, x_train, y_train, batches, cast(scale), epoch, bar
+            )
+            history["loss"].append(loss)
+            history["accuracy"].append(accuracy)
+            test_accuracy = None
+            if x_test is not None:
+                test_accuracy = evaluate(params, x_test, y_test, config, dtype=dtype)["accuracy"]
+                bar.set_postfix(_postfix(epoch, loss, accuracy, test_accuracy))
+            history["test_accuracy"].append(test_accuracy)
+            history["seconds"].append(time.perf_counter() - started)
+            if checkpoint is not None:
+                TrainedSRNN(config, params, initial, history, meta).save(checkpoint)
+    params = _to_numpy(params)
+    if not config.learn_tau:
+        _restore_frozen_taus(params, initial)
+    return TrainedSRNN(config, params, initial, history, meta)
+
+
+def _check_training_data(config, x_train, y_train, x_test, y_test):
     validate_inputs(x_train, config, y_train)
     if (x_test is None) != (y_test is None):
         raise ValueError("give both x_test and y_test, or neither")
     if x_test is not None:
         validate_inputs(x_test, config, y_test)
-    if params is None:
-        params = init_params(config, seed)
-    validate_params(params, config)
-    initial = _to_numpy(params)
-    n = len(x_train)
-    batch_size = min(int(batch_size), n)
-    tau_lr = lr * tau_lr_factor if config.learn_tau else 0.0
-    lrs = _lr_tree(initial, lr, tau_lr)
-    cast = np.float32 if dtype == "float32" else np.float64
-    params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=cast), initial)
-    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-    opt_state = (zeros, zeros, jnp.zeros((), dtype=cast))
+
+
+def _make_step(config, lrs):
+    """The jitted training step: loss and gradient, Adam, taus projected on ``[tau_min, inf)``.
+
+    ``scale`` multiplies every learning rate in `lrs` (StepLR).
+    """
+    import jax
+
     tau_min = config.tau_min
 
     @jax.jit
@@ -434,57 +442,61 @@ def train(
             params, xb, yb, config
         )
         scaled = jax.tree_util.tree_map(lambda lr_: lr_ * scale, lrs)
-        params, opt_state = _adam_update(params, grads, opt_state, scaled)
+        params, opt_state = adam_update(params, grads, opt_state, scaled)
         return _project_taus(params, tau_min), opt_state, loss, acc
 
-    rng = np.random.default_rng(seed + 1_000_003)
-    history = {"loss": [], "accuracy": [], "test_accuracy": [], "seconds": []}
-    x_train = np.asarray(x_train, dtype=cast)
-    y_train = np.asarray(y_train)
-    n_batches = n // batch_size
-    stream = sys.stderr
-    for epoch in range(epochs):
-        started = time.perf_counter()
-        scale = 1.0 if lr_step is None else lr_step[1] ** (epoch // lr_step[0])
-        order = rng.permutation(n)
-        losses, accs = [], []
-        for b in range(n_batches):
-            idx = order[b * batch_size : (b + 1) * batch_size]
-            params, opt_state, loss, acc = step(
-                params, opt_state, x_train[idx], y_train[idx], cast(scale)
-            )
-            losses.append(float(loss))
-            accs.append(float(acc))
-            if not np.isfinite(losses[-1]):
-                raise FloatingPointError(f"loss became {losses[-1]} in epoch {epoch + 1}")
-            if progress:
-                _progress(stream, epoch, epochs, b + 1, n_batches, np.mean(losses), np.mean(accs))
-        history["loss"].append(float(np.mean(losses)))
-        history["accuracy"].append(float(np.mean(accs)))
-        test_acc = None
-        if x_test is not None:
-            test_acc = evaluate(params, x_test, y_test, config, dtype=dtype)["accuracy"]
-        history["test_accuracy"].append(test_acc)
-        history["seconds"].append(time.perf_counter() - started)
-        if progress:
-            extra = "" if test_acc is None else f" test {test_acc:.3f}"
-            stream.write(f"{extra} ({history['seconds'][-1]:.1f} s)\n")
-            stream.flush()
-        if checkpoint is not None:
-            TrainedSRNN(config, params, initial, history, _meta(metadata, seed, dtype)).save(
-                checkpoint
-            )
-    params = _to_numpy(params)
-    if not config.learn_tau:  # frozen taus stay exactly the initial (float64) values
-        for trained, start in zip(
-            [*params["layers"], params["readout"]],
-            [*initial["layers"], initial["readout"]],
-            strict=True,
-        ):
-            for key in trained:
-                if key.startswith("tau"):
-                    trained[key] = start[key].copy()
-    return TrainedSRNN(config, params, initial, history, _meta(metadata, seed, dtype))
+    return step
+
+
+def _start_parameters(initial, cast):
+    """JAX copies of the initial parameters in the training dtype, and a fresh Adam state."""
+    import jax
+    import jax.numpy as jnp
+
+    params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=cast), initial)
+    return params, adam_init(params, dtype=cast)
+
+
+def _train_epoch(step, params, opt_state, x_train, y_train, batches, scale, epoch, bar):
+    """One pass over `batches` (index arrays); return the state and mean loss and accuracy.
+
+    Raises
+    ------
+    FloatingPointError
+        The loss of a batch is not finite.
+    """
+    losses, accuracies = [], []
+    for indices in batches:
+        params, opt_state, loss, accuracy = step(
+            params, opt_state, x_train[indices], y_train[indices], scale
+        )
+        losses.append(float(loss))
+        accuracies.append(float(accuracy))
+        if not np.isfinite(losses[-1]):
+            raise FloatingPointError(f"loss became {losses[-1]} in epoch {epoch + 1}")
+        bar.set_postfix(_postfix(epoch, np.mean(losses), np.mean(accuracies)), refresh=False)
+        bar.update(1)
+    return params, opt_state, float(np.mean(losses)), float(np.mean(accuracies))
+
+
+def _postfix(epoch, loss, accuracy, test_accuracy=None):
+    """What the progress bar shows after the counts: epoch, running loss and accuracy."""
+    postfix = {"epoch": epoch + 1, "loss": f"{loss:.4f}", "acc": f"{accuracy:.3f}"}
+    if test_accuracy is not None:
+        postfix["test"] = f"{test_accuracy:.3f}"
+    return postfix
+
+
+def _restore_frozen_taus(params, initial):
+    """Put back the exact (float64) initial time constants of a run with frozen taus."""
+    for trained, start in zip(
+        [*params["layers"], params["readout"]],
+        [*initial["layers"], initial["readout"]],
+        strict=True,
+    ):
+        for key in trained:
+            if key.startswith("tau"):
+                trained[key] = start[key].copy()
 
 
 def _meta(metadata, seed, dtype):
