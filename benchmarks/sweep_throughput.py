@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 from brian2 import ms, mV, second
 
-from neurosrnn import sweep as sweep_module
-from neurosrnn.store import ResultStore
-from neurosrnn.sweep import Brian2NetworkRunner, run_sweep
+from neurosrnn.sweep.loop import run_sweep
+from neurosrnn.sweep.runners import Brian2NetworkRunner, clear_standalone_builds
+from neurosrnn.sweep.store import ResultStore
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,7 @@ class _RebuildEveryRun:
         return {"rebuild": self.inner.identity()}
 
     def __call__(self, point, seed):
-        from neurosrnn import sweep
-
-        sweep._STANDALONE_BUILDS.clear()
+        clear_standalone_builds()
         return self.inner(point, seed)
 
 
@@ -168,7 +166,7 @@ def main(argv=None):
             serial_wall = time.perf_counter() - start
             rows.append(("Dask overhead per run", workers, 200, 0, dask_wall - serial_wall,
                          (dask_wall - serial_wall) / 200, "tiny runs, Dask - serial"))  # fmt: skip
-        sweep_module._STANDALONE_BUILDS.clear()
+        clear_standalone_builds()
 
         # store overhead for a run of realistic size (one run file of the sweep)
         store = ResultStore(root / f"one-{workers_list[0]}")

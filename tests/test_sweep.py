@@ -13,14 +13,12 @@ from brian2 import Hz, ms, mV, second
 from brian2.units.fundamentalunits import DimensionMismatchError
 from numpy.testing import assert_allclose, assert_array_equal
 
-from neurosrnn.store import ResultStore
-from neurosrnn.sweep import (
-    Brian2NetworkRunner,
-    firing_statistics,
-    grid_points,
-    random_points,
-    run_sweep,
-)
+from neurosrnn.analysis import cv
+from neurosrnn.sweep.analysis import firing_statistics
+from neurosrnn.sweep.loop import run_sweep
+from neurosrnn.sweep.points import grid_points, random_points
+from neurosrnn.sweep.runners import Brian2NetworkRunner
+from neurosrnn.sweep.store import ResultStore
 
 # Runners defined here must reach Dask workers, which cannot import this test module.
 cloudpickle = pytest.importorskip("cloudpickle")
@@ -94,15 +92,17 @@ def test_firing_statistics_against_a_per_neuron_loop():
             "metadata": {"info": {"N": N, "duration_s": duration}},
         }
     )
+    # the package's one ISI CV definition: population SD (ddof=0), NaN below 3 spikes
     cvs = []
     for neuron in range(N):
         own = np.sort(times[indices == neuron])
         if own.size >= 3:
             intervals = np.diff(own)
-            cvs.append(np.std(intervals, ddof=1) / np.mean(intervals))
+            cvs.append(np.std(intervals, ddof=0) / np.mean(intervals))
     assert stats["n_spikes"] == 900
     assert_allclose(stats["rate_hz"], 900 / (N * duration))
     assert_allclose(stats["cv_mean"], np.mean(cvs), rtol=1e-10)
+    assert stats["cv_mean"] == np.nanmean(cv((indices, times), N=N, t_start=0, t_stop=duration))
 
 
 # ---------------------------------------------------------------- the runner itself
@@ -311,7 +311,7 @@ def test_corrupt_files_are_detected_and_recomputed(tmp_path):
 
 
 def test_sweep_command_line(tmp_path, capsys):
-    from neurosrnn.sweep import _main
+    from neurosrnn.sweep.cli import main as _main
 
     sweep_file = tmp_path / "sweep.toml"
     sweep_file.write_text(
@@ -367,7 +367,7 @@ def test_standalone_sweep_builds_once_and_matches_runtime(tmp_path):
 
     if shutil.which("g++") is None and shutil.which("c++") is None:
         pytest.skip("no C++ compiler")
-    from neurosrnn import sweep as sweep_module
+    from neurosrnn.sweep.runners import clear_standalone_builds
 
     standalone = _runner(device="cpp_standalone", duration=50 * ms, record_states=("v",))
     runtime = _runner(duration=50 * ms, record_states=("v",))
@@ -386,7 +386,7 @@ def test_standalone_sweep_builds_once_and_matches_runtime(tmp_path):
         assert_allclose(stored["states"]["v"], reference["states"]["v"], rtol=1e-9, atol=1e-15)
     assert len(build_directories) == 1  # one build for all runs
     assert Path(build_directories.pop()).exists()
-    sweep_module._STANDALONE_BUILDS.clear()
+    clear_standalone_builds()
 
 
 # ---------------------------------------------------------------- SparseProp
@@ -394,7 +394,7 @@ def test_standalone_sweep_builds_once_and_matches_runtime(tmp_path):
 
 def test_sparseprop_sweep_matches_direct_engine_runs(tmp_path):
     from neurosrnn.sparseprop import balanced_network
-    from neurosrnn.sweep import SparsePropRunner
+    from neurosrnn.sweep.runners import SparsePropRunner
 
     runner = SparsePropRunner(N=500, K=20, duration=0.5 * second, graph_seed=2)
     points = grid_points({"J0": [0.5, 1.0], "heterogeneity": [0.0, 0.3]})
@@ -421,7 +421,7 @@ def test_importing_the_sweep_modules_does_not_import_dask_or_pandas():
 
     code = (
         "import sys, neurosrnn, neurosrnn.sweep, neurosrnn.store, neurosrnn.checkpoint, "
-        "neurosrnn.sweep_file; "
+        "neurosrnn.sweep_file, neurosrnn.sweep.cli; "
         "print(sorted(m for m in ('dask', 'distributed', 'pandas') if m in sys.modules))"
     )
     output = subprocess.run(
@@ -439,7 +439,6 @@ def test_sweep_process_killed_while_writing_leaves_no_partial_file(tmp_path):
     script = textwrap.dedent(
         f"""
         import os, signal
-        import neurosrnn.store as store_module
         from brian2 import mV, ms
         from neurosrnn.sweep import Brian2NetworkRunner, grid_points, run_sweep
         real_replace, calls = os.replace, []

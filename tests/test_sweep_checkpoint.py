@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from neurosrnn.checkpoint import (
+from neurosrnn.sweep.checkpoint import (
     CheckpointDirectory,
     load_checkpointed_spikes,
     run_with_checkpoints,
@@ -20,7 +20,7 @@ from neurosrnn.checkpoint import (
     sparseprop_state_from_arrays,
     sparseprop_state_to_arrays,
 )
-from neurosrnn.store import CorruptResultError
+from neurosrnn.sweep.store import CorruptResultError
 
 # ---------------------------------------------------------------- a toy engine
 
@@ -176,7 +176,7 @@ def test_sparseprop_run_killed_by_sigkill_resumes_bit_for_bit(tmp_path):
     script = textwrap.dedent(
         f"""
         import time
-        from neurosrnn.checkpoint import sparseprop_checkpointed_run
+        from neurosrnn.sweep.checkpoint import sparseprop_checkpointed_run
         from neurosrnn.sparseprop import balanced_network
         network = {_NETWORK_CODE.format(heterogeneity=0.0)}
         sparseprop_checkpointed_run(

@@ -1,4 +1,4 @@
-"""Sweep files: parsing, units, and clear errors before anything runs."""
+"""Sweep specification files (neurosrnn.sweep.spec): parsing, units, and clear errors before anything runs."""
 
 import textwrap
 
@@ -7,7 +7,7 @@ import pytest
 from brian2 import Hz, metre, ms, mV, nA, second
 from brian2.units.fundamentalunits import DimensionMismatchError
 
-from neurosrnn.sweep_file import load_sweep_file, parse_quantity
+from neurosrnn.sweep.spec import load_sweep_file, parse_quantity
 
 _NETWORK = """
 [network]
@@ -172,7 +172,7 @@ duration = "0.5 s"
 
 
 def test_sparseprop_section(tmp_path):
-    from neurosrnn.sweep import SparsePropRunner
+    from neurosrnn.sweep.runners import SparsePropRunner
 
     text = _SPARSEPROP + "[parameters]\nJ0 = [0.5, 1.0]\nheterogeneity = [0, 0.2]\n"
     spec = load_sweep_file(_write(tmp_path, text))

@@ -12,7 +12,7 @@ import pytest
 from brian2 import ms, mV, second
 from numpy.testing import assert_array_equal
 
-from neurosrnn.store import (
+from neurosrnn.sweep.store import (
     CorruptResultError,
     ResultStore,
     canonical_json,
@@ -129,7 +129,7 @@ def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch
     def broken_replace(source, target):
         raise OSError("disk full")
 
-    monkeypatch.setattr("neurosrnn._atomic.os.replace", broken_replace)
+    monkeypatch.setattr("neurosrnn.atomic.os.replace", broken_replace)
     with pytest.raises(OSError):
         store.save("run-o", _example_result(2))
     with pytest.raises(OSError):
@@ -149,7 +149,7 @@ def test_killed_writer_leaves_only_a_temporary_file(tmp_path):
         f"""
         import os, signal
         import numpy as np
-        import neurosrnn.store as store_module
+        import neurosrnn.sweep.store as store_module
         os.replace = lambda a, b: os.kill(os.getpid(), signal.SIGKILL)  # used by the store
         store = store_module.ResultStore({str(tmp_path)!r})
         result = {{"spike_indices": np.arange(10), "spike_times": np.arange(10.0)}}
