@@ -22,61 +22,33 @@ Bad input raises ``ValueError`` naming the parameter (negative or non-finite tim
 unsorted per-train arrays, indices outside ``[0, N)``, non-integer indices, an empty
 or reversed window); a quantity with the wrong dimension raises Brian2's
 ``DimensionMismatchError``.
+
+The measure modules share three helpers from here: `count_bins` and `bin_indices`
+(left-closed bins from ``t_start``, partial last bin dropped, edge rounding by
+`BIN_TOLERANCE`) and `interval_arrays` (ISIs that never bridge neurons). Times are
+converted with `neurosrnn.units`.
 """
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
-__all__ = ["SpikeTrains", "as_spike_trains"]
+from neurosrnn.units import seconds_array, to_seconds
 
+__all__ = [
+    "BIN_TOLERANCE",
+    "SpikeTrains",
+    "as_spike_trains",
+    "bin_indices",
+    "count_bins",
+    "interval_arrays",
+]
 
-def _is_brian2_quantity(value):
-    return hasattr(value, "dim") and hasattr(value, "has_same_dimensions")
-
-
-def _to_seconds(value, name):
-    """Return ``value`` as float seconds; Brian2 quantities must have time dimensions."""
-    if value is None:
-        return None
-    if _is_brian2_quantity(value):
-        from brian2 import second
-        from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
-
-        if get_dimensions(value) != second.dim:
-            raise DimensionMismatchError(
-                f"{name} must have dimensions of time, got {get_dimensions(value)}"
-            )
-        return np.asarray(value, dtype=np.float64)
-    if hasattr(value, "rescale") and hasattr(value, "magnitude"):  # python-quantities (neo)
-        try:
-            return np.asarray(value.rescale("s").magnitude, dtype=np.float64)
-        except ValueError as error:
-            raise ValueError(f"{name} must have units of time: {error}") from None
-    return np.asarray(value, dtype=np.float64)
-
-
-def _scalar_seconds(value, name):
-    if value is None:
-        return None
-    seconds = _to_seconds(value, name)
-    if seconds.ndim != 0:
-        raise ValueError(f"{name} must be a scalar time, got shape {seconds.shape}")
-    seconds = float(seconds)
-    if not np.isfinite(seconds):
-        raise ValueError(f"{name} must be finite, got {seconds}")
-    return seconds
-
-
-def _positive_seconds(value, name):
-    """A strictly positive scalar time in seconds (bin widths, kernel widths, windows)."""
-    if value is None:
-        raise ValueError(f"{name} is required")
-    seconds = _scalar_seconds(value, name)
-    if not seconds > 0:
-        raise ValueError(f"{name} must be > 0, got {seconds} s")
-    return seconds
+BIN_TOLERANCE = 1e-8
+"""A spike within this fraction of a bin below the next edge is put in the next bin."""
 
 
 class SpikeTrains:
@@ -227,8 +199,8 @@ def as_spike_trains(spikes, *, N=None, t_start=None, t_stop=None):
         Negative or non-finite times, unsorted per-train arrays, indices outside
         ``[0, N)``, or a missing/empty window.
     """
-    t_start_s = _scalar_seconds(t_start, "t_start")
-    t_stop_s = _scalar_seconds(t_stop, "t_stop")
+    t_start_s = to_seconds(t_start, "t_start", allow_none=True)
+    t_stop_s = to_seconds(t_stop, "t_stop", allow_none=True)
     if isinstance(spikes, SpikeTrains):
         if N is not None and N != spikes.N:
             raise ValueError(f"N={N} does not match the {spikes.N} trains given")
@@ -242,16 +214,16 @@ def as_spike_trains(spikes, *, N=None, t_start=None, t_stop=None):
         # Brian2 SpikeMonitor (runtime or standalone after the run)
         if N is None:
             N = len(spikes.source)
-        times = _to_seconds(spikes.t[:], "monitor.t")
+        times = seconds_array(spikes.t[:], "monitor.t")
         indices = np.asarray(spikes.i[:])
         if t_stop_s is None:
-            t_stop_s = float(_to_seconds(spikes.clock.t, "monitor.clock.t"))
+            t_stop_s = to_seconds(spikes.clock.t, "monitor.clock.t")
         t_start_s = 0.0 if t_start_s is None else t_start_s
         _check_window(t_start_s, t_stop_s)
         return _from_index_time(indices, times, N, t_start_s, t_stop_s)
     if isinstance(spikes, tuple) and len(spikes) == 2:
         indices, times = spikes
-        times = _to_seconds(times, "spike times")
+        times = seconds_array(times, "spike times")
         t_start_s = 0.0 if t_start_s is None else t_start_s
         _check_window(t_start_s, t_stop_s)
         return _from_index_time(indices, times, N, t_start_s, t_stop_s)
@@ -261,10 +233,10 @@ def as_spike_trains(spikes, *, N=None, t_start=None, t_stop=None):
         ):
             # neo SpikeTrains carry their own window
             if t_start_s is None:
-                t_start_s = min(_scalar_seconds(train.t_start, "t_start") for train in spikes)
+                t_start_s = min(to_seconds(train.t_start, "t_start") for train in spikes)
             if t_stop_s is None:
-                t_stop_s = max(_scalar_seconds(train.t_stop, "t_stop") for train in spikes)
-        trains = [_to_seconds(train, f"spike train {k}") for k, train in enumerate(spikes)]
+                t_stop_s = max(to_seconds(train.t_stop, "t_stop") for train in spikes)
+        trains = [seconds_array(train, f"spike train {k}") for k, train in enumerate(spikes)]
         if N is not None and N != len(trains):
             raise ValueError(f"N={N} does not match the {len(trains)} trains given")
         if not trains:
@@ -283,3 +255,58 @@ def as_spike_trains(spikes, *, N=None, t_start=None, t_stop=None):
         "spikes must be a Brian2 SpikeMonitor, an (i, t) pair, a sequence of spike-time "
         f"arrays, or a SpikeTrains; got {type(spikes).__name__}"
     )
+
+
+# ---------------------------------------------------------------------------------------
+# helpers shared by the measure modules (statistics, correlation, synchrony, timescales)
+# ---------------------------------------------------------------------------------------
+def count_bins(duration, bin_size, name="bin_size"):
+    """Number of whole bins of width ``bin_size`` in ``duration`` (seconds).
+
+    ``n = floor(duration / bin_size + BIN_TOLERANCE)``: the partial last bin is dropped,
+    and a window that is a multiple of the bin up to rounding keeps its last bin.
+
+    Raises
+    ------
+    ValueError
+        If not even one bin fits (the message names ``name``).
+    """
+    n_bins = int(math.floor(duration / bin_size + BIN_TOLERANCE))
+    if n_bins < 1:
+        raise ValueError(f"{name}={bin_size} s is longer than the recording window ({duration} s)")
+    return n_bins
+
+
+def bin_indices(spike_trains, bin_size):
+    """Bin index of every spike of a `SpikeTrains`: left-closed bins from ``t_start``.
+
+    ``k = floor((t - t_start) / bin_size + BIN_TOLERANCE)``, so a spike within
+    ``BIN_TOLERANCE`` bins below an edge goes into the next bin (floating-point edge
+    rounding, as in Elephant's ``BinnedSpikeTrain``). Spikes in the partial last bin get
+    the index ``count_bins(...)``; callers drop them.
+    """
+    return np.floor((spike_trains.times - spike_trains.t_start) / bin_size + BIN_TOLERANCE).astype(
+        np.int64
+    )
+
+
+def interval_arrays(spike_trains):
+    """Inter-spike intervals of a `SpikeTrains` that never bridge neurons.
+
+    Returns
+    -------
+    intervals : ndarray
+        Every ISI (seconds), grouped by neuron.
+    owner : ndarray of int
+        The neuron of each interval.
+    n_intervals : ndarray of int, shape (N,)
+        ``max(n_k - 1, 0)`` for every neuron.
+    """
+    st = spike_trains
+    intervals = np.diff(st.times)
+    valid = np.ones(intervals.size, dtype=bool)
+    ends = st.indptr[1:-1] - 1  # last spike of each train except the final one
+    ends = ends[(ends >= 0) & (ends < intervals.size)]
+    valid[ends] = False
+    owner = st.indices[:-1][valid] if st.times.size else np.zeros(0, dtype=np.int64)
+    return intervals[valid], owner, np.maximum(st.counts - 1, 0)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._spikes import as_spike_trains
+from .statistics import time_histogram
+from .summary import FiringSummary, firing_summary
 
 __all__ = [
     "raster",
@@ -42,6 +44,14 @@ def raster(spikes, *, ax=None, max_neurons=None, marker_size=2.0, color="k", **w
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> ax = raster(([0, 1, 1], [0.1, 0.2, 0.3]), t_stop=1.0)
+    >>> ax.get_xlabel(), ax.get_ylabel(), len(ax.collections[0].get_offsets())
+    ('time (s)', 'neuron', 3)
+    >>> plt.close("all")
     """
     st = as_spike_trains(spikes, **window)
     ax = _axes(ax)
@@ -58,9 +68,16 @@ def raster(spikes, *, ax=None, max_neurons=None, marker_size=2.0, color="k", **w
 
 
 def population_rate_plot(spikes, *, bin_size=0.005, ax=None, **window):
-    """Population rate histogram (Hz) against time; see `firing.time_histogram`."""
-    from .firing import time_histogram
+    """Population rate histogram (Hz) against time; see `statistics.time_histogram`.
 
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> ax = population_rate_plot([[0.01, 0.02], [0.015]], bin_size=0.01, t_stop=0.03)
+    >>> ax.patches[0].get_data().values
+    array([  0., 100.,  50.])
+    >>> plt.close("all")
+    """
     edges, rate = time_histogram(spikes, bin_size, output="rate", **window)
     ax = _axes(ax)
     ax.stairs(rate, edges, fill=True, color="0.4")
@@ -73,6 +90,14 @@ def statistic_histogram(values, *, ax=None, bins=30, label="", log=False, what="
     """Histogram of a per-neuron (or per-pair: ``what="pairs"``) statistic, ignoring NaN.
 
     The number of NaN values left out is shown in the title.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> ax = statistic_histogram([1.0, np.nan, 2.0, 2.5], label="CV")
+    >>> ax.get_title()
+    '1 neurons excluded (NaN)'
+    >>> plt.close("all")
     """
     values = np.asarray(values, dtype=np.float64)
     finite = values[np.isfinite(values)]
@@ -96,20 +121,39 @@ def summary_figure(spikes, *, summary=None, max_neurons=200, **window):
 
     Parameters
     ----------
+    spikes : FiringSummary or spike input
+        A `FiringSummary` (from `firing_summary`) is drawn as is; any other spike
+        input is summarised first (``firing_summary(spikes, **window)``).
     summary : FiringSummary, optional
-        Reuse computed statistics (otherwise computed here without a figure).
+        Statistics already computed for ``spikes`` (spike input only).
+    max_neurons : int
+        Neurons shown in the raster.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> rng = np.random.default_rng(0)
+    >>> trains = [np.sort(rng.uniform(0, 1, 20)) for _ in range(5)]
+    >>> figure = summary_figure(firing_summary(trains, t_stop=1.0))
+    >>> len(figure.axes)
+    4
+    >>> plt.close(figure)
     """
     import matplotlib.pyplot as plt
 
-    from .firing import firing_summary
-
-    st = as_spike_trains(spikes, **window)
-    if summary is None:
-        summary = firing_summary(st, figure=False)
+    if isinstance(spikes, FiringSummary):
+        summary = spikes
+        if summary.spike_trains is None:
+            raise ValueError("the FiringSummary holds no spike_trains to draw the raster from")
+        st = summary.spike_trains
+    else:
+        st = as_spike_trains(spikes, **window)
+        if summary is None:
+            summary = firing_summary(st)
     figure, axes = plt.subplots(2, 2, figsize=(10, 6), layout="constrained")
     raster(st, ax=axes[0, 0], max_neurons=max_neurons)
     edges, rate = summary.population_rate
@@ -137,6 +181,16 @@ def parameter_comparison_figure(before, after, *, label="parameter", log=True, r
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> rng = np.random.default_rng(0)
+    >>> tau = rng.lognormal(np.log(0.02), 0.3, 200)
+    >>> figure = parameter_comparison_figure(tau, 1.5 * tau, label="tau_m (s)")
+    >>> [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    ['before', 'after']
+    >>> plt.close(figure)
     """
     import matplotlib.pyplot as plt
 
@@ -161,7 +215,16 @@ def parameter_comparison_figure(before, after, *, label="parameter", log=True, r
 
 
 def timescale_scatter(parameter_tau, activity_tau, *, ax=None, label="parameter tau (s)"):
-    """Scatter of each neuron's activity timescale against its parameter tau (log-log)."""
+    """Scatter of each neuron's activity timescale against its parameter tau (log-log).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> ax = timescale_scatter([0.01, 0.02, np.nan], [0.012, 0.03, 0.1])
+    >>> ax.collections[0].get_offsets().shape
+    (2, 2)
+    >>> plt.close("all")
+    """
     parameter_tau = np.asarray(parameter_tau, dtype=np.float64)
     activity_tau = np.asarray(activity_tau, dtype=np.float64)
     ax = _axes(ax)

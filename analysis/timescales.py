@@ -38,8 +38,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._spikes import _positive_seconds
-from .firing import _bin_indices, _n_bins, _spikes, bin_spike_counts, cross_correlograms
+from neurosrnn.units import to_seconds
+
+from ._spikes import as_spike_trains, bin_indices, count_bins
+from .correlation import cross_correlograms
+from .statistics import bin_spike_counts
 
 __all__ = [
     "ar1_process",
@@ -81,6 +84,14 @@ def ar1_process(tau_steps, n_steps, *, n_trials=1, sigma=1.0, seed):
     Returns
     -------
     ndarray, shape (n_trials, n_steps)
+
+    Examples
+    --------
+    >>> x = ar1_process(10.0, 50_000, seed=0)
+    >>> x.shape
+    (1, 50000)
+    >>> round(float(autocorrelation(x, 10)[10]), 2)  # exp(-1) = 0.37
+    0.39
     """
     if not tau_steps > 0:
         raise ValueError(f"tau_steps must be > 0, got {tau_steps}")
@@ -102,10 +113,17 @@ def ou_process(tau, dt, duration, *, n_trials=1, sigma=1.0, seed):
     Returns
     -------
     ndarray, shape (n_trials, round(duration / dt))
+
+    Examples
+    --------
+    >>> from brian2 import ms, second
+    >>> x = ou_process(20 * ms, 1 * ms, 10 * second, n_trials=2, seed=0)
+    >>> x.shape
+    (2, 10000)
     """
-    tau = _positive_seconds(tau, "tau")
-    dt = _positive_seconds(dt, "dt")
-    n_steps = int(round(_positive_seconds(duration, "duration") / dt))
+    tau = to_seconds(tau, "tau", positive=True)
+    dt = to_seconds(dt, "dt", positive=True)
+    n_steps = int(round(to_seconds(duration, "duration", positive=True) / dt))
     return ar1_process(tau / dt, n_steps, n_trials=n_trials, sigma=sigma, seed=seed)
 
 
@@ -132,6 +150,15 @@ def ou_modulated_poisson(
     -------
     list of (i, t) pairs
         One per trial, times in seconds in ``[0, duration)``.
+
+    Examples
+    --------
+    >>> trials = ou_modulated_poisson(20.0, 5.0, 0.05, 2.0, n_neurons=3, n_trials=2, seed=0)
+    >>> len(trials)
+    2
+    >>> i, t = trials[0]
+    >>> bool(t.min() >= 0 and t.max() < 2.0), bool(i.max() < 3)
+    (True, True)
     """
     rng = _rng(seed)
     n_steps = int(round(duration / dt))
@@ -161,6 +188,12 @@ def branching_process(m, h, n_steps, *, n_trials=1, seed):
     Returns
     -------
     ndarray of int, shape (n_trials, n_steps)
+
+    Examples
+    --------
+    >>> activity = branching_process(0.9, 10.0, 20_000, seed=0)
+    >>> activity.shape, round(float(activity.mean()))  # stationary mean h / (1 - m) = 100
+    ((1, 20000), 100)
     """
     if not 0 <= m < 1:
         raise ValueError(f"m must be in [0, 1), got {m}")
@@ -174,7 +207,13 @@ def branching_process(m, h, n_steps, *, n_trials=1, seed):
 
 
 def binomial_subsample(activity, fraction, *, seed):
-    """Keep each unit of ``activity`` (counts) independently with probability ``fraction``."""
+    """Keep each unit of ``activity`` (counts) independently with probability ``fraction``.
+
+    Examples
+    --------
+    >>> binomial_subsample([[100, 200, 300]], 0.5, seed=0)
+    array([[ 51, 101, 156]])
+    """
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     return _rng(seed).binomial(np.asarray(activity, dtype=np.int64), fraction)
@@ -223,6 +262,12 @@ def autocorrelation(x, max_lag, *, mean="trial"):
     Returns
     -------
     ndarray, shape (max_lag + 1,)
+
+    Examples
+    --------
+    >>> x = ar1_process(5.0, 100_000, seed=1)
+    >>> autocorrelation(x, 3).round(2)  # exp(-k / 5)
+    array([1.  , 0.81, 0.66, 0.55])
     """
     x = _as_trials(x)
     _check_max_lag(max_lag, x.shape[1])
@@ -238,6 +283,13 @@ def fit_exponential(values, lags, *, offset=False):
     ``tau`` is in the units of ``lags`` and bounded to ``[1e-6, 1000] * max(lags)``;
     NaN if the data do not decay or the fit ends on a bound (tau not identified).
     The offset fit starts from the fit without offset.
+
+    Examples
+    --------
+    >>> lags = np.arange(10.0)
+    >>> tau, A, B = fit_exponential(2.0 * np.exp(-lags / 3.0), lags)
+    >>> round(tau, 4), round(A, 4), B
+    (3.0, 2.0, 0.0)
     """
     from scipy.optimize import least_squares
 
@@ -294,6 +346,15 @@ def direct_timescale(x, dt, max_lag, *, mean="trial", fit_from=0):
     -------
     float
         tau in the units of ``dt``.
+
+    Examples
+    --------
+    >>> long = ar1_process(10.0, 100_000, seed=2)
+    >>> round(direct_timescale(long, 0.001, 30), 4)  # 10 steps of 1 ms
+    0.0101
+    >>> short = ar1_process(20.0, 100, n_trials=500, seed=3)
+    >>> round(direct_timescale(short, 1.0, 20), 1)  # true tau: 20 steps
+    8.8
     """
     acf = autocorrelation(x, max_lag, mean=mean)
     lags = np.arange(fit_from, max_lag + 1)
@@ -340,6 +401,12 @@ def corrected_timescale(x, dt, max_lag, *, fit_from=0, white_noise=False):
     float
         tau in the units of ``dt``; NaN if the fit ends on a bound (``1e-3`` or
         ``100 L`` steps).
+
+    Examples
+    --------
+    >>> short = ar1_process(20.0, 100, n_trials=500, seed=3)
+    >>> round(corrected_timescale(short, 1.0, 20), 1)  # true tau: 20 steps
+    20.8
     """
     from scipy.optimize import least_squares
 
@@ -375,7 +442,14 @@ def corrected_timescale(x, dt, max_lag, *, fit_from=0, white_noise=False):
 # ---------------------------------------------------------------------------------------
 @dataclass(repr=False)
 class MRResult:
-    """Result of `mr_estimator`: tau, branching parameter m, amplitude b, the slopes r_k."""
+    """Result of `mr_estimator`: tau, branching parameter m, amplitude b, the slopes r_k.
+
+    Examples
+    --------
+    >>> result = mr_estimator(branching_process(0.9, 10.0, 20_000, seed=0), 1.0, 30)
+    >>> round(result.m, 2), result.lags.size
+    (0.91, 30)
+    """
 
     tau: float
     m: float
@@ -437,6 +511,15 @@ def mr_estimator(activity, dt, k_max, *, mean="ts", offset=False):
     Returns
     -------
     MRResult
+
+    Examples
+    --------
+    >>> activity = branching_process(0.95, 5.0, 50_000, seed=0)
+    >>> round(mr_estimator(activity, 1.0, 60).tau, 1)  # -1 / ln(0.95) = 19.5 steps
+    20.4
+    >>> subsampled = binomial_subsample(activity, 0.1, seed=1)
+    >>> round(mr_estimator(subsampled, 1.0, 60).tau, 1)
+    21.1
     """
     x = _as_trials(activity, "activity")
     if mean not in ("ts", "sm"):
@@ -464,7 +547,16 @@ def mr_estimator(activity, dt, k_max, *, mean="ts", offset=False):
 # ---------------------------------------------------------------------------------------
 @dataclass(repr=False)
 class MurrayResult:
-    """Result of `murray_timescale`: tau, fit parameters and the lag-averaged correlations."""
+    """Result of `murray_timescale`: tau, fit parameters and the lag-averaged correlations.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(4)
+    >>> rate = 20.0 * np.exp(0.8 * ar1_process(2.0, 20, n_trials=400, seed=rng))
+    >>> result = murray_timescale(rng.poisson(rate * 0.05), 0.05)
+    >>> result.lags.size, result.correlation.size
+    (19, 19)
+    """
 
     tau: float
     A: float
@@ -530,11 +622,19 @@ def murray_timescale(counts, bin_size):
     -------
     MurrayResult
         ``tau`` in seconds; ``B`` is the offset relative to ``A`` as in the paper.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(4)
+    >>> rate = 20.0 * np.exp(0.8 * ar1_process(2.0, 20, n_trials=400, seed=rng))  # tau: 2 bins
+    >>> counts = rng.poisson(rate * 0.05)  # 400 trials x 20 bins of 50 ms
+    >>> round(murray_timescale(counts, 0.05).tau, 3)
+    0.096
     """
     counts = np.asarray(counts, dtype=np.float64)
     if counts.ndim != 2 or counts.shape[0] < 3 or counts.shape[1] < 4:
         raise ValueError(f"counts must have shape (n_trials >= 3, n_bins >= 4), got {counts.shape}")
-    bin_size = _positive_seconds(bin_size, "bin_size")
+    bin_size = to_seconds(bin_size, "bin_size", positive=True)
     return _murray_fit(_lag_correlations(counts[:, None, :])[0], bin_size)
 
 
@@ -554,6 +654,14 @@ def spike_count_timescales(trials, bin_size, *, N=None, t_start=None, t_stop=Non
         tau in seconds (NaN where the fit fails, e.g. silent neurons).
     population : MurrayResult
         From the summed counts of all neurons.
+
+    Examples
+    --------
+    >>> trials = ou_modulated_poisson(
+    ...     40.0, 20.0, 0.1, 1.0, n_neurons=3, n_trials=100, shared=True, seed=4)
+    >>> per_neuron, population = spike_count_timescales(trials, 0.05, N=3, t_stop=1.0)
+    >>> per_neuron.shape, round(population.tau, 3)
+    ((3,), 0.114)
     """
     if len(trials) < 3:
         raise ValueError(f"trials must hold at least 3 trials, got {len(trials)}")
@@ -562,7 +670,7 @@ def spike_count_timescales(trials, bin_size, *, N=None, t_start=None, t_stop=Non
     ).astype(np.float64)
     if counts.shape[2] < 4:
         raise ValueError("the window must hold at least 4 bins")
-    bin_size = _positive_seconds(bin_size, "bin_size")
+    bin_size = to_seconds(bin_size, "bin_size", positive=True)
     correlations = _lag_correlations(counts)
     per_neuron = np.array([_murray_fit(row, bin_size).tau for row in correlations])
     population = _murray_fit(_lag_correlations(counts.sum(axis=1, keepdims=True))[0], bin_size)
@@ -589,11 +697,17 @@ def neuron_timescales(spikes, bin_size, k_max, *, method="mr", N=None, t_start=N
     -------
     ndarray, shape (N,)
         tau in seconds; NaN for neurons with fewer than 10 spikes or a failed fit.
+
+    Examples
+    --------
+    >>> (spikes,) = ou_modulated_poisson(50.0, 20.0, 0.05, 100.0, n_neurons=2, seed=5)
+    >>> neuron_timescales(spikes, 0.01, 20, N=2, t_stop=100.0).round(3)
+    array([0.022, 0.045])
     """
     if method not in ("mr", "acf"):
         raise ValueError(f"method must be 'mr' or 'acf', got {method!r}")
     counts, _ = bin_spike_counts(spikes, bin_size, N=N, t_start=t_start, t_stop=t_stop)
-    bin_size = _positive_seconds(bin_size, "bin_size")
+    bin_size = to_seconds(bin_size, "bin_size", positive=True)
     result = np.full(counts.shape[0], np.nan)
     for k, row in enumerate(counts):
         if row.sum() < 10:
@@ -619,17 +733,23 @@ def wieland_timescale(spikes, bin_size, max_tau, *, N=None, t_start=None, t_stop
     -------
     ndarray, shape (N,)
         Seconds; NaN for neurons with fewer than 2 spikes.
+
+    Examples
+    --------
+    >>> (spikes,) = ou_modulated_poisson(50.0, 20.0, 0.05, 100.0, n_neurons=2, seed=5)
+    >>> wieland_timescale(spikes, 0.01, 0.1, N=2, t_stop=100.0).round(3)
+    array([0.042, 0.048])
     """
-    bin_size = _positive_seconds(bin_size, "bin_size")
-    max_tau = _positive_seconds(max_tau, "max_tau")
+    bin_size = to_seconds(bin_size, "bin_size", positive=True)
+    max_tau = to_seconds(max_tau, "max_tau", positive=True)
     K = int(round(max_tau / bin_size))
     if not np.isclose(K * bin_size, max_tau) or K < 2:
         raise ValueError(
             f"max_tau must be a multiple (>= 2) of bin_size, got {max_tau} s and {bin_size} s"
         )
-    st = _spikes(spikes, N, t_start, t_stop)
-    n_bins = _n_bins(st.duration, bin_size)
-    bins = _bin_indices(st, bin_size)
+    st = as_spike_trains(spikes, N=N, t_start=t_start, t_stop=t_stop)
+    n_bins = count_bins(st.duration, bin_size)
+    bins = bin_indices(st, bin_size)
     n = np.bincount(st.indices[bins < n_bins], minlength=st.N).astype(np.float64)
     self_pairs = np.repeat(np.arange(st.N), 2).reshape(-1, 2)
     _, ccg, _ = cross_correlograms(st, bin_size, K * bin_size, pairs=self_pairs)
@@ -657,6 +777,12 @@ def psd_knee_timescale(x, dt, *, nperseg=None, max_frequency=None):
     float
         tau in the units of ``dt``; NaN if the fit fails or the knee is outside the
         resolved frequencies.
+
+    Examples
+    --------
+    >>> x = ou_process(0.02, 0.001, 100.0, n_trials=4, seed=6)
+    >>> round(psd_knee_timescale(x, 0.001), 4)  # true tau: 0.02 s
+    0.0201
     """
     from scipy.optimize import least_squares
     from scipy.signal import welch
@@ -695,6 +821,12 @@ def timescale_relation(parameter_tau, activity_tau):
     Returns a dict with ``n`` (neurons with both finite and positive), Spearman's
     rho and its p-value, Pearson r of the logs, and the slope and intercept of
     ``log(activity) = slope log(parameter) + intercept`` (slope 1: proportional).
+
+    Examples
+    --------
+    >>> relation = timescale_relation([0.01, 0.02, 0.03, 0.04], [0.02, 0.04, 0.06, 0.08])
+    >>> relation["n"], relation["spearman_rho"], round(relation["slope"], 6)
+    (4, 1.0, 1.0)
     """
     from scipy import stats
 

@@ -69,8 +69,8 @@ def main(argv=None):
     from elephant import statistics
     from elephant.conversion import BinnedSpikeTrain
 
-    from neurosrnn.analysis import firing
-    from neurosrnn.analysis._spikes import as_spike_trains
+    from neurosrnn import analysis
+    from neurosrnn.analysis import as_spike_trains
 
     warnings.filterwarnings("ignore")
     N, T = args.trains, args.duration
@@ -84,10 +84,10 @@ def main(argv=None):
 
     # warm up the numba kernels on a small input
     small = as_spike_trains((indices[:2000], times[:2000]), N=N, t_stop=T)
-    firing.sttc_matrix(small, 0.005, pairs=[(0, 1)])
-    firing.cross_correlograms(small, 0.001, 0.01, pairs=[(0, 1)])
-    firing.van_rossum_distances(as_spike_trains(small.trains()[:3], t_stop=T), 0.01)
-    firing.victor_purpura_distances(as_spike_trains(small.trains()[:3], t_stop=T), 100.0)
+    analysis.sttc_matrix(small, 0.005, pairs=[(0, 1)])
+    analysis.cross_correlograms(small, 0.001, 0.01, pairs=[(0, 1)])
+    analysis.van_rossum_distances(as_spike_trains(small.trains()[:3], t_stop=T), 0.01)
+    analysis.victor_purpura_distances(as_spike_trains(small.trains()[:3], t_stop=T), 100.0)
 
     rows = []
 
@@ -103,33 +103,33 @@ def main(argv=None):
     )
     row("input: (i, t) -> sorted trains | neo.SpikeTrain list", t_ours, t_peer)
 
-    t_ours, _ = _best(lambda: firing.firing_rates(st))
+    t_ours, _ = _best(lambda: analysis.firing_rates(st))
     t_peer, _ = _once(lambda: [statistics.mean_firing_rate(t) for t in neo_trains])
     row("firing rates", t_ours, t_peer)
-    t_ours, _ = _best(lambda: firing.cv(st))
+    t_ours, _ = _best(lambda: analysis.cv(st))
     t_peer, _ = _once(lambda: [statistics.cv(statistics.isi(t)) for t in neo_trains])
     row("CV", t_ours, t_peer)
-    t_ours, _ = _best(lambda: firing.cv((indices, times), N=N, t_stop=T))
+    t_ours, _ = _best(lambda: analysis.cv((indices, times), N=N, t_stop=T))
     row("CV from raw (i, t), incl. sorting", t_ours, t_peer)
     shuffled = rng.permutation(indices.size)
-    t_ours, _ = _best(lambda: firing.cv((indices[shuffled], times[shuffled]), N=N, t_stop=T))
+    t_ours, _ = _best(lambda: analysis.cv((indices[shuffled], times[shuffled]), N=N, t_stop=T))
     row("CV from shuffled (i, t), incl. lexsort", t_ours, t_peer)
-    t_ours, _ = _best(lambda: firing.cv2(st))
+    t_ours, _ = _best(lambda: analysis.cv2(st))
     t_peer, _ = _once(lambda: [statistics.cv2(statistics.isi(t)) for t in neo_trains])
     row("CV2", t_ours, t_peer)
-    t_ours, _ = _best(lambda: firing.lv(st))
+    t_ours, _ = _best(lambda: analysis.lv(st))
     t_peer, _ = _once(lambda: [statistics.lv(statistics.isi(t)) for t in neo_trains])
     row("LV", t_ours, t_peer)
-    t_ours, _ = _best(lambda: firing.lvr(st))
+    t_ours, _ = _best(lambda: analysis.lvr(st))
     t_peer, _ = _once(lambda: [statistics.lvr(statistics.isi(t)) for t in neo_trains])
     row("LvR", t_ours, t_peer)
-    t_ours, _ = _best(lambda: firing.fano_factor_across_trials([st, st]))
+    t_ours, _ = _best(lambda: analysis.fano_factor_across_trials([st, st]))
     t_peer, _ = _once(lambda: statistics.fanofactor(neo_trains))
     row("Fano (counts of all trains)", t_ours, t_peer, "ours: per neuron over 2 trials")
-    t_ours, _ = _best(lambda: firing.fano_factor(st, 1.0))
+    t_ours, _ = _best(lambda: analysis.fano_factor(st, 1.0))
     row("Fano per train, 1 s windows", t_ours, None, "not in Elephant")
 
-    t_ours, _ = _best(lambda: firing.spike_count_correlation(st, 0.005))
+    t_ours, _ = _best(lambda: analysis.spike_count_correlation(st, 0.005))
     t_peer, _ = _once(
         lambda: correlation.correlation_coefficient(
             BinnedSpikeTrain(neo_trains, bin_size=5 * pq.ms)
@@ -138,7 +138,7 @@ def main(argv=None):
     row("count correlation 5 ms, N x N (incl. binning)", t_ours, t_peer)
 
     n_pairs = N * (N - 1) // 2
-    t_ours, _ = _once(lambda: firing.sttc_matrix(st, 0.005))
+    t_ours, _ = _once(lambda: analysis.sttc_matrix(st, 0.005))
     subset = min(50, N)
     sub_pairs = subset * (subset - 1) // 2
     t_sub, _ = _once(
@@ -155,7 +155,7 @@ def main(argv=None):
         f"Elephant extrap. from {subset} trains",
     )
 
-    t_ours, _ = _once(lambda: firing.cross_correlograms(st, 0.001, 0.1))
+    t_ours, _ = _once(lambda: analysis.cross_correlograms(st, 0.001, 0.1))
     subset = min(20, N)
     sub_pairs = subset * (subset - 1) // 2
     binned = [BinnedSpikeTrain(t, bin_size=1 * pq.ms) for t in neo_trains[:subset]]
@@ -173,7 +173,7 @@ def main(argv=None):
         f"Elephant extrap. from {subset} trains (pre-binned)",
     )
 
-    t_ours, _ = _once(lambda: firing.van_rossum_distances(st, 0.01))
+    t_ours, _ = _once(lambda: analysis.van_rossum_distances(st, 0.01))
     subset = min(100, N)
     t_sub, _ = _once(lambda: dissimilarity.van_rossum_distance(neo_trains[:subset], 10 * pq.ms))
     row(
@@ -185,7 +185,7 @@ def main(argv=None):
 
     vp_trains = min(100, N)
     vp_st = as_spike_trains(trains[:vp_trains], t_stop=T)
-    t_ours, _ = _once(lambda: firing.victor_purpura_distances(vp_st, 100.0))
+    t_ours, _ = _once(lambda: analysis.victor_purpura_distances(vp_st, 100.0))
     subset = min(20, N)
     t_sub, _ = _once(
         lambda: dissimilarity.victor_purpura_distance(neo_trains[:subset], 100 * pq.Hz)
@@ -197,7 +197,7 @@ def main(argv=None):
         f"Elephant extrap. from {subset} trains",
     )
 
-    t_ours, _ = _once(lambda: firing.victor_purpura_distances(st, 100.0))
+    t_ours, _ = _once(lambda: analysis.victor_purpura_distances(st, 100.0))
     row(
         f"Victor-Purpura q 100 Hz, {N} trains",
         t_ours,
@@ -205,10 +205,10 @@ def main(argv=None):
         f"Elephant extrap. from {subset} trains",
     )
 
-    t_ours, _ = _best(lambda: firing.time_histogram(st, 0.001))
+    t_ours, _ = _best(lambda: analysis.time_histogram(st, 0.001))
     t_peer, _ = _once(lambda: statistics.time_histogram(neo_trains, 1 * pq.ms))
     row("population histogram 1 ms", t_ours, t_peer)
-    t_ours, _ = _best(lambda: firing.kernel_rate(st, 0.02, 0.001))
+    t_ours, _ = _best(lambda: analysis.kernel_rate(st, 0.02, 0.001))
     from elephant.kernels import GaussianKernel
 
     t_peer, _ = _once(

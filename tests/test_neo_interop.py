@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from neurosrnn.analysis import firing
+from neurosrnn.analysis import statistics
 from neurosrnn.analysis.neo_interop import from_neo, to_neo
 
 neo = pytest.importorskip("neo")
@@ -32,8 +32,8 @@ def test_from_neo_rescales_units_and_feeds_statistics():
     ]
     st = from_neo(trains)
     assert_allclose(st.train(0), [0.01, 0.03, 0.07, 0.09])
-    assert_allclose(firing.firing_rates(st), [40.0, 20.0])
-    assert_allclose(firing.firing_rates(trains[0:1]), [40.0])  # quantities accepted directly
+    assert_allclose(statistics.firing_rates(st), [40.0, 20.0])
+    assert_allclose(statistics.firing_rates(trains[0:1]), [40.0])  # quantities accepted directly
 
 
 def test_from_neo_rejects_other_objects():

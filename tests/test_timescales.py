@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from neurosrnn.analysis import timescales
-from neurosrnn.analysis.firing import bin_spike_counts
+from neurosrnn.analysis.statistics import bin_spike_counts
 
 
 def test_ar1_fixture_has_the_stated_autocorrelation():

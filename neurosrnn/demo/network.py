@@ -48,7 +48,7 @@ def run(out_dir, quick=False, seed=1):
     import matplotlib.pyplot as plt
     from brian2 import defaultclock, ms, mV, prefs, second
 
-    from neurosrnn.analysis.firing import firing_summary
+    from neurosrnn.analysis import firing_summary
     from neurosrnn.models.multitimescale import mat
     from neurosrnn.models.networks import balanced_ei_network
     from neurosrnn.models.timescale_samplers import gamma_timescales, lognormal_timescales
@@ -79,7 +79,9 @@ def run(out_dir, quick=False, seed=1):
     network.run(config["duration_s"] * second, report="text", report_period=10 * second)
     simulated = time.perf_counter()
     indices, times = network.spikes()
-    summary = firing_summary((indices, times), N=N, t_start=0.0, t_stop=config["duration_s"])
+    summary = firing_summary(
+        (indices, times), N=N, t_start=0.0, t_stop=config["duration_s"], figure=True
+    )
     figure = summary.figure
     figure.suptitle(
         f"MAT E/I network, N = {N}, K = {config['K']}: "
