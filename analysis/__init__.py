@@ -1,49 +1,45 @@
 """neurosrnn.analysis: measurement on spike data and dynamical systems.
 
 Works on plain arrays (spike indices and times in seconds or Brian2 quantities) and on
-Brian2 monitors; never needs a simulator. Modules:
+Brian2 monitors; never needs a simulator. One module per family of measures, one
+function per measure (every name below is also importable from this package):
 
-- `firing`: rates, ISI statistics (CV, CV2, LV, LvR), Fano factors, count correlations,
-  cross-correlograms, STTC, van Rossum and Victor-Purpura distances, PSTH and kernel
-  rates, Golomb synchrony, bursts, and `firing_summary`;
+- `statistics`: firing rates, ISIs, CV, CV2, LV, LvR, Fano factors, binned counts,
+  time histogram, PSTH, Gaussian kernel rates and the optimal kernel bandwidth;
+- `bursts`: bursts by the ISI-threshold rule;
+- `correlation`: spike-count correlation, cross-correlograms, the shift predictor and
+  the spike time tiling coefficient (STTC);
+- `dissimilarity`: van Rossum and Victor-Purpura distances;
+- `synchrony`: the Golomb-Rinzel synchrony measure chi of traces and spike trains;
+- `summary`: `firing_summary`, all of the above in one call (numbers; a figure only
+  with ``figure=True``);
 - `timescales`: intrinsic (activity) timescales: autocorrelation fits, the bias-corrected
   direct fit, the multistep-regression estimator, Murray et al. (2014), fixtures;
 - `heterogeneity`: summaries, fits and comparisons of per-neuron parameter distributions;
-- `lyapunov`: QR (Benettin) Lyapunov spectra of maps and flows, rate networks, derived
-  quantities (Kaplan-Yorke dimension, KS entropy) and plots;
-- `plotting`: raster, population rate, histograms, summary figures;
+- `exponents`: the chaos API's foundation: `LyapunovResult`, `TwoTrajectoryResult`, the
+  one QR (Benettin) accumulator `QRAccumulator`, `qr_lyapunov` and the derived
+  quantities (Kaplan-Yorke dimension, KS entropy, entropy per spike);
+- `lyapunov`: spectra of maps, flows and rate networks, `two_trajectory_exponent` for
+  rate networks, with `exponents` re-exported (one namespace for chaos);
+- `lyapunov_plots`: spectrum, convergence and divergence plots;
+- `plotting`: raster, population rate, histograms, summary figures (imports the
+  measures; no measure imports it at module level);
 - `neo_interop`: conversion to and from neo SpikeTrains (needs the ``neo`` extra).
+
+`neurosrnn.analysis.firing` is a deprecated alias of statistics, bursts, correlation,
+dissimilarity, synchrony and summary together.
 """
 
 from ._spikes import SpikeTrains, as_spike_trains
-from .firing import (
-    Bursts,
-    FiringSummary,
-    bin_spike_counts,
+from .bursts import Bursts, detect_bursts
+from .correlation import (
     cross_correlograms,
-    cv,
-    cv2,
-    detect_bursts,
-    fano_factor,
-    fano_factor_across_trials,
-    firing_rates,
-    firing_summary,
-    golomb_chi,
-    interspike_intervals,
-    kernel_rate,
-    lv,
-    lvr,
-    optimal_kernel_bandwidth,
-    psth,
     shift_predictor,
     spike_count_correlation,
-    spike_synchrony_chi,
     spike_time_tiling_coefficient,
     sttc_matrix,
-    time_histogram,
-    van_rossum_distances,
-    victor_purpura_distances,
 )
+from .dissimilarity import van_rossum_distances, victor_purpura_distances
 from .heterogeneity import (
     DistributionFit,
     ParameterSummary,
@@ -54,6 +50,8 @@ from .heterogeneity import (
 )
 from .lyapunov import (
     LyapunovResult,
+    QRAccumulator,
+    TwoTrajectoryResult,
     entropy_per_spike,
     flow_spectrum,
     gaussian_product_exponents,
@@ -68,6 +66,8 @@ from .lyapunov import (
     random_coupling_matrix,
     rate_network_largest_exponent,
     rate_network_spectrum,
+    segment_exponents,
+    two_trajectory_exponent,
 )
 from .neo_interop import from_neo, to_neo
 from .plotting import (
@@ -78,6 +78,23 @@ from .plotting import (
     summary_figure,
     timescale_scatter,
 )
+from .statistics import (
+    bin_spike_counts,
+    cv,
+    cv2,
+    fano_factor,
+    fano_factor_across_trials,
+    firing_rates,
+    interspike_intervals,
+    kernel_rate,
+    lv,
+    lvr,
+    optimal_kernel_bandwidth,
+    psth,
+    time_histogram,
+)
+from .summary import FiringSummary, firing_summary
+from .synchrony import golomb_chi, spike_synchrony_chi
 from .timescales import (
     MRResult,
     MurrayResult,
@@ -104,6 +121,8 @@ __all__ = [
     "DistributionFit",
     "FiringSummary",
     "LyapunovResult",
+    "QRAccumulator",
+    "TwoTrajectoryResult",
     "MRResult",
     "MurrayResult",
     "ParameterSummary",
@@ -154,6 +173,8 @@ __all__ = [
     "psd_knee_timescale",
     "psth",
     "qr_lyapunov",
+    "segment_exponents",
+    "two_trajectory_exponent",
     "random_coupling_matrix",
     "raster",
     "rate_network_largest_exponent",

@@ -21,7 +21,7 @@ import sys
 
 ROOTS = {"neurosrnn": "neurosrnn", "neurosrnn.models": "models", "neurosrnn.analysis": "analysis"}
 TOP3 = {"cli", "demo", "sweep", "store", "checkpoint", "sweep_file", "__main__"}
-TOP2 = {"devices", "results", "sparseprop", "perturbation", "learning", "coding", "_growth"}
+TOP2 = {"devices", "results", "sparseprop", "perturbation", "learning", "coding"}
 
 
 def _modules():

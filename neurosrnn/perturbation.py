@@ -7,10 +7,14 @@ in one `brian2.Network` and are advanced in turn with `Network.store` /
 `Network.restore`, so the network is built once and any model, synapse type or
 monitor works unchanged.
 
-* `two_trajectory_lyapunov`: largest Lyapunov exponent from a small perturbation that
+* `two_trajectory_exponent`: largest Lyapunov exponent from a small perturbation that
   is renormalised to size :math:`\\epsilon` after every interval :math:`\\Delta`
   (Benettin, Galgani & Strelcyn 1976, Phys. Rev. A 14:2338):
-  :math:`\\lambda_{max} = \\langle \\ln(d/\\epsilon) \\rangle / \\Delta`.
+  :math:`\\lambda_{max} = \\langle \\ln(d/\\epsilon) \\rangle / \\Delta`, as a
+  `neurosrnn.analysis.TwoTrajectoryResult` (the name and the result are shared with
+  `neurosrnn.sparseprop.two_trajectory_exponent` and the rate networks'
+  `neurosrnn.analysis.lyapunov.two_trajectory_exponent`; `two_trajectory_lyapunov`
+  is its deprecated old name).
 * `finite_size_lyapunov`: the same growth rate as a function of the perturbation
   size :math:`\\epsilon` (a finite-size Lyapunov exponent; Aurell, Boffetta,
   Crisanti, Paladin & Vulpiani 1996, Phys. Rev. Lett. 77:1262). In inhibitory LIF
@@ -38,20 +42,23 @@ perturbed copy's values, so list models with several dynamic variables with care
 from __future__ import annotations
 
 import math
-import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from brian2 import NeuronGroup, SpikeMonitor, second
 from brian2.devices.device import RuntimeDevice, get_device
-from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, get_dimensions
+from brian2.units.fundamentalunits import Quantity
 
-from neurosrnn._growth import segment_exponents
+from neurosrnn.analysis.exponents import TwoTrajectoryResult
+from neurosrnn.progress import progress_bar
+from neurosrnn.units import to_seconds
 
 __all__ = [
-    "TwoTrajectoryLyapunov",
+    "TwoTrajectoryResult",
     "FiniteSizeLyapunov",
     "DivergenceCurve",
+    "two_trajectory_exponent",
     "two_trajectory_lyapunov",
     "finite_size_lyapunov",
     "divergence_curve",
@@ -67,43 +74,16 @@ _START = "_neurosrnn_start"
 # --------------------------------------------------------------------------- results
 
 
-@dataclass
-class TwoTrajectoryLyapunov:
-    """Largest Lyapunov exponent of a Brian2 network from two trajectories.
-
-    Attributes
-    ----------
-    largest_exponent : float
-        :math:`\\lambda_{max}` in 1/s.
-    standard_error : float
-        From contiguous segments of the run (NaN with one segment).
-    segment_exponents : ndarray
-        Per-segment estimates (1/s).
-    log_growth : ndarray
-        :math:`\\ln(d/\\epsilon)` of every interval.
-    interval, duration : float
-        Renormalisation interval and averaging time (s).
-    epsilon : float
-        Perturbation size (SI units of `variable`).
-    variable : str
-        Perturbed state variable.
-    """
-
-    largest_exponent: float
-    standard_error: float
-    segment_exponents: np.ndarray
-    log_growth: np.ndarray
-    interval: float
-    duration: float
-    epsilon: float
-    variable: str
-
-    def __repr__(self):
-        return (
-            f"<TwoTrajectoryLyapunov lambda_max = {self.largest_exponent:.4g} +- "
-            f"{self.standard_error:.2g} 1/s ({self.variable!r}, epsilon={self.epsilon:g}, "
-            f"{self.log_growth.size} intervals of {self.interval * 1e3:g} ms)>"
+def __getattr__(name):
+    if name == "TwoTrajectoryLyapunov":
+        warnings.warn(
+            "neurosrnn.perturbation.TwoTrajectoryLyapunov is deprecated; the two-trajectory "
+            "estimates of every engine return neurosrnn.analysis.TwoTrajectoryResult",
+            DeprecationWarning,
+            stacklevel=2,
         )
+        return TwoTrajectoryResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -177,24 +157,6 @@ class DivergenceCurve:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _seconds(value, name, allow_zero=False):
-    """A Brian2 time (or a float in seconds) as a float, checked."""
-    if isinstance(value, Quantity):
-        if get_dimensions(value) != get_dimensions(second):
-            raise DimensionMismatchError(
-                f"{name} must be a time", get_dimensions(value), get_dimensions(second)
-            )
-        value = float(value / second)
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a time (Brian2 quantity or seconds)") from None
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite time {bound}, got {value!r}")
-    return value
 
 
 def _plain(value, name, positive=True):
@@ -272,24 +234,6 @@ def _period(period):
     return None if period is None else _plain(period, "period")
 
 
-class _Progress:
-    def __init__(self, total, enabled, label):
-        self.total = max(int(total), 1)
-        self.enabled = bool(enabled)
-        self.label = label
-        self.shown = -1
-
-    def update(self, done):
-        if self.enabled:
-            percent = int(100 * done / self.total)
-            if percent != self.shown:
-                self.shown = percent
-                sys.stderr.write(f"\r{self.label} [{'#' * (percent // 5):<20}] {percent:3d}%")
-                if done >= self.total:
-                    sys.stderr.write("\n")
-                sys.stderr.flush()
-
-
 class _SimulationStepper:
     """Advance a state of the group's dynamic variables by one interval on any device."""
 
@@ -344,70 +288,75 @@ class _SimulationStepper:
         self.simulation.close()
 
 
-def _simulation_growth(
-    stepper,
-    variable,
-    epsilon,
-    n_burn_in,
-    n_intervals,
-    period,
-    rng,
-    neurons,
-    bar=None,
-    bar_offset=0,
-    start=None,
-):
-    """Renormalised two-copy growth with every interval a separate run of the binary."""
+@dataclass
+class _Perturbation:
+    """What the renormalised measures perturb: `variable` of `neurons`, wrapped to `period`."""
+
+    variable: str
+    period: float | None
+    neurons: np.ndarray
+    rng: np.random.Generator
+
+    def displacement(self, values, epsilon):
+        """A random displacement of norm `epsilon` on `neurons` (shape of `values`)."""
+        direction = np.zeros_like(values)
+        direction[self.neurons] = self.rng.standard_normal(self.neurons.size)
+        direction *= epsilon / np.linalg.norm(direction)
+        return direction
+
+    def renormalize(self, perturbed, reference, direction, epsilon):
+        """``(ln(d/epsilon), perturbed values rescaled to distance epsilon)``.
+
+        A perturbation that vanished (``d = 0``) gives ``-inf`` and restarts along
+        `direction`.
+        """
+        difference = _wrap(perturbed - reference, self.period)
+        distance = float(np.linalg.norm(difference))
+        if distance == 0:
+            log_growth = -np.inf
+            difference, distance = direction, epsilon
+        else:
+            log_growth = math.log(distance / epsilon)
+        return log_growth, reference + difference * (epsilon / distance)
+
+
+def _simulation_growth(stepper, perturbation, epsilon, n_burn_in, n_intervals, bar, start=None):
+    """Renormalised two-copy growth with every interval a separate run of the binary.
+
+    Returns ``ln(d/epsilon)`` per interval and the start state (after `n_burn_in`
+    intervals when `start` is None), so that several sizes can share it.
+    """
+    variable = perturbation.variable
     if start is None:
         start = stepper.advance()
         for _ in range(n_burn_in):
             start = stepper.advance(start)
     reference = {name: values.copy() for name, values in start.items()}
-    direction = np.zeros_like(reference[variable])
-    direction[neurons] = rng.standard_normal(neurons.size)
-    direction *= epsilon / np.linalg.norm(direction)
+    direction = perturbation.displacement(reference[variable], epsilon)
     perturbed = {name: values.copy() for name, values in start.items()}
     perturbed[variable] = reference[variable] + direction
     growth = np.empty(n_intervals)
     for step in range(n_intervals):
         reference = stepper.advance(reference)
         perturbed = stepper.advance(perturbed)
-        difference = _wrap(perturbed[variable] - reference[variable], period)
-        distance = float(np.linalg.norm(difference))
-        if distance == 0:
-            growth[step] = -np.inf
-            difference, distance = direction, epsilon
-        else:
-            growth[step] = math.log(distance / epsilon)
-        perturbed[variable] = reference[variable] + difference * (epsilon / distance)
-        if bar is not None:
-            bar.update(bar_offset + step + 1)
+        growth[step], perturbed[variable] = perturbation.renormalize(
+            perturbed[variable], reference[variable], direction, epsilon
+        )
+        bar.update(1)
     return growth, start
 
 
-def _renormalized_growth(
-    network,
-    group,
-    variable,
-    epsilon,
-    interval,
-    n_intervals,
-    period,
-    rng,
-    neurons,
-    bar=None,
-    bar_offset=0,
-):
+def _renormalized_growth(network, group, perturbation, epsilon, interval, n_intervals, bar):
     """Follow reference + perturbation of size epsilon, renormalising every interval.
 
-    The network must hold its start state as the stored snapshot `_START`.
-    Returns the array of ln(d / epsilon) per interval.
+    The network must hold its start state as the stored snapshot `_START`; both
+    copies take turns through ``Network.store``/``restore``. Returns ``ln(d/epsilon)``
+    per interval.
     """
+    variable = perturbation.variable
     network.restore(_START)
     reference = _read(group, variable)
-    direction = np.zeros_like(reference)
-    direction[neurons] = rng.standard_normal(neurons.size)
-    direction *= epsilon / np.linalg.norm(direction)
+    direction = perturbation.displacement(reference, epsilon)
     network.store(_REFERENCE)
     _write(group, variable, reference + direction)
     network.store(_PERTURBED)
@@ -419,18 +368,12 @@ def _renormalized_growth(
         network.store(_REFERENCE)
         network.restore(_PERTURBED)
         network.run(interval * second)
-        difference = _wrap(_read(group, variable) - reference, period)
-        distance = float(np.linalg.norm(difference))
-        if distance == 0:
-            growth[step] = -np.inf
-            difference = direction
-            distance = epsilon
-        else:
-            growth[step] = math.log(distance / epsilon)
-        _write(group, variable, reference + difference * (epsilon / distance))
+        growth[step], perturbed = perturbation.renormalize(
+            _read(group, variable), reference, direction, epsilon
+        )
+        _write(group, variable, perturbed)
         network.store(_PERTURBED)
-        if bar is not None:
-            bar.update(bar_offset + step + 1)
+        bar.update(1)
     network.restore(_REFERENCE)
     return growth
 
@@ -449,7 +392,7 @@ def _neurons(group, neurons):
 # --------------------------------------------------------------------------- measures
 
 
-def two_trajectory_lyapunov(
+def two_trajectory_exponent(
     build,
     variable,
     *,
@@ -515,7 +458,8 @@ def two_trajectory_lyapunov(
 
     Returns
     -------
-    TwoTrajectoryLyapunov
+    TwoTrajectoryResult
+        ``exponent`` in 1/s, ``variable`` the perturbed variable.
 
     Raises
     ------
@@ -539,64 +483,91 @@ def two_trajectory_lyapunov(
     with `finite_size_lyapunov`. Models with continuous synaptic currents are not
     affected.
     """
-    duration = _seconds(duration, "duration")
-    interval = _seconds(interval, "interval")
-    burn_in = _seconds(burn_in, "burn_in", allow_zero=True)
-    transient = duration / 10 if transient is None else _seconds(transient, "transient", True)
+    duration = to_seconds(duration, "duration", positive=True)
+    interval = to_seconds(interval, "interval", positive=True)
+    burn_in = to_seconds(burn_in, "burn_in", nonnegative=True)
+    if transient is None:
+        transient = duration / 10
+    else:
+        transient = to_seconds(transient, "transient", nonnegative=True)
     epsilon = _plain(epsilon, "epsilon")
     period = _period(period)
     device = _check_device_name(device)
     n_transient = int(round(transient / interval))
     n_intervals = max(1, int(round(duration / interval)))
-    bar = _Progress(n_transient + n_intervals, progress, "two trajectories")
-    rng = np.random.default_rng(seed)
-    if device is not None:
-        stepper = _SimulationStepper(build, variable, interval, device, directory)
-        try:
-            neurons = _neurons(stepper.group, neurons)
-            growth, _ = _simulation_growth(
-                stepper,
-                variable,
-                epsilon,
-                max(0, int(round(burn_in / interval)) - 1),
-                n_transient + n_intervals,
-                period,
-                rng,
-                neurons,
-                bar,
+    runs = _RenormalizedRuns(build, variable, interval, burn_in, period, neurons, seed)
+    with progress_bar(
+        total=n_transient + n_intervals,
+        label="two trajectories",
+        progress=progress,
+        unit="intervals",
+    ) as bar:
+        (growth,) = runs.growth([epsilon], n_transient + n_intervals, bar, device, directory)
+    return TwoTrajectoryResult.from_log_growth(
+        growth[n_transient:], interval, epsilon=epsilon, n_segments=n_segments, variable=variable
+    )
+
+
+def two_trajectory_lyapunov(build, variable, **kwargs):
+    """Deprecated: use `two_trajectory_exponent` (same arguments, same result)."""
+    warnings.warn(
+        "neurosrnn.perturbation.two_trajectory_lyapunov is deprecated; use "
+        "neurosrnn.perturbation.two_trajectory_exponent",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return two_trajectory_exponent(build, variable, **kwargs)
+
+
+@dataclass
+class _RenormalizedRuns:
+    """Renormalised two-copy runs of one network for one or several perturbation sizes.
+
+    Every size starts from the same state after `burn_in`; the random directions come
+    one after the other from one generator seeded with `seed`.
+    """
+
+    build: object
+    variable: str
+    interval: float
+    burn_in: float
+    period: float | None
+    neurons: object
+    seed: int
+
+    def growth(self, epsilons, n_intervals, bar, device=None, directory=None):
+        """``ln(d/epsilon)`` of `n_intervals` intervals for every size in `epsilons`."""
+        rng = np.random.default_rng(self.seed)
+        if device is not None:
+            return self._on_device(epsilons, n_intervals, rng, bar, device, directory)
+        network, group = _build(self.build, self.variable)
+        perturbation = _Perturbation(self.variable, self.period, _neurons(group, self.neurons), rng)
+        if self.burn_in > 0:
+            network.run(self.burn_in * second)
+        network.store(_START)
+        return [
+            _renormalized_growth(
+                network, group, perturbation, float(epsilon), self.interval, n_intervals, bar
             )
+            for epsilon in epsilons
+        ]
+
+    def _on_device(self, epsilons, n_intervals, rng, bar, device, directory):
+        stepper = _SimulationStepper(self.build, self.variable, self.interval, device, directory)
+        try:
+            perturbation = _Perturbation(
+                self.variable, self.period, _neurons(stepper.group, self.neurons), rng
+            )
+            n_burn_in = max(0, int(round(self.burn_in / self.interval)) - 1)
+            growths, start = [], None
+            for epsilon in epsilons:
+                growth, start = _simulation_growth(
+                    stepper, perturbation, float(epsilon), n_burn_in, n_intervals, bar, start
+                )
+                growths.append(growth)
         finally:
             stepper.close()
-        growth = growth[n_transient:]
-    else:
-        network, group = _build(build, variable)
-        neurons = _neurons(group, neurons)
-        if burn_in > 0:
-            network.run(burn_in * second)
-        network.store(_START)
-        growth = _renormalized_growth(
-            network,
-            group,
-            variable,
-            epsilon,
-            interval,
-            n_transient + n_intervals,
-            period,
-            rng,
-            neurons,
-            bar,
-        )[n_transient:]
-    segments, error = segment_exponents(growth, interval, n_segments)
-    return TwoTrajectoryLyapunov(
-        largest_exponent=float(growth.sum() / (growth.size * interval)),
-        standard_error=error,
-        segment_exponents=segments,
-        log_growth=growth,
-        interval=interval,
-        duration=growth.size * interval,
-        epsilon=epsilon,
-        variable=variable,
-    )
+        return growths
 
 
 def finite_size_lyapunov(
@@ -630,7 +601,7 @@ def finite_size_lyapunov(
     Parameters
     ----------
     build : callable
-        ``build() -> (network, group)``, as in `two_trajectory_lyapunov`.
+        ``build() -> (network, group)``, as in `two_trajectory_exponent`.
     variable : str
         State variable to perturb.
     epsilons : array of float
@@ -640,7 +611,7 @@ def finite_size_lyapunov(
     n_intervals : int
         Intervals per size.
     burn_in, period, neurons, seed, progress, device, directory
-        As in `two_trajectory_lyapunov`.
+        As in `two_trajectory_exponent`.
 
     Returns
     -------
@@ -655,62 +626,22 @@ def finite_size_lyapunov(
         raise ValueError("epsilons must be a non-empty 1-D array of finite sizes")
     if np.any(epsilons <= 0):
         raise ValueError("epsilons must all be > 0")
-    interval = _seconds(interval, "interval")
+    interval = to_seconds(interval, "interval", positive=True)
     if isinstance(n_intervals, bool) or not isinstance(n_intervals, int | np.integer):
         raise ValueError(f"n_intervals must be a positive integer, got {n_intervals!r}")
     if n_intervals < 1:
         raise ValueError(f"n_intervals must be a positive integer, got {n_intervals!r}")
-    burn_in = _seconds(burn_in, "burn_in", allow_zero=True)
+    burn_in = to_seconds(burn_in, "burn_in", nonnegative=True)
     period = _period(period)
     device = _check_device_name(device)
-    rng = np.random.default_rng(seed)
-    bar = _Progress(epsilons.size * n_intervals, progress, "finite-size exponents")
-    growths = []
-    if device is not None:
-        stepper = _SimulationStepper(build, variable, interval, device, directory)
-        try:
-            neurons = _neurons(stepper.group, neurons)
-            start = None
-            n_burn_in = max(0, int(round(burn_in / interval)) - 1)
-            for index, epsilon in enumerate(epsilons):
-                growth, start = _simulation_growth(
-                    stepper,
-                    variable,
-                    float(epsilon),
-                    n_burn_in,
-                    int(n_intervals),
-                    period,
-                    rng,
-                    neurons,
-                    bar,
-                    index * n_intervals,
-                    start,
-                )
-                growths.append(growth)
-        finally:
-            stepper.close()
-    else:
-        network, group = _build(build, variable)
-        neurons = _neurons(group, neurons)
-        if burn_in > 0:
-            network.run(burn_in * second)
-        network.store(_START)
-        for index, epsilon in enumerate(epsilons):
-            growths.append(
-                _renormalized_growth(
-                    network,
-                    group,
-                    variable,
-                    float(epsilon),
-                    interval,
-                    int(n_intervals),
-                    period,
-                    rng,
-                    neurons,
-                    bar,
-                    index * n_intervals,
-                )
-            )
+    runs = _RenormalizedRuns(build, variable, interval, burn_in, period, neurons, seed)
+    with progress_bar(
+        total=epsilons.size * n_intervals,
+        label="finite-size exponents",
+        progress=progress,
+        unit="intervals",
+    ) as bar:
+        growths = runs.growth(epsilons, int(n_intervals), bar, device, directory)
     exponents, errors, growing = [], [], []
     for growth in growths:
         finite = np.where(np.isfinite(growth), growth, np.log(np.finfo(float).tiny))
@@ -757,7 +688,7 @@ def spike_train_distance(reference, perturbed, N, times, time_constant):
     times = np.asarray(times, dtype=float)
     if times.ndim != 1 or np.any(np.diff(times) < 0):
         raise ValueError("times must be a sorted 1-D array")
-    tau = _seconds(time_constant, "time_constant")
+    tau = to_seconds(time_constant, "time_constant", positive=True)
     state = np.zeros(int(N))
     out = np.empty(times.size)
     events = []
@@ -801,7 +732,7 @@ def divergence_curve(
     Parameters
     ----------
     build : callable
-        ``build() -> (network, group)``, as in `two_trajectory_lyapunov`. A
+        ``build() -> (network, group)``, as in `two_trajectory_exponent`. A
         `SpikeMonitor` on the group is added.
     variable : str
         State variable that `perturbation` changes and that distances are taken on.
@@ -813,52 +744,69 @@ def divergence_curve(
     sample_interval : brian2 time or float (s)
         Spacing of the distance samples (a multiple of ``dt``).
     burn_in, period
-        As in `two_trajectory_lyapunov`.
+        As in `two_trajectory_exponent`.
     spike_time_constant : brian2 time or float (s)
         Kernel time constant of `spike_train_distance`.
     progress : bool
         Progress bar on stderr.
     device, directory
-        As in `two_trajectory_lyapunov`; on a device every sample interval of each
+        As in `two_trajectory_exponent`; on a device every sample interval of each
         run is one run of the compiled binary.
 
     Returns
     -------
     DivergenceCurve
     """
-    duration = _seconds(duration, "duration")
-    sample_interval = _seconds(sample_interval, "sample_interval")
-    burn_in = _seconds(burn_in, "burn_in", allow_zero=True)
-    spike_time_constant = _seconds(spike_time_constant, "spike_time_constant")
+    duration = to_seconds(duration, "duration", positive=True)
+    sample_interval = to_seconds(sample_interval, "sample_interval", positive=True)
+    burn_in = to_seconds(burn_in, "burn_in", nonnegative=True)
+    spike_time_constant = to_seconds(spike_time_constant, "spike_time_constant", positive=True)
     period = _period(period)
     device = _check_device_name(device)
-    if device is not None:
-        return _divergence_on_device(
-            build,
-            variable,
-            perturbation,
-            duration,
-            sample_interval,
-            burn_in,
-            period,
-            spike_time_constant,
-            progress,
-            device,
-            directory,
-        )
+    n_samples = max(1, int(round(duration / sample_interval)))
+    follow = _divergence_runs_at_runtime if device is None else _divergence_runs_on_device
+    with progress_bar(
+        total=2 * n_samples, label="divergence", progress=progress, unit="samples"
+    ) as bar:
+        original, changed, runs = follow(
+            build, variable, perturbation, n_samples, sample_interval, burn_in, bar,
+            device=device, directory=directory,
+        )  # fmt: skip
+    times = sample_interval * np.arange(1, n_samples + 1)
+    (reference_states, reference_counts, reference_spikes) = runs[0]
+    (perturbed_states, perturbed_counts, perturbed_spikes) = runs[1]
+    return DivergenceCurve(
+        times=times,
+        distance=np.linalg.norm(_wrap(perturbed_states - reference_states, period), axis=1),
+        extra_spikes=perturbed_counts - reference_counts,
+        spike_distance=spike_train_distance(
+            reference_spikes, perturbed_spikes, original.size, times, spike_time_constant
+        ),
+        reference_spikes=reference_spikes,
+        perturbed_spikes=perturbed_spikes,
+        initial_distance=float(np.linalg.norm(_wrap(changed - original, period))),
+    )
+
+
+def _divergence_runs_at_runtime(
+    build, variable, perturbation, n_samples, sample_interval, burn_in, bar, **_
+):
+    """Reference and perturbed run in the runtime device (``Network.store``/``restore``).
+
+    Returns the unperturbed and perturbed start values and, per run, the sampled
+    states, the spike counts and the spikes ``(indices, times from the start)``.
+    """
     network, group = _build(build, variable)
     monitor = SpikeMonitor(group, record=True)
     network.add(monitor)
     if burn_in > 0:
         network.run(burn_in * second)
     start_time = float(network.t / second)
-    n_samples = max(1, int(round(duration / sample_interval)))
     original = _read(group, variable)
     changed = _perturbed_values(perturbation, original)
     network.store(_REFERENCE)
-    bar = _Progress(2 * n_samples, progress, "divergence")
     runs = []
-    for label, values in (("reference", None), ("perturbed", changed)):
+    for values in (None, changed):
         network.restore(_REFERENCE)
         if values is not None:
             _write(group, variable, values)
@@ -869,27 +817,14 @@ def divergence_curve(
             network.run(sample_interval * second)
             states[k] = _read(group, variable)
             counts[k] = monitor.num_spikes - first
-            bar.update((label == "perturbed") * n_samples + k + 1)
+            bar.update(1)
         spikes = (
             np.array(monitor.i[first:], dtype=np.int64),
             np.array(monitor.t[first:] / second, dtype=float) - start_time,
         )
         runs.append((states, counts, spikes))
     network.restore(_REFERENCE)
-    times = sample_interval * np.arange(1, n_samples + 1)
-    distance = np.linalg.norm(_wrap(runs[1][0] - runs[0][0], period), axis=1)
-    spike_distance = spike_train_distance(
-        runs[0][2], runs[1][2], original.size, times, spike_time_constant
-    )
-    return DivergenceCurve(
-        times=times,
-        distance=distance,
-        extra_spikes=runs[1][1] - runs[0][1],
-        spike_distance=spike_distance,
-        reference_spikes=runs[0][2],
-        perturbed_spikes=runs[1][2],
-        initial_distance=float(np.linalg.norm(_wrap(changed - original, period))),
-    )
+    return original, changed, runs
 
 
 def _perturbed_values(perturbation, original):
@@ -908,21 +843,19 @@ def _perturbed_values(perturbation, original):
     return changed
 
 
-def _divergence_on_device(
+def _divergence_runs_on_device(
     build,
     variable,
     perturbation,
-    duration,
+    n_samples,
     sample_interval,
     burn_in,
-    period,
-    spike_time_constant,
-    progress,
+    bar,
+    *,
     device,
     directory,
 ):
-    """`divergence_curve` with one binary run per sample interval and copy."""
-    n_samples = max(1, int(round(duration / sample_interval)))
+    """`_divergence_runs_at_runtime` with one binary run per sample interval and copy."""
     stepper = _SimulationStepper(
         build, variable, sample_interval, device, directory, record_spikes=True
     )
@@ -932,9 +865,8 @@ def _divergence_on_device(
             start = stepper.advance(start)
         original = start[variable]
         changed = _perturbed_values(perturbation, original)
-        bar = _Progress(2 * n_samples, progress, "divergence")
         runs = []
-        for copy, values in enumerate((original, changed)):
+        for values in (original, changed):
             state = dict(start)
             state[variable] = values
             states = np.empty((n_samples, original.size))
@@ -947,22 +879,11 @@ def _divergence_on_device(
                 indices.append(run_indices)
                 times.append(run_times + k * sample_interval)
                 counts[k] = sum(part.size for part in indices)
-                bar.update(copy * n_samples + k + 1)
+                bar.update(1)
             runs.append((states, counts, (np.concatenate(indices), np.concatenate(times))))
     finally:
         stepper.close()
-    times = sample_interval * np.arange(1, n_samples + 1)
-    return DivergenceCurve(
-        times=times,
-        distance=np.linalg.norm(_wrap(runs[1][0] - runs[0][0], period), axis=1),
-        extra_spikes=runs[1][1] - runs[0][1],
-        spike_distance=spike_train_distance(
-            runs[0][2], runs[1][2], original.size, times, spike_time_constant
-        ),
-        reference_spikes=runs[0][2],
-        perturbed_spikes=runs[1][2],
-        initial_distance=float(np.linalg.norm(_wrap(changed - original, period))),
-    )
+    return original, changed, runs
 
 
 def extra_spike_experiment(

@@ -13,6 +13,18 @@ MODULES = [
     "neurosrnn.progress",
     "neurosrnn.units",
     "neurosrnn.validation",
+    "neurosrnn.analysis.statistics",
+    "neurosrnn.analysis.bursts",
+    "neurosrnn.analysis.correlation",
+    "neurosrnn.analysis.dissimilarity",
+    "neurosrnn.analysis.synchrony",
+    "neurosrnn.analysis.summary",
+    "neurosrnn.analysis.timescales",
+    "neurosrnn.analysis.heterogeneity",
+    "neurosrnn.analysis.plotting",
+    "neurosrnn.analysis.exponents",
+    "neurosrnn.analysis.lyapunov",
+    "neurosrnn.analysis.lyapunov_plots",
 ]
 
 

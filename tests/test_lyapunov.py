@@ -213,3 +213,71 @@ def test_variable_step_durations_divide_the_growth():
     result = ly.qr_lyapunov(advance, 2, 50_000, time_unit="s")
     assert_allclose(result.exponents, np.array([0.4192, -1.6232]) / 2, atol=0.006)
     assert_allclose(result.duration, 100_000.0)
+
+
+def test_two_trajectory_exponent_of_rate_network_and_deprecated_name():
+    """The new name returns a TwoTrajectoryResult; the old one warns and gives its exponent."""
+    J = ly.random_coupling_matrix(50, 2.0, seed=3)
+    result = ly.two_trajectory_exponent(J, dt=0.1, n_steps=2000, n_transient=200, seed=1)
+    assert isinstance(result, ly.TwoTrajectoryResult)
+    assert result.time_unit == "tau"
+    assert_allclose(result.interval, 1.0)
+    assert result.log_growth.size == 200
+    assert_allclose(result.exponent, result.log_growth.sum() / result.duration)
+    with pytest.warns(DeprecationWarning, match="two_trajectory_exponent"):
+        old = ly.rate_network_largest_exponent(J, dt=0.1, n_steps=2000, n_transient=200, seed=1)
+    assert old == result.exponent
+    with pytest.warns(DeprecationWarning, match="exponent"):
+        assert result.largest_exponent == result.exponent
+
+
+def test_segment_exponents_and_two_trajectory_result_by_hand():
+    segments, error = ly.segment_exponents(np.array([1.0, 1.0, 3.0, 3.0]), 0.5, 2)
+    assert_allclose(segments, [2.0, 6.0])
+    assert_allclose(error, 2.0)
+    _, single = ly.segment_exponents(np.array([1.0, 2.0]), 1.0, 1)
+    assert math.isnan(single)
+    result = ly.TwoTrajectoryResult.from_log_growth(
+        [1.0, 1.0, 3.0, 3.0], 0.5, epsilon=1e-6, n_segments=2, variable="v"
+    )
+    assert_allclose(result.exponent, 4.0)
+    assert_allclose(result.duration, 2.0)
+    assert "'v'" in repr(result)
+
+
+def test_qr_accumulator_external_clock_and_result_subclass():
+    """time= replaces the running sum of elapsed; cls= builds a LyapunovResult subclass."""
+    summed = ly.QRAccumulator(2, 3, 3, 10)
+    clocked = ly.QRAccumulator(2, 3, 3, 10)
+    for k, log_r in enumerate(([1.0, -1.0], [2.0, -2.0], [3.0, -3.0])):
+        summed.add(np.array(log_r), 0.5)
+        clocked.add(np.array(log_r), 0.5, time=0.5 * (k + 1))
+    a = summed.result(np.eye(2), 3)
+    b = clocked.result(np.eye(2), 3)
+    assert_allclose(a.exponents, [4.0, -4.0])
+    assert_allclose(b.exponents, a.exponents)
+    assert_allclose(b.times, [0.5, 1.0, 1.5])
+    assert_allclose(b.segment_exponents, [[2.0, -2.0], [4.0, -4.0], [6.0, -6.0]])
+
+    from dataclasses import dataclass
+
+    @dataclass(kw_only=True, repr=False)
+    class Tagged(ly.LyapunovResult):
+        tag: str
+
+    tagged = summed.result(np.eye(2), 3, cls=Tagged, tag="x")
+    assert isinstance(tagged, ly.LyapunovResult) and tagged.tag == "x"
+    assert_allclose(tagged.ks_entropy, 4.0)
+    with pytest.raises(ValueError, match="averaging time"):
+        ly.QRAccumulator(1, 1, 1, 1).result(np.eye(1), 0)
+
+
+def test_plots_live_in_their_own_module_and_stay_importable():
+    from neurosrnn import analysis
+    from neurosrnn.analysis import lyapunov_plots
+
+    assert ly.plot_spectrum is lyapunov_plots.plot_spectrum is analysis.plot_spectrum
+    assert ly.plot_convergence is lyapunov_plots.plot_convergence
+    assert ly.plot_divergence is lyapunov_plots.plot_divergence
+    assert analysis.TwoTrajectoryResult is ly.TwoTrajectoryResult
+    assert analysis.QRAccumulator is ly.QRAccumulator

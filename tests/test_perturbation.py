@@ -244,3 +244,22 @@ def test_standalone_extra_spike_matches_runtime_reference_run():
     assert reference_runtime.shape == reference_standalone.shape
     assert_allclose(reference_standalone, reference_runtime, atol=1e-9)
     assert standalone.spike_distance[-1] > 1.0
+
+
+def test_two_trajectory_exponent_new_name_old_name_and_result_type():
+    """two_trajectory_lyapunov and TwoTrajectoryLyapunov are deprecated aliases."""
+    from neurosrnn.analysis import TwoTrajectoryResult
+
+    def build():
+        group = lif().make_group(5, I_ext=10 * mV, tau_ref=0 * ms)
+        return Network(group), group
+
+    new = pt.two_trajectory_exponent(build, "v", duration=10 * ms, interval=5 * ms)
+    with pytest.warns(DeprecationWarning, match="two_trajectory_exponent"):
+        old = pt.two_trajectory_lyapunov(build, "v", duration=10 * ms, interval=5 * ms)
+    assert isinstance(new, TwoTrajectoryResult)
+    assert new.variable == "v"
+    assert new.exponent == old.exponent
+    assert_allclose(new.exponent, -100.0, rtol=1e-6)
+    with pytest.warns(DeprecationWarning, match="TwoTrajectoryResult"):
+        assert pt.TwoTrajectoryLyapunov is TwoTrajectoryResult

@@ -206,3 +206,31 @@ def test_heterogeneous_drive_time_representation():
     k = int(np.argmin(np.abs(result.exponents)))
     basis = result.vectors[:, : k + 1]
     assert np.linalg.norm(omega - basis @ (basis.T @ omega)) < 1e-6
+
+
+def test_two_trajectory_exponent_is_the_new_name_of_the_two_trajectory_estimate():
+    """Same result under both names; the old one warns; the result type is shared."""
+    from neurosrnn.analysis import TwoTrajectoryResult
+
+    network = _theta_network(50, 5, rate=2.0)
+    new = sl.two_trajectory_exponent(network, duration=0.5, interval=0.05, seed=2)
+    with pytest.warns(DeprecationWarning, match="two_trajectory_exponent"):
+        old = sl.largest_exponent_two_trajectory(network, duration=0.5, interval=0.05, seed=2)
+    assert isinstance(new, TwoTrajectoryResult)
+    assert sl.TwoTrajectoryResult is TwoTrajectoryResult
+    assert new.exponent == old.exponent
+    assert_array_equal(new.log_growth, old.log_growth)
+    assert new.log_growth.size == 10
+
+
+def test_spiking_result_is_a_lyapunov_result_with_derived_quantities(full_theta_spectrum):
+    from neurosrnn.analysis import lyapunov as ly
+
+    network, result = full_theta_spectrum
+    assert isinstance(result, ly.LyapunovResult)
+    assert result.time_unit == "s"
+    assert result.n_spikes == result.n_steps == 40_000
+    assert result.kaplan_yorke_dimension == ly.kaplan_yorke_dimension(result.exponents)
+    assert result.ks_entropy == ly.ks_entropy(result.exponents)
+    total_rate = network.N * result.mean_rate
+    assert result.entropy_per_spike == ly.entropy_per_spike(result.exponents, total_rate)

@@ -17,7 +17,7 @@ import pathlib
 
 import numpy as np
 
-from neurosrnn.analysis import lyapunov as analysis
+from neurosrnn.analysis.lyapunov import plot_convergence, plot_spectrum
 from neurosrnn.results import save_figure_atomic
 from neurosrnn.sparseprop.engine import balanced_network
 from neurosrnn.sparseprop.lyapunov import lyapunov_spectrum
@@ -60,18 +60,17 @@ def run(out_dir: pathlib.Path, quick: bool = False, seed: int = 1) -> dict:
         n_transient_spikes=2 * N if quick else 5 * N,
     )
     exponents = result.exponents
-    total_rate = N * result.mean_rate
-    entropy = analysis.ks_entropy(exponents)
+    entropy = result.ks_entropy
     full = m == N
-    dimension = analysis.kaplan_yorke_dimension(exponents) if full else None
+    dimension = result.kaplan_yorke_dimension if full else None
     zero_index = int(np.argmin(np.abs(exponents)))
 
     figure = Figure(figsize=(9, 3.6), layout="constrained")
     left, right = figure.subplots(1, 2)
-    analysis.plot_spectrum(exponents, errors=result.standard_error, normalize_index=N, ax=left)
+    plot_spectrum(exponents, errors=result.standard_error, normalize_index=N, ax=left)
     left.set_ylabel("λ_i (1/s)")
     left.set_title(f"theta network N={N}, K={K}: {m} exponents", fontsize=10)
-    analysis.plot_convergence(result.times, result.running, n_show=4, ax=right, time_unit="s")
+    plot_convergence(result.times, result.running, n_show=4, ax=right, time_unit="s")
     right.set_ylabel("running estimate (1/s)")
     right.set_title(f"{n_spikes} spikes, rate {result.mean_rate:.2f} Hz", fontsize=10)
     figure_path = out_dir / "chaos_lyapunov_spectrum.png"
@@ -92,7 +91,7 @@ def run(out_dir: pathlib.Path, quick: bool = False, seed: int = 1) -> dict:
         "n_positive_exponents": int(np.sum(exponents > 0)),
         "ks_entropy_nats_per_s": float(entropy),
         "ks_entropy_bits_per_s": float(entropy / math.log(2.0)),
-        "ks_entropy_bits_per_spike": float(analysis.entropy_per_spike(exponents, total_rate)),
+        "ks_entropy_bits_per_spike": float(result.entropy_per_spike),
         "kaplan_yorke_dimension": None if dimension is None else float(dimension),
         "kaplan_yorke_dimension_per_N": None if dimension is None else float(dimension / N),
         "median_relative_standard_error": float(np.nanmedian(relative_error)),

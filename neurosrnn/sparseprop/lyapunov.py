@@ -26,7 +26,12 @@ with numba) and applies :math:`D` at every spike to the ``K`` target rows of the
 exponents equals the accumulated :math:`\\sum_s \\sum_i \\ln d_i` divided by the
 time, to rounding, at any run length.
 
-`largest_exponent_two_trajectory` measures :math:`\\lambda_{max}` independently, with
+The QR steps and the bookkeeping (log-sums, running estimates, segment error bars)
+are those of every spectrum of the package, `neurosrnn.analysis.lyapunov.QRAccumulator`;
+the result, `SpikingLyapunovResult`, is a `neurosrnn.analysis.LyapunovResult` (Kaplan-Yorke
+dimension, KS entropy) with the entropy per spike and the network state on top.
+
+`two_trajectory_exponent` measures :math:`\\lambda_{max}` independently, with
 two copies of the network advanced by the SparseProp engine itself
 (`SparsePropNetwork.run`), the difference renormalised to :math:`\\epsilon` at fixed
 intervals and projected orthogonal to the time-shift direction.
@@ -42,34 +47,37 @@ Engelken R. (2023) SparseProp. NeurIPS 36, arXiv:2312.17216.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numba
 import numpy as np
 
-from neurosrnn._growth import segment_exponents
+from neurosrnn.analysis.exponents import (
+    LyapunovResult,
+    QRAccumulator,
+    TwoTrajectoryResult,
+    entropy_per_spike,
+    initial_tangent_vectors,
+    limit_blas_threads,
+)
 from neurosrnn.connectivity import Connectivity
-from neurosrnn.sparseprop._heap import _heapify, _update
+from neurosrnn.progress import progress_bar
+from neurosrnn.sparseprop._heap import heapify, update
 from neurosrnn.sparseprop.engine import SparsePropNetwork, SparsePropState
 from neurosrnn.sparseprop.phase_models import LIF, pulse_derivative, pulse_phase
 from neurosrnn.sparseprop.topology import RegeneratedConnectivity
-
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - optional
-    threadpool_limits = None
 
 __all__ = [
     "SpikingLyapunovResult",
     "TwoTrajectoryResult",
     "lyapunov_spectrum",
+    "two_trajectory_exponent",
     "largest_exponent_two_trajectory",
 ]
 
-# indices into the small float / int state arrays of the kernel
+# indices into the small float / int clock arrays of the kernel
 _CLOCK, _TIME_BASE = 0, 1
 _SINCE_REBASE, _TOTAL = 0, 1
 
@@ -78,55 +86,51 @@ _SINCE_REBASE, _TOTAL = 0, 1
 
 
 @numba.njit(cache=True)
-def _advance(
-    model,
-    heap_key,
-    heap_id,
-    position,
-    floats,
-    ints,
-    omega,
-    scale,
-    phase_reset,
-    phase_threshold,
-    indptr,
-    indices,
-    weights,
-    q,
-    n_spikes,
-    rebase_interval,
-    record,
-    spike_index,
-    spike_time,
-):
+def _advance(model, heap, clock, neurons, graph, q, n_spikes, rebase_interval, record):
     """Process `n_spikes` network spikes, updating the tangent vectors `q` in place.
 
-    Keys are next threshold times (tau units) relative to ``floats[_TIME_BASE]``;
-    ``floats[_CLOCK]`` is the time of the last processed spike. Returns the sum of
-    ``ln d_i`` over all delivered pulses.
+    The arguments are grouped as the algorithm reads them:
+
+    * ``model = (code, phase_reset, phase_threshold)``;
+    * ``heap = (heap_key, heap_id, position)``: the indexed min-heap of next threshold
+      times (tau units) relative to ``floats[_TIME_BASE]``;
+    * ``clock = (floats, ints)``: ``floats[_CLOCK]`` is the time of the last processed
+      spike, ``ints`` count spikes (in total and since the last rebase);
+    * ``neurons = (omega, scale)``: phase speeds and pulse scales;
+    * ``graph = (indptr, indices, weights)``: CSR targets and weights;
+    * ``record = (enabled, spike_index, spike_time)``: buffers for the spikes.
+
+    Every `rebase_interval` spikes the keys are shifted to keep them small. Returns the
+    sum of ``ln d_i`` over all delivered pulses.
     """
+    code, phase_reset, phase_threshold = model
+    heap_key, heap_id, position = heap
+    floats, ints = clock
+    omega, scale = neurons
+    indptr, indices, weights = graph
+    enabled, spike_index, spike_time = record
     N = heap_key.shape[0]
     m = q.shape[1]
     log_contraction = 0.0
     for s in range(n_spikes):
         j = heap_id[0]
         t = heap_key[0]
-        if record:
+        if enabled:
             spike_index[s] = j
             spike_time[s] = t + floats[_TIME_BASE]
         for k in range(indptr[j], indptr[j + 1]):
             i = indices[k]
             p = position[i]
             phase = phase_threshold - omega[i] * (heap_key[p] - t)
-            slope = pulse_derivative(model, phase, weights[k], scale[i], omega[i])
-            new_phase = pulse_phase(model, phase, weights[k], scale[i], omega[i], phase_threshold)
+            slope = pulse_derivative(code, phase, weights[k], scale[i], omega[i])
+            new_phase = pulse_phase(code, phase, weights[k], scale[i], omega[i], phase_threshold)
             log_contraction += math.log(slope)
             if m > 0:
                 coupling = (1.0 - slope) * omega[i] / omega[j]
                 for c in range(m):
                     q[i, c] = slope * q[i, c] + coupling * q[j, c]
-            _update(heap_key, heap_id, position, p, t + (phase_threshold - new_phase) / omega[i], N)
-        _update(
+            update(heap_key, heap_id, position, p, t + (phase_threshold - new_phase) / omega[i], N)
+        update(
             heap_key,
             heap_id,
             position,
@@ -147,58 +151,85 @@ def _advance(
     return log_contraction
 
 
+class _EventKernel:
+    """The exact event loop of a network: heap, clock, graph and neuron arrays together."""
+
+    def __init__(self, network, state, seed):
+        self.network = network
+        self.graph = _graph_arrays(network)
+        keys, start_time = _start_state(network, state, seed)
+        heap_key = keys.astype(float).copy()
+        heap_id = np.arange(network.N, dtype=np.int32)
+        position = np.empty(network.N, dtype=np.int32)
+        heapify(heap_key, heap_id, position)
+        self.heap = (heap_key, heap_id, position)
+        self.clock = (np.array([0.0, float(start_time)]), np.zeros(2, dtype=np.int64))
+        self.neurons = (network.omega.astype(float), network.scale.astype(float))
+        model = network.model
+        self.model = (model.code, float(model.phase_reset), float(model.phase_threshold))
+        self.rebase_interval = network.N
+        self._no_spikes = (False, np.zeros(1, dtype=np.int32), np.zeros(1))
+
+    def run(self, q, count, record=False):
+        """Advance `count` spikes moving `q`; ``(sum of ln d_i, (indices, times in s) or None)``."""
+        buffers = (True, np.empty(count, dtype=np.int32), np.empty(count)) if record else None
+        log_d = _advance(
+            self.model,
+            self.heap,
+            self.clock,
+            self.neurons,
+            self.graph,
+            q,
+            int(count),
+            self.rebase_interval,
+            self._no_spikes if buffers is None else buffers,
+        )
+        if buffers is None:
+            return log_d, None
+        return log_d, (buffers[1].copy(), buffers[2] * self.network.tau)
+
+    def now(self):
+        """Time of the last processed spike (tau units)."""
+        floats = self.clock[0]
+        return floats[_TIME_BASE] + floats[_CLOCK]
+
+    def engine_state(self):
+        """The current state as a `SparsePropState` (its clock restarts at 0)."""
+        heap_key, heap_id, _ = self.heap
+        keys_by_neuron = np.empty_like(heap_key)
+        keys_by_neuron[heap_id] = heap_key
+        return _to_engine_state(self.network, keys_by_neuron, self.clock[0][_CLOCK])
+
+
 # --------------------------------------------------------------------------- results
 
 
-@dataclass
-class SpikingLyapunovResult:
+@dataclass(kw_only=True, repr=False)
+class SpikingLyapunovResult(LyapunovResult):
     """Lyapunov exponents of a spiking network with their convergence record.
+
+    A `neurosrnn.analysis.LyapunovResult` in 1/s (``time_unit="s"``; `n_steps` counts
+    the network spikes averaged over), so `kaplan_yorke_dimension` and `ks_entropy`
+    (nats/s) come with it. On top:
 
     Attributes
     ----------
-    exponents : ndarray, shape (m,)
-        Exponents in 1/s, in QR order (largest first up to noise).
-    standard_error : ndarray, shape (m,)
-        Standard error from `segment_exponents` (NaN with fewer than 2 segments).
-    segment_exponents : ndarray, shape (n_segments, m)
-        Exponents measured on contiguous parts of the run.
-    times : ndarray
-        Averaging time (s) at the recorded re-orthonormalisations.
-    running : ndarray, shape (len(times), m)
-        Running estimates (1/s).
-    duration : float
-        Averaging time in seconds.
-    log_growth : ndarray, shape (m,)
-        Accumulated :math:`\\sum \\ln |R_{kk}|`.
     log_contraction : float
         Accumulated :math:`\\sum_s \\sum_{i} \\ln d_i` over the same spikes
         (equals ``log_growth.sum()`` to rounding when ``m = N``).
-    n_spikes : int
-        Network spikes averaged over.
     N : int
         Number of neurons.
     mean_rate : float
         Mean rate per neuron (Hz) during the averaging window.
-    vectors : ndarray, shape (N, m)
-        Final orthonormal tangent vectors.
     state : SparsePropState
         Network state at the end, for `SparsePropNetwork.run` (its clock restarts at 0).
     spike_indices, spike_times : ndarray or None
         Spikes of the averaging window (times in s), if recorded.
     """
 
-    exponents: np.ndarray
-    standard_error: np.ndarray
-    segment_exponents: np.ndarray
-    times: np.ndarray
-    running: np.ndarray
-    duration: float
-    log_growth: np.ndarray
     log_contraction: float
-    n_spikes: int
     N: int
     mean_rate: float
-    vectors: np.ndarray
     state: SparsePropState
     spike_indices: np.ndarray | None = None
     spike_times: np.ndarray | None = None
@@ -213,47 +244,24 @@ class SpikingLyapunovResult:
         )
 
     @property
+    def n_spikes(self):
+        """Network spikes averaged over (`n_steps`)."""
+        return self.n_steps
+
+    @property
+    def total_rate(self):
+        """Network spike rate :math:`N \\bar\\nu` (spikes/s)."""
+        return self.N * self.mean_rate
+
+    @property
     def contraction_rate(self):
         """:math:`\\sum_s\\sum_i \\ln d_i / T` in 1/s: the sum of all N exponents."""
         return self.log_contraction / self.duration
 
-
-@dataclass
-class TwoTrajectoryResult:
-    """Largest Lyapunov exponent from two nearby trajectories.
-
-    Attributes
-    ----------
-    largest_exponent : float
-        :math:`\\lambda_{max}` in 1/s.
-    standard_error : float
-        From contiguous segments of the run.
-    segment_exponents : ndarray
-        Per-segment estimates (1/s).
-    log_growth : ndarray
-        :math:`\\ln(d/\\epsilon)` of every renormalisation interval.
-    interval : float
-        Renormalisation interval (s).
-    duration : float
-        Averaging time (s).
-    epsilon : float
-        Size of the phase perturbation.
-    """
-
-    largest_exponent: float
-    standard_error: float
-    segment_exponents: np.ndarray
-    log_growth: np.ndarray
-    interval: float
-    duration: float
-    epsilon: float
-
-    def __repr__(self):
-        return (
-            f"<TwoTrajectoryResult lambda_max = {self.largest_exponent:.4g} "
-            f"+- {self.standard_error:.2g} 1/s over {self.duration:.4g} s, "
-            f"epsilon={self.epsilon:g}>"
-        )
+    @property
+    def entropy_per_spike(self):
+        """KS entropy per network spike in bits (see `neurosrnn.analysis.entropy_per_spike`)."""
+        return entropy_per_spike(self.exponents, self.total_rate)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -318,31 +326,6 @@ def _to_engine_state(network, keys, clock):
     return network.initial_state(phases=phases)
 
 
-def _blas_threads(n_threads):
-    """Limit BLAS threads: many QR calls slow down badly when threads are oversubscribed."""
-    if n_threads is None or threadpool_limits is None:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=int(n_threads), user_api="blas")
-
-
-class _Progress:
-    def __init__(self, total, enabled):
-        self.total = max(int(total), 1)
-        self.enabled = bool(enabled)
-        self.shown = -1
-
-    def update(self, done):
-        if not self.enabled:
-            return
-        percent = int(100 * done / self.total)
-        if percent != self.shown:
-            self.shown = percent
-            sys.stderr.write(f"\rlyapunov spectrum [{'#' * (percent // 5):<20}] {percent:3d}%")
-            if done >= self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 # --------------------------------------------------------------------------- spectrum
 
 
@@ -392,8 +375,9 @@ def lyapunov_spectrum(
         At most this many running estimates are stored.
     record_spikes : bool
         Keep the spikes of the averaging window.
-    progress : bool
-        Progress bar on stderr.
+    progress : bool or None
+        Progress bar on stderr: True always, False never (default), None on an
+        interactive terminal (`neurosrnn.progress.progress_bar`).
     blas_threads : int or None
         BLAS threads for the QR steps (default 1; several threads are often much
         slower on a shared machine); None leaves the setting alone.
@@ -419,186 +403,103 @@ def lyapunov_spectrum(
     """
     _check_network(network)
     N = network.N
+    counts = _spectrum_counts(
+        N, n_spikes, m, n_burn_in_spikes, n_transient_spikes, reorthonormalize_every, n_segments
+    )
+    n_spikes, m, n_burn_in, n_transient, every, n_segments = counts
+    kernel = _EventKernel(network, state, seed)
+    bar = progress_bar(
+        total=n_burn_in + n_transient + n_spikes,
+        label="lyapunov spectrum",
+        progress=progress,
+        unit="spikes",
+    )
+    with limit_blas_threads(blas_threads), bar:
+        _burn_in(kernel, n_burn_in, bar)
+        q = np.ascontiguousarray(initial_tangent_vectors(N, m, seed))
+        q = _align_vectors(kernel, q, n_transient, every, bar)
+        return _averaged_spectrum(
+            kernel, q, n_spikes, every, n_segments, max_records, record_spikes, bar
+        )
+
+
+def _spectrum_counts(N, n_spikes, m, n_burn_in, n_transient, every, n_segments):
+    """Checked spike counts of `lyapunov_spectrum`, defaults filled in."""
     n_spikes = _check_int("n_spikes", n_spikes, 1)
     m = N if m is None else _check_int("m", m, 1)
     if m > N:
         raise ValueError(f"m must be <= N = {N}, got {m}")
-    n_burn_in = 10 * N if n_burn_in_spikes is None else n_burn_in_spikes
-    n_burn_in = _check_int("n_burn_in_spikes", n_burn_in, 0)
-    n_transient = 5 * N if n_transient_spikes is None else n_transient_spikes
+    n_burn_in = _check_int("n_burn_in_spikes", 10 * N if n_burn_in is None else n_burn_in, 0)
+    n_transient = 5 * N if n_transient is None else n_transient
     n_transient = _check_int("n_transient_spikes", n_transient, 0)
-    every = max(1, N // 10) if reorthonormalize_every is None else reorthonormalize_every
+    every = max(1, N // 10) if every is None else every
     every = _check_int("reorthonormalize_every", every, 1)
     n_segments = _check_int("n_segments", n_segments, 1)
-    indptr, indices, weights = _graph_arrays(network)
-    keys, start_time = _start_state(network, state, seed)
-
-    heap_key = keys.astype(float).copy()
-    heap_id = np.arange(N, dtype=np.int32)
-    position = np.empty(N, dtype=np.int32)
-    _heapify(heap_key, heap_id, position)
-    floats = np.array([0.0, float(start_time)])
-    ints = np.zeros(2, dtype=np.int64)
-    omega = network.omega.astype(float)
-    scale = network.scale.astype(float)
-    model = network.model
-    rebase = N
-    no_spikes = (np.zeros(1, dtype=np.int32), np.zeros(1))
-
-    def run(q, count, record=False):
-        buffers = (np.empty(count, dtype=np.int32), np.empty(count)) if record else no_spikes
-        log_d = _advance(
-            model.code,
-            heap_key,
-            heap_id,
-            position,
-            floats,
-            ints,
-            omega,
-            scale,
-            float(model.phase_reset),
-            float(model.phase_threshold),
-            indptr,
-            indices,
-            weights,
-            q,
-            int(count),
-            rebase,
-            record,
-            buffers[0],
-            buffers[1],
-        )
-        return log_d, buffers
-
-    def now():
-        return floats[_TIME_BASE] + floats[_CLOCK]
-
-    with _blas_threads(blas_threads):
-        return _spectrum_loop(
-            network,
-            run,
-            now,
-            floats,
-            heap_key,
-            heap_id,
-            ints,
-            N,
-            m,
-            seed,
-            n_burn_in,
-            n_transient,
-            n_spikes,
-            every,
-            n_segments,
-            max_records,
-            record_spikes,
-            progress,
-        )
+    return n_spikes, m, n_burn_in, n_transient, every, n_segments
 
 
-def _spectrum_loop(
-    network,
-    run,
-    now,
-    floats,
-    heap_key,
-    heap_id,
-    ints,
-    N,
-    m,
-    seed,
-    n_burn_in,
-    n_transient,
-    n_spikes,
-    every,
-    n_segments,
-    max_records,
-    record_spikes,
-    progress,
-):
-    bar = _Progress(n_burn_in + n_transient + n_spikes, progress)
-    empty = np.zeros((N, 0))
+def _burn_in(kernel, n_spikes, bar):
+    """Spikes without tangent dynamics, in chunks of at most 100,000."""
+    no_vectors = np.zeros((kernel.network.N, 0))
     done = 0
-    while done < n_burn_in:
-        count = min(n_burn_in - done, 100_000)
-        run(empty, count)
+    while done < n_spikes:
+        count = min(n_spikes - done, 100_000)
+        kernel.run(no_vectors, count)
         done += count
-        bar.update(done)
-    q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((N, m)))
-    q = np.ascontiguousarray(q)
-    transient_done = 0
-    while transient_done < n_transient:
-        count = min(every, n_transient - transient_done)
-        run(q, count)
+        bar.update(count)
+
+
+def _align_vectors(kernel, q, n_spikes, every, bar):
+    """Tangent dynamics with QR steps but no averaging: the vectors align."""
+    done = 0
+    while done < n_spikes:
+        count = min(every, n_spikes - done)
+        kernel.run(q, count)
         q, _ = np.linalg.qr(q)
         q = np.ascontiguousarray(q)
-        transient_done += count
-        bar.update(n_burn_in + transient_done)
+        done += count
+        bar.update(count)
+    return q
 
+
+def _averaged_spectrum(kernel, q, n_spikes, every, n_segments, max_records, record_spikes, bar):
+    """The averaging window: a QR step every `every` spikes into a `QRAccumulator`."""
+    tau = kernel.network.tau
     n_qr = math.ceil(n_spikes / every)
-    n_segments = min(n_segments, n_qr)
-    segment_log = np.zeros((n_segments, m))
-    segment_time = np.zeros(n_segments)
-    record_every = max(1, math.ceil(n_qr / max(int(max_records), 1)))
-    times, running = [], []
-    total = np.zeros(m)
+    accumulator = QRAccumulator(q.shape[1], n_qr, n_segments, max_records)
     log_contraction = 0.0
-    start = now()
-    last = start
+    start = last = kernel.now()
     pieces = []
     averaged = 0
-    for qr_step in range(n_qr):
+    for _ in range(n_qr):
         count = min(every, n_spikes - averaged)
-        log_d, buffers = run(q, count, record_spikes)
+        log_d, spikes = kernel.run(q, count, record_spikes)
         if record_spikes:
-            pieces.append((buffers[0].copy(), buffers[1] * network.tau))
+            pieces.append(spikes)
         log_contraction += log_d
         averaged += count
-        q, r = np.linalg.qr(q)
+        q, log_r = QRAccumulator.orthonormalize(q)
         q = np.ascontiguousarray(q)
-        with np.errstate(divide="ignore"):
-            log_r = np.log(np.abs(np.diagonal(r)))
-        total += log_r
-        elapsed = (now() - last) * network.tau
-        last = now()
-        segment = min(qr_step * n_segments // n_qr, n_segments - 1)
-        segment_log[segment] += log_r
-        segment_time[segment] += elapsed
-        if (qr_step + 1) % record_every == 0 or qr_step == n_qr - 1:
-            times.append((last - start) * network.tau)
-            running.append(total / times[-1] if times[-1] > 0 else total * np.nan)
-        bar.update(n_burn_in + n_transient + averaged)
-    duration = (last - start) * network.tau
-    if duration <= 0:
+        elapsed = (kernel.now() - last) * tau
+        last = kernel.now()
+        accumulator.add(log_r, elapsed, time=(last - start) * tau)
+        bar.update(count)
+    if accumulator.time <= 0:
         raise ValueError("no time elapsed during the averaging window: increase n_spikes")
-    used = segment_time > 0
-    segments = segment_log[used] / segment_time[used, None]
-    error = (
-        segments.std(axis=0, ddof=1) / math.sqrt(segments.shape[0])
-        if segments.shape[0] >= 2
-        else np.full(m, np.nan)
-    )
     spike_indices = spike_times = None
     if record_spikes:
-        spike_indices = np.concatenate([p[0] for p in pieces])
-        spike_times = np.concatenate([p[1] for p in pieces])
-    keys_by_neuron = np.empty_like(heap_key)
-    keys_by_neuron[heap_id] = heap_key
-    final_state = _to_engine_state(network, keys_by_neuron, floats[_CLOCK])
-    return SpikingLyapunovResult(
-        exponents=total / duration,
-        standard_error=error,
-        segment_exponents=segments,
-        times=np.asarray(times),
-        running=np.asarray(running).reshape(-1, m),
-        duration=duration,
-        log_growth=total,
+        spike_indices = np.concatenate([piece[0] for piece in pieces])
+        spike_times = np.concatenate([piece[1] for piece in pieces])
+    N = kernel.network.N
+    return accumulator.result(
+        q,
+        n_spikes,
+        "s",
+        cls=SpikingLyapunovResult,
         log_contraction=log_contraction,
-        n_spikes=n_spikes,
         N=N,
-        mean_rate=n_spikes / (N * duration),
-        vectors=q,
-        state=final_state,
+        mean_rate=n_spikes / (N * accumulator.time),
+        state=kernel.engine_state(),
         spike_indices=spike_indices,
         spike_times=spike_times,
     )
@@ -607,7 +508,7 @@ def _spectrum_loop(
 # --------------------------------------------------------------------------- two trajectories
 
 
-def largest_exponent_two_trajectory(
+def two_trajectory_exponent(
     network,
     *,
     duration,
@@ -665,6 +566,9 @@ def largest_exponent_two_trajectory(
     Returns
     -------
     TwoTrajectoryResult
+        ``exponent`` in 1/s (``time_unit="s"``). The same estimate for rate networks is
+        `neurosrnn.analysis.lyapunov.two_trajectory_exponent`, for any Brian2 network
+        `neurosrnn.perturbation.two_trajectory_exponent`.
 
     References
     ----------
@@ -672,6 +576,31 @@ def largest_exponent_two_trajectory(
     Monteforte & Wolf (2010), Phys. Rev. Lett. 105:268104.
     """
     _check_network(network)
+    interval, burn_in, transient = _two_trajectory_times(
+        network, duration, epsilon, interval, burn_in, transient
+    )
+    n_segments = _check_int("n_segments", n_segments, 1)
+    reference = network.initial_state(seed=seed) if state is None else state
+    if burn_in > 0:
+        reference = network.run(
+            reference, duration=burn_in, record_spikes=False, progress=False
+        ).state
+    copies = _PhaseCopies(network)
+    rng = np.random.default_rng(seed + 1)
+    delta = copies.project(rng.standard_normal(network.N))
+    delta *= epsilon / np.linalg.norm(delta)
+    n_transient = int(round(transient / interval))
+    n_intervals = max(1, int(round(duration / interval)))
+    growth = copies.renormalized_growth(
+        reference, delta, epsilon, interval, n_transient, n_intervals
+    )
+    return TwoTrajectoryResult.from_log_growth(
+        growth, interval, epsilon=epsilon, n_segments=n_segments
+    )
+
+
+def _two_trajectory_times(network, duration, epsilon, interval, burn_in, transient):
+    """Checked times (s) of `two_trajectory_exponent`, defaults filled in."""
     for name, value in (("duration", duration), ("epsilon", epsilon)):
         if not np.isfinite(value) or value <= 0:
             raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
@@ -685,66 +614,74 @@ def largest_exponent_two_trajectory(
     for name, value in (("burn_in", burn_in), ("transient", transient)):
         if not np.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite time >= 0 (s), got {value!r}")
-    n_segments = _check_int("n_segments", n_segments, 1)
-    model = network.model
-    span = model.phase_threshold - model.phase_reset
-    omega = network.omega.astype(float)
-    omega_unit = omega / np.linalg.norm(omega)
+    return interval, burn_in, transient
 
-    reference = network.initial_state(seed=seed) if state is None else state
-    if burn_in > 0:
-        reference = network.run(
-            reference, duration=burn_in, record_spikes=False, progress=False
-        ).state
 
-    def project(delta):
-        return delta - np.dot(delta, omega_unit) * omega_unit
+class _PhaseCopies:
+    """A reference and a perturbed copy of a network, compared in phase."""
 
-    def displaced(ref_state, delta):
-        phases = network.phases(ref_state) + delta
+    def __init__(self, network):
+        self.network = network
+        model = network.model
+        self.span = model.phase_threshold - model.phase_reset
+        omega = network.omega.astype(float)
+        self.omega_unit = omega / np.linalg.norm(omega)
+
+    def project(self, delta):
+        """`delta` without its component along the time-shift direction omega."""
+        return delta - np.dot(delta, self.omega_unit) * self.omega_unit
+
+    def displaced(self, reference, delta):
+        """A state with the phases of `reference` plus `delta`, clipped to the phase range."""
+        model = self.network.model
+        phases = self.network.phases(reference) + delta
         phases = np.minimum(phases, np.nextafter(model.phase_threshold, -np.inf))
         if model.code != LIF:
             phases = np.maximum(phases, model.phase_reset)
-        copy = network.initial_state(phases=phases)
-        return copy
+        return self.network.initial_state(phases=phases)
 
-    rng = np.random.default_rng(seed + 1)
-    delta = project(rng.standard_normal(network.N))
-    delta *= epsilon / np.linalg.norm(delta)
-    # both copies are rebuilt from phases, so they share the same representation
-    reference = network.initial_state(phases=network.phases(reference))
-    perturbed = displaced(reference, delta)
-    n_transient = int(round(transient / interval))
-    n_intervals = max(1, int(round(duration / interval)))
-    growth = np.empty(n_intervals)
-    for step in range(n_transient + n_intervals):
-        reference = network.run(
-            reference, duration=interval, record_spikes=False, progress=False
-        ).state
-        perturbed = network.run(
-            perturbed, duration=interval, record_spikes=False, progress=False
-        ).state
+    def difference(self, perturbed, reference):
+        """Phase difference wrapped to half a period, orthogonal to omega."""
+        network = self.network
         difference = network.phases(perturbed) - network.phases(reference)
-        difference = (difference + 0.5 * span) % span - 0.5 * span
-        difference = project(difference)
-        distance = float(np.linalg.norm(difference))
-        if not distance > 0:
-            raise ValueError(
-                "the two trajectories coincide to rounding; increase epsilon "
-                f"(now {epsilon:g}) or shorten interval"
-            )
-        if step >= n_transient:
-            growth[step - n_transient] = math.log(distance / epsilon)
-        reference = network.initial_state(phases=network.phases(reference))
-        perturbed = displaced(reference, difference * (epsilon / distance))
-    total_time = n_intervals * interval
-    segments, error = segment_exponents(growth, interval, n_segments)
-    return TwoTrajectoryResult(
-        largest_exponent=float(growth.sum() / total_time),
-        standard_error=error,
-        segment_exponents=segments,
-        log_growth=growth,
-        interval=interval,
-        duration=total_time,
-        epsilon=float(epsilon),
+        difference = (difference + 0.5 * self.span) % self.span - 0.5 * self.span
+        return self.project(difference)
+
+    def advance(self, state, interval):
+        return self.network.run(state, duration=interval, record_spikes=False, progress=False).state
+
+    def rebuilt(self, state):
+        """The state rebuilt from its phases (both copies share one representation)."""
+        return self.network.initial_state(phases=self.network.phases(state))
+
+    def renormalized_growth(self, reference, delta, epsilon, interval, n_transient, n_intervals):
+        """:math:`\\ln(d/\\epsilon)` of `n_intervals` intervals after `n_transient` discarded."""
+        reference = self.rebuilt(reference)
+        perturbed = self.displaced(reference, delta)
+        growth = np.empty(n_intervals)
+        for step in range(n_transient + n_intervals):
+            reference = self.advance(reference, interval)
+            perturbed = self.advance(perturbed, interval)
+            difference = self.difference(perturbed, reference)
+            distance = float(np.linalg.norm(difference))
+            if not distance > 0:
+                raise ValueError(
+                    "the two trajectories coincide to rounding; increase epsilon "
+                    f"(now {epsilon:g}) or shorten interval"
+                )
+            if step >= n_transient:
+                growth[step - n_transient] = math.log(distance / epsilon)
+            reference = self.rebuilt(reference)
+            perturbed = self.displaced(reference, difference * (epsilon / distance))
+        return growth
+
+
+def largest_exponent_two_trajectory(network, **kwargs):
+    """Deprecated: use `two_trajectory_exponent` (same arguments, same result)."""
+    warnings.warn(
+        "neurosrnn.sparseprop.largest_exponent_two_trajectory is deprecated; use "
+        "neurosrnn.sparseprop.two_trajectory_exponent",
+        DeprecationWarning,
+        stacklevel=2,
     )
+    return two_trajectory_exponent(network, **kwargs)
