@@ -10,7 +10,11 @@ and never imports an optional extra (brian2cuda, jax, dask, elephant):
 - Brian2 devices and standalone builds (`neurosrnn.devices`), results (`neurosrnn.results`);
 - perturbation-based chaos measures for any Brian2 network (`neurosrnn.perturbation`);
 - input coding (`neurosrnn.coding`) and training (`neurosrnn.learning`, extra ``train``);
-- sweeps and the results store (`neurosrnn.sweep`, `neurosrnn.store`, extra ``sweep``).
+- sweeps on Dask, with the results store and checkpoints (`neurosrnn.sweep`, extra
+  ``sweep``);
+- shared helpers: `neurosrnn.units` (times and quantities), `neurosrnn.validation`
+  (seeds, integers, paths), `neurosrnn.progress` (progress bars), `neurosrnn.atomic`
+  (atomic file writes).
 
 Models, samplers and network recipes live in `neurosrnn.models`; measurement in
 `neurosrnn.analysis`.
@@ -48,9 +52,14 @@ _SUBMODULES = (
     "perturbation",
     "results",
     "sparseprop",
-    "store",
     "sweep",
+    "units",
+    "validation",
+    "progress",
+    "atomic",
 )
+#: Old submodules, still importable (they warn and name their new home).
+_DEPRECATED_SUBMODULES = ("store", "checkpoint", "sweep_file")
 
 __all__ = ["__version__", *_LAZY, *_SUBMODULES]
 
@@ -58,7 +67,7 @@ __all__ = ["__version__", *_LAZY, *_SUBMODULES]
 def __getattr__(name):
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)
-    elif name in _SUBMODULES:
+    elif name in _SUBMODULES or name in _DEPRECATED_SUBMODULES:
         value = import_module(f"neurosrnn.{name}")
     else:
         raise AttributeError(f"module 'neurosrnn' has no attribute {name!r}")
