@@ -219,17 +219,22 @@ def _positive_int(text):
 
 
 def _time(text):
-    from brian2 import second
-    from brian2.units.fundamentalunits import get_dimensions
+    """A positive time with a unit (``1s``, ``200ms``) as a Brian2 quantity."""
+    from brian2.units.fundamentalunits import DimensionMismatchError
+
+    from neurosrnn.units import is_quantity, to_seconds
 
     try:
         value = parse_quantity(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-    if get_dimensions(value) != get_dimensions(second) or not float(value / second) > 0:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive time such as 1s or 200ms, got {text!r}"
-        )
+    expected = f"expected a positive time such as 1s or 200ms, got {text!r}"
+    if not is_quantity(value):  # a bare number: no unit
+        raise argparse.ArgumentTypeError(expected)
+    try:
+        to_seconds(value, "time", positive=True, finite=False)
+    except (ValueError, DimensionMismatchError):
+        raise argparse.ArgumentTypeError(expected) from None
     return value
 
 
@@ -398,7 +403,16 @@ def build_parser():
     commands.required = True
     listing = commands.add_parser("list", help="list the neuron models of the library")
     listing.add_argument("--verbose", action="store_true", help="also show each description")
+    _add_build_command(commands)
+    _add_run_command(commands)
+    from neurosrnn.sweep.cli import add_sweep_subcommand
 
+    add_sweep_subcommand(commands)
+    return parser
+
+
+def _add_build_command(commands):
+    """The ``neurosrnn build`` subcommand."""
     build = commands.add_parser(
         "build",
         help="write a standalone C++/CUDA project",
@@ -415,6 +429,9 @@ def build_parser():
     build.add_argument("--no-compile", action="store_true", help="only generate the sources")
     _add_network_options(build)
 
+
+def _add_run_command(commands):
+    """The ``neurosrnn run`` subcommand."""
     run = commands.add_parser(
         "run",
         help="simulate and write results",
@@ -448,10 +465,6 @@ def build_parser():
         help="hide progress (default: shown when stderr is a terminal)",
     )
     _add_network_options(run)
-    from neurosrnn.sweep import add_sweep_subcommand
-
-    add_sweep_subcommand(commands)
-    return parser
 
 
 def _device_options(args):
@@ -527,8 +540,6 @@ def _command_build(args, out):
 
 def _command_run(args, out):
     from neurosrnn.devices import Simulation, check_can_run
-    from neurosrnn.progress import progress_bar
-    from neurosrnn.results import write_json_atomic
 
     _check_model_or_trained(args)
     if args.trained is not None:
@@ -552,35 +563,45 @@ def _command_run(args, out):
     try:
         simulation.build()
         if sweep is None:
-            results = simulation.run(save=False)
-            results.save(args.out)
-            out.write(
-                f"{len(results.i)} spikes written to {os.path.join(args.out, 'spikes.npz')}\n"
-            )
-            return 0
-        name, values = sweep
-        listing = []
-        # Every value was checked by _checked_sweep before the build.
-        for index, value in enumerate(progress_bar(values, label=f"sweep {name}", unit="runs")):
-            results = simulation.run({name: value}, save=False)
-            folder = os.path.join(args.out, f"run_{index:03d}")
-            results.metadata["sweep"] = {name: str(value)}
-            results.save(folder)
-            listing.append(
-                {"folder": f"run_{index:03d}", name: str(value), "spikes": len(results.i)}
-            )
-        write_json_atomic(
-            os.path.join(args.out, "sweep.json"),
-            {"parameter": name, "runs": listing, "compilations": simulation.compile_count},
-        )
-        out.write(
-            f"{len(values)} runs of {name} written to {args.out}/run_000.."
-            f"run_{len(values) - 1:03d} "
-            f"({simulation.compile_count} compilation(s))\n"
-        )
-        return 0
+            return _run_once(simulation, args.out, out)
+        return _run_sweep(simulation, sweep, args.out, out, progress=args.progress)
     finally:
         simulation.close()
+
+
+def _run_once(simulation, folder, out):
+    """One run of a built `simulation`, results saved into `folder`."""
+    results = simulation.run(save=False)
+    results.save(folder)
+    out.write(f"{len(results.i)} spikes written to {os.path.join(folder, 'spikes.npz')}\n")
+    return 0
+
+
+def _run_sweep(simulation, sweep, folder, out, progress=None):
+    """One run per value of ``sweep = (name, values)``: ``folder/run_<k>`` + ``sweep.json``.
+
+    Every value was checked by `_checked_sweep` before the build.
+    """
+    from neurosrnn.progress import progress_bar
+    from neurosrnn.results import write_json_atomic
+
+    name, values = sweep
+    listing = []
+    runs = progress_bar(values, label=f"sweep {name}", unit="runs", progress=progress)
+    for index, value in enumerate(runs):
+        results = simulation.run({name: value}, save=False)
+        results.metadata["sweep"] = {name: str(value)}
+        results.save(os.path.join(folder, f"run_{index:03d}"))
+        listing.append({"folder": f"run_{index:03d}", name: str(value), "spikes": len(results.i)})
+    write_json_atomic(
+        os.path.join(folder, "sweep.json"),
+        {"parameter": name, "runs": listing, "compilations": simulation.compile_count},
+    )
+    out.write(
+        f"{len(values)} runs of {name} written to {folder}/run_000..run_{len(values) - 1:03d} "
+        f"({simulation.compile_count} compilation(s))\n"
+    )
+    return 0
 
 
 def main(argv=None, out=None):
@@ -600,7 +621,7 @@ def main(argv=None, out=None):
 
     if not getattr(args, "verbose", False):
         BrianLogger.log_level_warn()  # Brian2/brian2cuda log every preference at INFO
-    from neurosrnn.sweep import sweep_command
+    from neurosrnn.sweep.cli import sweep_command
 
     commands = {
         "list": _command_list,

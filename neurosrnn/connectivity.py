@@ -198,9 +198,12 @@ class Connectivity:
 # --------------------------------------------------------------------------- checks
 
 
-def _check_count(name, value):
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def _check_count(name, value, *, allow_zero=False):
+    """`value` as an int, checked to be a positive (or, with `allow_zero`, >= 0) integer."""
+    is_integer = not isinstance(value, bool) and isinstance(value, int | np.integer)
+    if not is_integer or value < 0 or (value == 0 and not allow_zero):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a {kind} integer, got {value!r}")
     return int(value)
 
 
@@ -487,12 +490,9 @@ def balanced_ei(
     Connectivity
         Over ``N = N_excitatory + N_inhibitory`` neurons, with signed weights.
     """
-    if isinstance(N_excitatory, bool) or not isinstance(N_excitatory, int | np.integer):
-        raise ValueError(f"N_excitatory must be a non-negative integer, got {N_excitatory!r}")
-    if N_excitatory < 0:
-        raise ValueError(f"N_excitatory must be a non-negative integer, got {N_excitatory!r}")
+    N_excitatory = _check_count("N_excitatory", N_excitatory, allow_zero=True)
     N_inhibitory = _check_count("N_inhibitory", N_inhibitory)
-    N = int(N_excitatory) + N_inhibitory
+    N = N_excitatory + N_inhibitory
     K = _check_degree(K, N - (not autapses), multapses, "presynaptic neurons")
     if K == 0:
         raise ValueError("K must be > 0 for a balanced network")
@@ -506,8 +506,8 @@ def balanced_ei(
     blocks = []
     scale = J0 / math.sqrt(K)
     for N_block, K_block, offset, weight in (
-        (int(N_excitatory), K_E, 0, scale),
-        (N_inhibitory, K_I, int(N_excitatory), -g * scale),
+        (N_excitatory, K_E, 0, scale),
+        (N_inhibitory, K_I, N_excitatory, -g * scale),
     ):
         if N_block == 0:
             continue
@@ -523,17 +523,23 @@ def balanced_ei(
                 weights=weight,
             )
         )
-    indptr = blocks[0].indptr
-    indices, weights = blocks[0].indices, blocks[0].weights
-    if len(blocks) == 2:
-        indptr = np.concatenate([indptr, indptr[-1] + blocks[1].indptr[1:]])
-        indices = np.concatenate([indices, blocks[1].indices])
-        weights = np.concatenate([weights, blocks[1].weights])
+    indptr, indices, weights = _stack_presynaptic_blocks(blocks)
     description = (
         f"balanced E/I N_E={N_excitatory}, N_I={N_inhibitory}, K={K} (K_E={K_E}, K_I={K_I}), "
         f"J0={J0}, g={g}, seed={_seed_repr(seed)}"
     )
     return Connectivity(indptr, indices, N, weights, description)
+
+
+def _stack_presynaptic_blocks(blocks):
+    """CSR arrays of the graph whose presynaptic rows are those of `blocks`, in order."""
+    indptr = blocks[0].indptr
+    indices, weights = blocks[0].indices, blocks[0].weights
+    for block in blocks[1:]:
+        indptr = np.concatenate([indptr, indptr[-1] + block.indptr[1:]])
+        indices = np.concatenate([indices, block.indices])
+        weights = np.concatenate([weights, block.weights])
+    return indptr, indices, weights
 
 
 def _seed_repr(seed):

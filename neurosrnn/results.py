@@ -37,10 +37,12 @@ import numpy as np
 from brian2 import Quantity, SpikeMonitor, StateMonitor
 from brian2.units.fundamentalunits import get_dimensions, get_or_create_dimension, get_unit
 
-from neurosrnn._atomic import atomic_write
+from neurosrnn.atomic import atomic_write
+from neurosrnn.units import seconds_array
 
 __all__ = [
     "RESULTS_FORMAT_VERSION",
+    "MANIFEST_NAME",
     "SpikeTrains",
     "StateRecording",
     "SimulationResults",
@@ -53,6 +55,9 @@ __all__ = [
 
 #: Version of the results folder format (``metadata.json`` field ``format_version``).
 RESULTS_FORMAT_VERSION = 1
+#: Name of the file a standalone build writes into its project folder, describing
+#: the monitors so that results of a binary run elsewhere can be loaded.
+MANIFEST_NAME = "neurosrnn_manifest.json"
 
 
 # ----------------------------------------------------------------------------- atomic writes
@@ -118,7 +123,7 @@ class SpikeTrains:
     def __init__(self, i, t, N, name="spikes"):
         # Copies: a monitor's arrays may be views of buffers Brian2 reuses after a reset.
         i = np.array(i, dtype=np.int64)
-        t = np.array(t / _second() if isinstance(t, Quantity) else t, dtype=np.float64)
+        t = np.array(seconds_array(t, "t"), dtype=np.float64)
         if i.ndim != 1 or i.shape != t.shape:
             raise ValueError(
                 f"i and t must be 1-D arrays of equal length, got {i.shape}, {t.shape}"
@@ -225,12 +230,6 @@ class StateRecording:
         raise AttributeError(name)
 
 
-def _second():
-    from brian2 import second
-
-    return second
-
-
 class SimulationResults:
     """Spikes, recorded states and metadata of one simulation run.
 
@@ -300,25 +299,7 @@ class SimulationResults:
                     monitor.i[:], monitor.t_[:], monitor.source.N, monitor.name
                 )
             elif isinstance(monitor, StateMonitor):
-                variables = list(monitor.record_variables)
-                values = {}
-                dimensions = {}
-                for variable in variables:
-                    data = getattr(monitor, variable)
-                    dims = get_dimensions(data)
-                    values[variable] = np.asarray(
-                        data / Quantity(1, dim=dims) if isinstance(data, Quantity) else data
-                    )
-                    dimensions[variable] = monitor.source.variables[variable].dim
-                states[monitor.name] = StateRecording(
-                    monitor.t[:] / _second(),
-                    np.asarray(monitor.record, dtype=np.int64)
-                    if not isinstance(monitor.record, bool)
-                    else np.arange(monitor.source.N),
-                    values,
-                    dimensions,
-                    monitor.name,
-                )
+                states[monitor.name] = _state_recording(monitor)
         return cls(spikes, states, metadata)
 
     @classmethod
@@ -340,12 +321,9 @@ class SimulationResults:
                     "i_dtype": np.dtype(monitor.variables["i"].dtype).str,
                 }
             elif isinstance(monitor, StateMonitor):
-                record = monitor.record
-                if isinstance(record, bool):
-                    record = np.arange(monitor.source.N)
                 entries["state_monitors"][monitor.name] = {
                     "t": device.get_array_filename(monitor.variables["t"]),
-                    "record": [int(k) for k in np.asarray(record)],
+                    "record": [int(k) for k in _recorded_indices(monitor)],
                     "variables": {
                         variable: {
                             "file": device.get_array_filename(monitor.variables[variable]),
@@ -365,26 +343,8 @@ class SimulationResults:
         Each file is written atomically. Returns the folder path.
         """
         os.makedirs(directory, exist_ok=True)
-        spike_arrays = {}
-        for name, trains in self.spikes.items():
-            spike_arrays[f"{name}.i"] = trains.i
-            spike_arrays[f"{name}.t"] = trains.t
-        if len(self.spikes) == 1:
-            spike_arrays["i"] = self.i
-            spike_arrays["t"] = self.t
-        state_arrays = {}
-        state_description = {}
-        for name, recording in self.states.items():
-            state_arrays[f"{name}.t"] = recording.t
-            state_arrays[f"{name}.record"] = recording.record
-            state_description[name] = {"variables": {}}
-            for variable, values in recording.values.items():
-                state_arrays[f"{name}.{variable}"] = values
-                dims = recording.dimensions[variable]
-                state_description[name]["variables"][variable] = {
-                    "dimensions": _dims_list(dims),
-                    "unit": str(get_unit(dims)) if not dims.is_dimensionless else "1",
-                }
+        spike_arrays = self._spike_arrays()
+        state_arrays, state_description = self._state_arrays()
         metadata = _versions()
         metadata.update(self.metadata)
         metadata.update(
@@ -404,10 +364,63 @@ class SimulationResults:
         write_json_atomic(os.path.join(directory, "metadata.json"), metadata)
         return directory
 
+    def _spike_arrays(self):
+        """``spikes.npz`` content: ``M.i``/``M.t`` per monitor (plus ``i``/``t`` if one)."""
+        arrays = {}
+        for name, trains in self.spikes.items():
+            arrays[f"{name}.i"] = trains.i
+            arrays[f"{name}.t"] = trains.t
+        if len(self.spikes) == 1:
+            arrays["i"] = self.i
+            arrays["t"] = self.t
+        return arrays
+
+    def _state_arrays(self):
+        """``states.npz`` content and the ``state_monitors`` entry of ``metadata.json``."""
+        arrays, description = {}, {}
+        for name, recording in self.states.items():
+            arrays[f"{name}.t"] = recording.t
+            arrays[f"{name}.record"] = recording.record
+            description[name] = {"variables": {}}
+            for variable, values in recording.values.items():
+                arrays[f"{name}.{variable}"] = values
+                dims = recording.dimensions[variable]
+                description[name]["variables"][variable] = {
+                    "dimensions": _dims_list(dims),
+                    "unit": str(get_unit(dims)) if not dims.is_dimensionless else "1",
+                }
+        return arrays, description
+
     @classmethod
     def load(cls, directory):
         """Read a results folder written by `save` (see the module docstring)."""
         return load_results(directory)
+
+
+def _recorded_indices(monitor):
+    """Indices recorded by a state monitor (``record=True`` means every element)."""
+    if isinstance(monitor.record, bool):
+        return np.arange(monitor.source.N)
+    return np.asarray(monitor.record, dtype=np.int64)
+
+
+def _state_recording(monitor):
+    """The `StateRecording` of a `brian2.StateMonitor` after a run (values in SI units)."""
+    values, dimensions = {}, {}
+    for variable in monitor.record_variables:
+        data = getattr(monitor, variable)
+        dims = get_dimensions(data)
+        values[variable] = np.asarray(
+            data / Quantity(1, dim=dims) if isinstance(data, Quantity) else data
+        )
+        dimensions[variable] = monitor.source.variables[variable].dim
+    return StateRecording(
+        seconds_array(monitor.t[:], f"{monitor.name}.t"),
+        _recorded_indices(monitor),
+        values,
+        dimensions,
+        monitor.name,
+    )
 
 
 def _dims_list(dims):
@@ -489,30 +502,22 @@ def load_standalone_results(project_directory, results_directory="results"):
     -------
     SimulationResults
     """
-    manifest_path = os.path.join(project_directory, "neurosrnn_manifest.json")
+    manifest_path = os.path.join(project_directory, MANIFEST_NAME)
     if not os.path.isfile(manifest_path):
         raise FileNotFoundError(
-            f"{project_directory!r} has no neurosrnn_manifest.json: not a project built by "
-            "neurosrnn"
+            f"{project_directory!r} has no {MANIFEST_NAME}: not a project built by neurosrnn"
         )
     with open(manifest_path) as stream:
         manifest = json.load(stream)
     folder = os.path.join(project_directory, results_directory)
-    spikes, states = {}, {}
-    for name, info in manifest["monitors"]["spike_monitors"].items():
-        i = np.fromfile(os.path.join(folder, info["i"]), dtype=np.dtype(info["i_dtype"]))
-        t = np.fromfile(os.path.join(folder, info["t"]), dtype=np.float64)
-        spikes[name] = SpikeTrains(i, t, info["N"], name)
-    for name, info in manifest["monitors"]["state_monitors"].items():
-        t = np.fromfile(os.path.join(folder, info["t"]), dtype=np.float64)
-        record = np.asarray(info["record"], dtype=np.int64)
-        values, dimensions = {}, {}
-        for variable, entry in info["variables"].items():
-            raw = np.fromfile(os.path.join(folder, entry["file"]), dtype=np.dtype(entry["dtype"]))
-            # Brian2 writes 2-D monitor arrays row by row: one row per time step.
-            values[variable] = raw.reshape(t.size, record.size).T
-            dimensions[variable] = entry["dimensions"]
-        states[name] = StateRecording(t, record, values, dimensions, name)
+    spikes = {
+        name: _read_raw_spikes(folder, name, info)
+        for name, info in manifest["monitors"]["spike_monitors"].items()
+    }
+    states = {
+        name: _read_raw_states(folder, name, info)
+        for name, info in manifest["monitors"]["state_monitors"].items()
+    }
     metadata = dict(manifest.get("metadata", {}))
     metadata.update(
         {
@@ -523,3 +528,23 @@ def load_standalone_results(project_directory, results_directory="results"):
         }
     )
     return SimulationResults(spikes, states, metadata)
+
+
+def _read_raw_spikes(folder, name, info):
+    """`SpikeTrains` from a standalone binary's raw ``i`` and ``t`` files."""
+    i = np.fromfile(os.path.join(folder, info["i"]), dtype=np.dtype(info["i_dtype"]))
+    t = np.fromfile(os.path.join(folder, info["t"]), dtype=np.float64)
+    return SpikeTrains(i, t, info["N"], name)
+
+
+def _read_raw_states(folder, name, info):
+    """`StateRecording` from a standalone binary's raw state monitor files."""
+    t = np.fromfile(os.path.join(folder, info["t"]), dtype=np.float64)
+    record = np.asarray(info["record"], dtype=np.int64)
+    values, dimensions = {}, {}
+    for variable, entry in info["variables"].items():
+        raw = np.fromfile(os.path.join(folder, entry["file"]), dtype=np.dtype(entry["dtype"]))
+        # Brian2 writes 2-D monitor arrays row by row: one row per time step.
+        values[variable] = raw.reshape(t.size, record.size).T
+        dimensions[variable] = entry["dimensions"]
+    return StateRecording(t, record, values, dimensions, name)

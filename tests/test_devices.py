@@ -340,3 +340,68 @@ def test_close_deletes_only_a_temporary_project_folder(tmp_path):
     named.close()
     assert (tmp_path / "p" / "main.cpp").is_file()
     assert brian2.get_device().__class__.__name__ == "RuntimeDevice"
+
+
+# ----------------------------------------------------------------------------- package layout
+
+_OLD_DEVICES_ALL = (
+    "DEVICES",
+    "RUNTIME_TARGETS",
+    "DEFAULT_COMPUTE_CAPABILITY",
+    "DeviceSettings",
+    "GPUNotAvailableError",
+    "CUDAToolkitNotFoundError",
+    "Simulation",
+    "select_device",
+    "reset_brian_state",
+    "find_nvcc",
+    "find_gpus",
+    "cuda_available",
+    "check_can_run",
+    "resolve_overrides",
+    "set_preference",
+    "user_variables",
+)
+
+
+def test_every_name_of_the_old_devices_module_still_imports():
+    import neurosrnn.devices as devices
+    from neurosrnn.devices import (  # noqa: F401  (the old module's __all__, one import)
+        DEFAULT_COMPUTE_CAPABILITY,
+        DEVICES,
+        MANIFEST_NAME,
+        RUNTIME_TARGETS,
+        CUDAToolkitNotFoundError,
+        DeviceSettings,
+        GPUNotAvailableError,
+        Simulation,
+        check_can_run,
+        cuda_available,
+        find_gpus,
+        find_nvcc,
+        reset_brian_state,
+        resolve_overrides,
+        select_device,
+        set_preference,
+        user_variables,
+    )
+    from neurosrnn.results import MANIFEST_NAME as results_manifest_name
+
+    assert set(_OLD_DEVICES_ALL) <= set(devices.__all__)
+    for name in _OLD_DEVICES_ALL:
+        assert getattr(devices, name) is not None
+    assert MANIFEST_NAME == results_manifest_name == "neurosrnn_manifest.json"
+
+
+def test_device_modules_import_no_private_names_of_each_other():
+    import ast
+    import pathlib
+
+    import neurosrnn.devices as devices
+
+    for path in pathlib.Path(devices.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("neurosrnn"):
+                private = [alias.name for alias in node.names if alias.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from {node.module}"
