@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._spikes import as_spike_trains
-from .statistics import time_histogram
-from .summary import FiringSummary, firing_summary
+from .statistics import cv, firing_rates, time_histogram
+from .synchrony import spike_synchrony_chi
 
 __all__ = [
     "raster",
@@ -122,8 +122,11 @@ def summary_figure(spikes, *, summary=None, max_neurons=200, **window):
     Parameters
     ----------
     spikes : FiringSummary or spike input
-        A `FiringSummary` (from `firing_summary`) is drawn as is; any other spike
-        input is summarised first (``firing_summary(spikes, **window)``).
+        A `FiringSummary` (from `neurosrnn.analysis.summary.firing_summary`) is drawn as
+        is; for any other spike input the four drawn measures are computed here with
+        `firing_summary`'s defaults (population rate in 5 ms bins, ISI CV, rates, chi of
+        trains filtered with 10 ms). Plotting sits above the measures and below
+        `summary`, so it never imports `summary`.
     summary : FiringSummary, optional
         Statistics already computed for ``spikes`` (spike input only).
     max_neurons : int
@@ -138,31 +141,45 @@ def summary_figure(spikes, *, summary=None, max_neurons=200, **window):
     >>> import matplotlib.pyplot as plt
     >>> rng = np.random.default_rng(0)
     >>> trains = [np.sort(rng.uniform(0, 1, 20)) for _ in range(5)]
-    >>> figure = summary_figure(firing_summary(trains, t_stop=1.0))
+    >>> figure = summary_figure(trains, t_stop=1.0)
     >>> len(figure.axes)
     4
     >>> plt.close(figure)
     """
     import matplotlib.pyplot as plt
 
-    if isinstance(spikes, FiringSummary):
-        summary = spikes
+    if hasattr(spikes, "population_rate") and hasattr(spikes, "spike_trains"):
+        summary = spikes  # a FiringSummary
         if summary.spike_trains is None:
             raise ValueError("the FiringSummary holds no spike_trains to draw the raster from")
         st = summary.spike_trains
+        rates, cvs, chi, (edges, rate) = (
+            summary.rates,
+            summary.cv,
+            summary.chi,
+            summary.population_rate,
+        )
     else:
         st = as_spike_trains(spikes, **window)
-        if summary is None:
-            summary = firing_summary(st)
+        if summary is not None:
+            rates, cvs, chi, (edges, rate) = (
+                summary.rates,
+                summary.cv,
+                summary.chi,
+                summary.population_rate,
+            )
+        else:
+            rates, cvs = firing_rates(st), cv(st)
+            chi = spike_synchrony_chi(st, 0.01, dt=0.001)
+            edges, rate = time_histogram(st, 0.005, output="rate")
     figure, axes = plt.subplots(2, 2, figsize=(10, 6), layout="constrained")
     raster(st, ax=axes[0, 0], max_neurons=max_neurons)
-    edges, rate = summary.population_rate
     axes[0, 1].stairs(rate, edges, fill=True, color="0.4")
     axes[0, 1].set_xlabel("time (s)")
     axes[0, 1].set_ylabel("population rate (Hz)")
-    statistic_histogram(summary.rates, ax=axes[1, 0], label="firing rate (Hz)")
-    statistic_histogram(summary.cv, ax=axes[1, 1], label="CV of ISI")
-    figure.suptitle(f"N = {st.N}, chi = {summary.chi:.3f}")
+    statistic_histogram(rates, ax=axes[1, 0], label="firing rate (Hz)")
+    statistic_histogram(cvs, ax=axes[1, 1], label="CV of ISI")
+    figure.suptitle(f"N = {st.N}, chi = {chi:.3f}")
     return figure
 
 

@@ -2,7 +2,8 @@
 
 `firing_summary` computes; it draws only when asked (``figure=True``), through
 `neurosrnn.analysis.plotting.summary_figure`, which also takes a `FiringSummary`
-directly. Spike input and windows follow the conventions of
+directly. Layers inside the package: the measures < `plotting` < `summary` (plotting
+never imports this module). Spike input and windows follow the conventions of
 `neurosrnn.analysis.statistics`.
 """
 
@@ -16,6 +17,7 @@ from neurosrnn.units import to_seconds
 
 from ._spikes import SpikeTrains, as_spike_trains
 from .bursts import detect_bursts
+from .plotting import summary_figure
 from .statistics import cv, cv2, fano_factor, firing_rates, lv, time_histogram
 from .synchrony import spike_synchrony_chi
 
@@ -164,8 +166,5 @@ def firing_summary(
         spike_trains=st,
     )
     if figure:
-        # drawing is the plotting layer's job; imported here only when asked for
-        from .plotting import summary_figure
-
         summary.figure = summary_figure(summary)
     return summary
