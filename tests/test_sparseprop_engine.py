@@ -1,9 +1,8 @@
 """Tests of the SparseProp engine against the O(N) reference, analytic results and itself."""
 
+import hashlib
 import math
-import os
 import signal
-import threading
 
 import numpy as np
 import pytest
@@ -284,15 +283,25 @@ def test_precision_after_ten_million_spikes():
     )
 
 
-def test_ctrl_c_returns_partial_result_that_continues_exactly():
-    net = balanced_network(20_000, 50, model="theta", rate=5.0)
-    state = net.initial_state(seed=8)
-    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        partial = net.run(state, duration=1e6)
-    finally:
-        timer.cancel()
+def _interrupt_after_chunks(monkeypatch, n_chunks, interrupt):
+    """Make the engine's kernel call `interrupt()` after its `n_chunks`-th chunk."""
+    from neurosrnn.sparseprop import _kernel
+
+    simulate = _kernel.simulate
+    calls = []
+
+    def simulate_then_interrupt(*arguments):
+        processed = simulate(*arguments)
+        calls.append(processed)
+        if len(calls) == n_chunks:
+            interrupt()
+        return processed
+
+    monkeypatch.setattr(_kernel, "simulate", simulate_then_interrupt)
+    return calls
+
+
+def _check_partial_result_continues_exactly(net, state, partial):
     assert partial.interrupted
     assert partial.n_spikes == partial.spike_indices.size == partial.state.n_spikes > 0
     again = net.run(state, n_spikes=partial.n_spikes + 100)
@@ -300,6 +309,122 @@ def test_ctrl_c_returns_partial_result_that_continues_exactly():
     rest = net.run(partial.state, n_spikes=100)
     assert_array_equal(rest.spike_indices, again.spike_indices[partial.n_spikes :])
     assert_array_equal(rest.spike_times, again.spike_times[partial.n_spikes :])
+
+
+def test_ctrl_c_returns_partial_result_that_continues_exactly(monkeypatch):
+    # a real SIGINT, sent after the third chunk: independent of timing and load
+    net = balanced_network(20_000, 50, model="theta", rate=5.0)
+    state = net.initial_state(seed=8)
+    calls = _interrupt_after_chunks(monkeypatch, 3, lambda: signal.raise_signal(signal.SIGINT))
+    partial = net.run(state, duration=1e6)
+    monkeypatch.undo()
+    assert len(calls) == 3
+    _check_partial_result_continues_exactly(net, state, partial)
+
+
+class _ForwardingHandler:
+    """A SIGINT handler that forwards to a previous one, as Brian2's does.
+
+    Forwarding to ``signal.SIG_DFL`` (not callable) raised ``TypeError: 'Handlers'
+    object is not callable`` when the engine relied on the installed handler.
+    """
+
+    def __init__(self, previous):
+        self.previous = previous
+        self.calls = 0
+
+    def __call__(self, signum, frame):
+        self.calls += 1
+        self.previous(signum, frame)
+
+
+def test_ctrl_c_works_whatever_sigint_handler_is_installed(monkeypatch):
+    net = balanced_network(2000, 20, model="lif", rate=5.0)
+    state = net.initial_state(seed=3)
+    handler = _ForwardingHandler(signal.SIG_DFL)
+    original = signal.signal(signal.SIGINT, handler)
+    try:
+        _interrupt_after_chunks(monkeypatch, 2, lambda: signal.raise_signal(signal.SIGINT))
+        partial = net.run(state, duration=1e6)
+        monkeypatch.undo()
+        # the engine's handler took the signal and the previous one is back exactly
+        assert handler.calls == 0
+        assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        signal.signal(signal.SIGINT, original)
+    _check_partial_result_continues_exactly(net, state, partial)
+
+
+def test_keyboard_interrupt_between_chunks_returns_partial_result(monkeypatch):
+    net = balanced_network(2000, 20, model="theta", rate=5.0)
+    state = net.initial_state(seed=5)
+    before = signal.getsignal(signal.SIGINT)
+
+    def raise_keyboard_interrupt():
+        raise KeyboardInterrupt
+
+    _interrupt_after_chunks(monkeypatch, 2, raise_keyboard_interrupt)
+    partial = net.run(state, n_spikes=10**9)
+    monkeypatch.undo()
+    assert signal.getsignal(signal.SIGINT) is before
+    _check_partial_result_continues_exactly(net, state, partial)
+
+
+# sha256 of the int32 indices then float64 times of the first 10^4 spikes, computed from
+# the engine before the kernel's arguments were grouped (issue 15): the refactoring must
+# not change a single bit.
+_SPIKE_FINGERPRINTS = {
+    "theta_phase_regenerated": "43ceed3ae13329dd584c704f9e94c5ffdf64a272064fd74f61b446f3f4f828fc",
+    "theta_time_csr": "260a34a3b5dbedbdc0c2a00556e950bacfbc842d93b213e84f31452363c3393f",
+    "lif_phase_csr": "654e1f5c13c5b0272ff307022081fdb37d3494b69eb17d54b529880f64b2c056",
+    "theta_phase_weighted": "91f7776a0f65c707a20c48d6898da1a188fc8a8704c3aa6a8aba5fdfc3b19e6b",
+}
+
+
+def _fingerprint_network(name):
+    if name == "theta_phase_regenerated":
+        return balanced_network(2000, 50, seed=3), 4
+    if name == "theta_time_csr":
+        return balanced_network(2000, 50, seed=3, memory_free=False, heterogeneity=0.3), 4
+    if name == "lif_phase_csr":
+        return balanced_network(2000, 50, model="lif", seed=5, memory_free=False), 6
+    graph = RegeneratedConnectivity(2000, 50, seed=3).materialize()
+    weights = -np.abs(np.random.default_rng(7).normal(1.0, 0.2, graph.indices.size)) / np.sqrt(50)
+    weighted = Connectivity(graph.indptr, graph.indices, graph.N_post, weights=weights)
+    return SparsePropNetwork("theta", weighted, drive=0.08, tau=TAU), 8
+
+
+def _spike_fingerprint(result, *extra):
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(result.spike_indices, dtype=np.int32).tobytes())
+    digest.update(np.ascontiguousarray(result.spike_times, dtype=np.float64).tobytes())
+    for array in extra:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(_SPIKE_FINGERPRINTS))
+def test_spike_sequence_is_bit_identical_to_recorded_fingerprint(name):
+    net, seed = _fingerprint_network(name)
+    result = net.run(net.initial_state(seed=seed), n_spikes=10_000)
+    assert result.n_spikes == 10_000
+    assert _spike_fingerprint(result) == _SPIKE_FINGERPRINTS[name]
+
+
+def test_duration_run_with_samples_is_bit_identical_to_recorded_fingerprint():
+    net = balanced_network(500, 20, seed=9, heterogeneity=0.2)
+    result = net.run(
+        net.initial_state(seed=10),
+        duration=0.5,
+        sample_neurons=[0, 7, 499],
+        sample_times=np.linspace(0.0, 0.5, 51),
+    )
+    assert result.n_spikes == 483
+    digest = hashlib.sha256(_spike_fingerprint(result).encode())
+    digest.update(np.ascontiguousarray(result.samples).tobytes())
+    assert digest.hexdigest() == (
+        "b6752346a37a4d641059f0466c919b4ee755cdb07a0eca59fb294b2eacbf520d"
+    )
 
 
 def test_progress_bar_on_stderr(capsys):
@@ -314,6 +439,35 @@ def test_rate_and_cv_statistics():
     counts = np.bincount(result.spike_indices, minlength=1000)
     assert_allclose(result.mean_rate, counts.mean() / 2.0)
     assert 0.0 < result.cv() < 2.0
+
+
+def test_isi_cv_is_the_mean_of_the_analysis_cv_over_neurons_with_enough_spikes():
+    from neurosrnn.analysis import cv
+    from neurosrnn.sparseprop import isi_cv
+
+    # neuron 0: 5 spikes, neuron 1: 3 spikes, neuron 2: 2 spikes (no CV), neuron 3: silent
+    indices = np.array([0, 1, 0, 2, 0, 1, 0, 2, 1, 0])
+    times = np.array([0.0, 0.1, 0.3, 0.35, 0.4, 0.5, 0.9, 1.0, 1.2, 1.6])
+    per_neuron = cv((indices, times), N=4, t_start=0.0, t_stop=2.0)
+    assert np.isnan(per_neuron[2:]).all()
+    assert isi_cv(indices, times, 4) == pytest.approx(np.nanmean(per_neuron), rel=1e-14)
+    assert isi_cv(indices, times, 4, min_spikes=4) == pytest.approx(per_neuron[0], rel=1e-14)
+    assert np.isnan(isi_cv(indices, times, 4, min_spikes=6))
+    assert np.isnan(isi_cv([1], [0.5], 4))
+
+
+def test_weighted_connectivity_expands_coupling_and_materialises():
+    graph = RegeneratedConnectivity(50, 4, seed=2)
+    coupling = np.linspace(-0.2, 0.1, 50)
+    net = SparsePropNetwork("theta", graph, drive=0.1, tau=TAU, coupling=coupling)
+    stored = net.weighted_connectivity()
+    assert isinstance(stored, Connectivity)
+    assert_array_equal(stored.indices, graph.materialize().indices)
+    assert_array_equal(stored.weights, np.repeat(coupling, 4))
+    weighted = graph.materialize().with_weights(np.ones(200))
+    assert (
+        SparsePropNetwork("lif", weighted, drive=0.1, tau=TAU).weighted_connectivity() is weighted
+    )
 
 
 # --------------------------------------------------------------------------- bad input

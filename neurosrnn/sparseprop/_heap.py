@@ -13,25 +13,27 @@ from __future__ import annotations
 
 import numba
 
-__all__: list[str] = []
+__all__ = ["before", "heapify", "sift_down", "sift_up", "update"]
 
 _ARITY = 4
 
 
 @numba.njit(cache=True, inline="always")
-def _before(key_a, id_a, key_b, id_b):
+def before(key_a, id_a, key_b, id_b):
+    """Whether entry ``(key_a, id_a)`` precedes ``(key_b, id_b)``: smaller key, then index."""
     return key_a < key_b or (key_a == key_b and id_a < id_b)
 
 
 @numba.njit(cache=True)
-def _sift_up(heap_key, heap_id, position, p):
+def sift_up(heap_key, heap_id, position, p):
+    """Move the entry at heap position `p` towards the root until its parent precedes it."""
     key = heap_key[p]
     neuron = heap_id[p]
     while p > 0:
         parent = (p - 1) // _ARITY
         parent_key = heap_key[parent]
         parent_id = heap_id[parent]
-        if _before(key, neuron, parent_key, parent_id):
+        if before(key, neuron, parent_key, parent_id):
             heap_key[p] = parent_key
             heap_id[p] = parent_id
             position[parent_id] = p
@@ -44,7 +46,8 @@ def _sift_up(heap_key, heap_id, position, p):
 
 
 @numba.njit(cache=True)
-def _sift_down(heap_key, heap_id, position, p, n):
+def sift_down(heap_key, heap_id, position, p, n):
+    """Move the entry at `p` towards the leaves until it precedes its children (heap size `n`)."""
     key = heap_key[p]
     neuron = heap_id[p]
     while True:
@@ -58,11 +61,11 @@ def _sift_down(heap_key, heap_id, position, p, n):
         for child in range(first + 1, last):
             child_key = heap_key[child]
             child_id = heap_id[child]
-            if _before(child_key, child_id, best_key, best_id):
+            if before(child_key, child_id, best_key, best_id):
                 best = child
                 best_key = child_key
                 best_id = child_id
-        if _before(best_key, best_id, key, neuron):
+        if before(best_key, best_id, key, neuron):
             heap_key[p] = best_key
             heap_id[p] = best_id
             position[best_id] = p
@@ -75,21 +78,34 @@ def _sift_down(heap_key, heap_id, position, p, n):
 
 
 @numba.njit(cache=True)
-def _update(heap_key, heap_id, position, p, new_key, n):
-    """Set the key at heap position `p` and restore the heap order."""
+def update(heap_key, heap_id, position, p, new_key, n):
+    """Set the key at heap position `p` and restore the heap order (heap size `n`).
+
+    Hot loops that pass arrays may prefer to write the two-way sift out, as
+    `neurosrnn.sparseprop._kernel` does: each compiled call with array arguments costs
+    reference counting.
+    """
     old_key = heap_key[p]
     heap_key[p] = new_key
     if new_key < old_key:
-        _sift_up(heap_key, heap_id, position, p)
+        sift_up(heap_key, heap_id, position, p)
     elif new_key > old_key:
-        _sift_down(heap_key, heap_id, position, p, n)
+        sift_down(heap_key, heap_id, position, p, n)
 
 
 @numba.njit(cache=True)
-def _heapify(heap_key, heap_id, position):
+def heapify(heap_key, heap_id, position):
     """Floyd's bottom-up heap construction, O(n); `position` is rewritten."""
     n = heap_key.shape[0]
     for p in range(n):
         position[heap_id[p]] = p
     for p in range((n - 2) // _ARITY, -1, -1):
-        _sift_down(heap_key, heap_id, position, p, n)
+        sift_down(heap_key, heap_id, position, p, n)
+
+
+# Former private names, kept while callers move to the public ones.
+_before = before
+_sift_up = sift_up
+_sift_down = sift_down
+_update = update
+_heapify = heapify

@@ -19,24 +19,11 @@ Mapping of the engine's dimensionless models:
 
 from __future__ import annotations
 
-import numpy as np
 from brian2 import ms, mV, second, volt
 
-from neurosrnn.connectivity import Connectivity
 from neurosrnn.sparseprop.engine import SparsePropNetwork, SparsePropState
-from neurosrnn.sparseprop.topology import RegeneratedConnectivity
 
 __all__ = ["brian2_network"]
-
-
-def _graph_with_weights(sparseprop_network):
-    graph = sparseprop_network.connectivity
-    if isinstance(graph, RegeneratedConnectivity):
-        graph = graph.materialize()
-    if graph.weights is None:
-        weights = np.repeat(sparseprop_network.coupling, np.diff(graph.indptr))
-        graph = Connectivity(graph.indptr, graph.indices, graph.N_post, weights)
-    return graph
 
 
 def brian2_network(
@@ -87,7 +74,7 @@ def brian2_network(
     if state is not None and not isinstance(state, SparsePropState):
         raise ValueError(f"state must be a SparsePropState, got {type(state).__name__}")
     initial = None if state is None else net.model_state(state)
-    graph = _graph_with_weights(net)
+    graph = net.weighted_connectivity()
     if net.model.code == 0:
         model = theta()
         parameters = {"tau_m": net.tau * second, "I_ext": net.drive}

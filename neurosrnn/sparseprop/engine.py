@@ -7,7 +7,7 @@ clock :math:`\\Phi`; all keys sit in an indexed min-heap (`_heap`). Free evoluti
 the whole network is only :math:`\\Phi \\leftarrow` the top key; a network spike of
 neuron ``j`` then costs one reset and ``K`` phase-transition-curve (PTC) updates of its
 targets, each an O(log N) heap update: O(K log N) per spike, independent of N
-otherwise.
+otherwise. The compiled loop is in `neurosrnn.sparseprop._kernel`.
 
 - **Phase representation** (homogeneous drive, one speed :math:`\\omega`): the clock is
   the global phase offset and :math:`\\psi_i = \\phi_{th} - key_i` is the stored phase,
@@ -29,17 +29,29 @@ conventions of the pulse constant c.
 from __future__ import annotations
 
 import math
-import sys
+import signal
+import threading
 import time
 from dataclasses import dataclass, field, replace
 
-import numba
 import numpy as np
 
 from neurosrnn.connectivity import Connectivity
-from neurosrnn.sparseprop._heap import _heapify, _sift_down, _sift_up
-from neurosrnn.sparseprop.phase_models import PhaseModel, phase_model, pulse_phase
-from neurosrnn.sparseprop.topology import RegeneratedConnectivity, regenerate_targets
+from neurosrnn.progress import progress_bar
+from neurosrnn.sparseprop import _kernel
+from neurosrnn.sparseprop._heap import heapify
+from neurosrnn.sparseprop._kernel import (
+    COMPENSATION,
+    OFFSET,
+    REACHED_STOP,
+    SINCE_REBASE,
+    TIME_BASE,
+    TOTAL,
+    clock_to_time,
+)
+from neurosrnn.sparseprop.phase_models import PhaseModel, phase_model
+from neurosrnn.sparseprop.topology import RegeneratedConnectivity
+from neurosrnn.units import to_seconds
 
 __all__ = [
     "SparsePropNetwork",
@@ -49,293 +61,55 @@ __all__ = [
     "isi_cv",
 ]
 
-# indices into the small state arrays shared with the kernel
-_OFFSET, _TIME_BASE, _COMPENSATION = 0, 1, 2
-_SINCE_REBASE, _STAMP, _TOTAL, _SAMPLE_POINTER, _REACHED_STOP = 0, 1, 2, 3, 4
+# spikes of the first chunk of a run; chunks double while they last < 0.1 s wall time
+_FIRST_CHUNK = 4096
+_LARGEST_CHUNK = 2**22
 
 
-# --------------------------------------------------------------------------- kernel
-
-
-@numba.njit(cache=True)
-def _record_samples(
-    homogeneous,
-    heap_key,
-    position,
-    omega,
-    phase_threshold,
-    offset,
-    time_base,
-    until,
-    sample_times,
-    sample_neurons,
-    samples,
-    ints,
-):
-    pointer = ints[_SAMPLE_POINTER]
-    while pointer < sample_times.shape[0] and sample_times[pointer] <= until:
-        sample_time = sample_times[pointer]
-        for m in range(sample_neurons.shape[0]):
-            i = sample_neurons[m]
-            key = heap_key[position[i]]
-            if homogeneous:
-                clock = (sample_time - time_base) * omega[0]
-                samples[pointer, m] = phase_threshold - (key - clock)
-            else:
-                clock = sample_time - time_base
-                samples[pointer, m] = phase_threshold - omega[i] * (key - clock)
-        pointer += 1
-    ints[_SAMPLE_POINTER] = pointer
-
-
-@numba.njit(cache=True)
-def _simulate(
-    model,
-    homogeneous,
-    heap_key,
-    heap_id,
-    position,
-    omega,
-    scale,
-    phase_reset,
-    phase_threshold,
-    indptr,
-    indices,
-    synapse_weights,
-    presynaptic_weights,
-    use_synapse_weights,
-    regenerate,
-    regenerate_seed,
-    regenerate_K,
-    multapses,
-    stamp,
-    row,
-    floats,
-    ints,
-    rebase_interval,
-    max_spikes,
-    stop_time,
-    out_index,
-    out_time,
-    record,
-    sample_times,
-    sample_neurons,
-    samples,
-):
-    """Process up to `max_spikes` network spikes or until `stop_time` (tau units).
-
-    State lives in the arrays (updated in place, so an interrupted caller can read
-    it); returns the number of spikes processed.
-    """
-    n_neurons = heap_key.shape[0]
-    offset = floats[_OFFSET]
-    time_base = floats[_TIME_BASE]
-    compensation = floats[_COMPENSATION]
-    reset_distance = phase_threshold - phase_reset
-    omega0 = omega[0]
-    scale0 = scale[0]
-    n = 0
-    while n < max_spikes:
-        top_key = heap_key[0]
-        j = heap_id[0]
-        clock = top_key if top_key > offset else offset
-        if homogeneous:
-            spike_time = time_base + (clock / omega0 - compensation)
-        else:
-            spike_time = time_base + (clock - compensation)
-        if sample_times.shape[0] > 0:
-            until = spike_time if spike_time < stop_time else stop_time
-            _record_samples(
-                homogeneous,
-                heap_key,
-                position,
-                omega,
-                phase_threshold,
-                offset,
-                time_base - compensation,
-                until,
-                sample_times,
-                sample_neurons,
-                samples,
-                ints,
-            )
-        if spike_time > stop_time:
-            ints[_REACHED_STOP] = 1
-            break
-        offset = clock
-        if record:
-            out_index[n] = j
-            out_time[n] = spike_time
-        # reset the spiker (it is the heap top; its key grows)
-        if homogeneous:
-            heap_key[0] = offset + reset_distance
-        else:
-            heap_key[0] = offset + reset_distance / omega[j]
-        _sift_down(heap_key, heap_id, position, 0, n_neurons)
-        # targets
-        if regenerate:
-            ints[_STAMP] += 1
-            regenerate_targets(
-                regenerate_seed, j, regenerate_K, n_neurons, multapses, stamp, ints[_STAMP], row
-            )
-            count = regenerate_K
-            start = 0
-        else:
-            start = indptr[j]
-            count = indptr[j + 1] - start
-        # touch the targets' heap entries first: independent loads overlap in memory
-        touched = 0.0
-        for k in range(count):
-            i = row[k] if regenerate else indices[start + k]
-            touched += heap_key[position[i]]
-        if touched != touched:  # never true for finite keys; keeps the loads alive
-            break
-        for k in range(count):
-            if regenerate:
-                i = row[k]
-            else:
-                i = indices[start + k]
-            if use_synapse_weights:
-                weight = synapse_weights[start + k]
-            else:
-                weight = presynaptic_weights[j]
-            p = position[i]
-            key = heap_key[p]
-            if homogeneous:
-                phase = phase_threshold - (key - offset)
-                if phase < phase_reset and model == 0:
-                    phase = phase_reset
-                new_phase = pulse_phase(model, phase, weight, scale0, omega0, phase_threshold)
-                new_key = offset + (phase_threshold - new_phase)
-            else:
-                speed = omega[i]
-                phase = phase_threshold - speed * (key - offset)
-                if phase < phase_reset and model == 0:
-                    phase = phase_reset
-                new_phase = pulse_phase(model, phase, weight, scale[i], speed, phase_threshold)
-                new_key = offset + (phase_threshold - new_phase) / speed
-            heap_key[p] = new_key
-            if new_key < key:
-                _sift_up(heap_key, heap_id, position, p)
-            elif new_key > key:
-                _sift_down(heap_key, heap_id, position, p, n_neurons)
-        n += 1
-        ints[_TOTAL] += 1
-        ints[_SINCE_REBASE] += 1
-        if rebase_interval > 0 and ints[_SINCE_REBASE] >= rebase_interval:
-            for p in range(n_neurons):
-                heap_key[p] -= offset
-            # compensated (Kahan) sum: identical increments would otherwise round the
-            # same way every time and bias the time base systematically
-            increment = (offset / omega0 if homogeneous else offset) - compensation
-            new_base = time_base + increment
-            compensation = (new_base - time_base) - increment
-            time_base = new_base
-            offset = 0.0
-            _heapify(heap_key, heap_id, position)
-            ints[_SINCE_REBASE] = 0
-        floats[_OFFSET] = offset
-        floats[_TIME_BASE] = time_base
-        floats[_COMPENSATION] = compensation
-    floats[_OFFSET] = offset
-    floats[_TIME_BASE] = time_base
-    floats[_COMPENSATION] = compensation
-    return n
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _seconds(value, name):
-    """Convert a float (seconds) or a brian2 time quantity to float seconds."""
-    dimensions = getattr(value, "dim", None)
-    if dimensions is not None:
-        from brian2 import second
-        from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
-
-        if get_dimensions(value) != second.dim:
-            raise DimensionMismatchError(
-                f"{name} must be a time", get_dimensions(value), second.dim
-            )
-        value = float(value / second)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
-
-
-class _ProgressBar:
-    """A minimal text progress bar on stderr (automatic mode: a terminal, after `delay` s)."""
-
-    def __init__(self, enabled, total, unit, delay=2.0, stream=None):
-        self.enabled = enabled
-        self.total = total
-        self.unit = unit
-        self.delay = 0.0 if enabled is True else delay
-        self.stream = stream or sys.stderr
-        self.start = time.perf_counter()
-        self.shown = False
-
-    def update(self, done, spikes):
-        if self.enabled is False:
-            return
-        if self.enabled is None and not getattr(self.stream, "isatty", lambda: False)():
-            return  # automatic mode: only on an interactive terminal, never in logs
-        elapsed = time.perf_counter() - self.start
-        if elapsed < self.delay:
-            return
-        fraction = min(1.0, done / self.total) if self.total > 0 else 1.0
-        width = 30
-        filled = int(round(fraction * width))
-        self.stream.write(
-            f"\rSparseProp [{'#' * filled}{'.' * (width - filled)}] {100 * fraction:5.1f}% "
-            f"{spikes:,} spikes {elapsed:7.1f} s"
-        )
-        self.stream.flush()
-        self.shown = True
-
-    def close(self):
-        if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
+# --------------------------------------------------------------------------- statistics
 
 
 def isi_cv(spike_indices, spike_times, N, min_spikes=3):
     """Mean coefficient of variation of the inter-spike intervals over neurons.
 
+    The CV of neuron ``k`` is :math:`\\mathrm{SD}(I_k)/\\overline{I_k}` over its ISIs
+    (``ddof=0``), computed by `neurosrnn.analysis.cv`; the result is the mean over the
+    neurons with at least ``max(min_spikes, 3)`` spikes.
+
     Parameters
     ----------
     spike_indices, spike_times : arrays
-        Spikes (any order).
+        Spikes (any order), times in seconds.
     N : int
         Number of neurons.
     min_spikes : int
-        Neurons with fewer spikes are left out.
+        Neurons with fewer spikes are left out (at least 3 spikes, two ISIs, are always
+        needed).
 
     Returns
     -------
     float
         Mean over neurons of std(ISI)/mean(ISI); NaN if no neuron qualifies.
     """
+    # imported here: the analysis layer is not needed to simulate
+    from neurosrnn.analysis import cv
+
     spike_indices = np.asarray(spike_indices)
     spike_times = np.asarray(spike_times, dtype=float)
     if spike_indices.size < 2:
         return float("nan")
-    order = np.lexsort((spike_times, spike_indices))
-    neurons = spike_indices[order]
-    times = spike_times[order]
-    same = neurons[1:] == neurons[:-1]
-    isi = np.diff(times)[same]
-    owner = neurons[1:][same]
-    counts = np.bincount(owner, minlength=N)
-    sums = np.bincount(owner, weights=isi, minlength=N)
-    squares = np.bincount(owner, weights=isi * isi, minlength=N)
-    keep = counts >= max(min_spikes - 1, 2)
-    if not np.any(keep):
+    # a window holding every spike: [first, just after the last)
+    window_start = float(spike_times.min())
+    window_stop = float(np.nextafter(spike_times.max(), np.inf))
+    per_neuron = cv(
+        (spike_indices, spike_times), ddof=0, N=N, t_start=window_start, t_stop=window_stop
+    )
+    if min_spikes > 3:
+        counts = np.bincount(spike_indices, minlength=N)
+        per_neuron = np.where(counts >= min_spikes, per_neuron, np.nan)
+    if np.all(np.isnan(per_neuron)):
         return float("nan")
-    mean = sums[keep] / counts[keep]
-    variance = np.maximum(squares[keep] / counts[keep] - mean**2, 0.0)
-    return float(np.mean(np.sqrt(variance) / mean))
+    return float(np.nanmean(per_neuron))
 
 
 # --------------------------------------------------------------------------- state / result
@@ -526,115 +300,56 @@ class SparsePropNetwork:
         rebase_interval=None,
     ):
         self.model: PhaseModel = phase_model(model)
-        if not isinstance(connectivity, Connectivity | RegeneratedConnectivity):
-            raise ValueError(
-                "connectivity must be a neurosrnn.connectivity.Connectivity or a "
-                f"RegeneratedConnectivity, got {type(connectivity).__name__}"
-            )
-        if connectivity.N_pre != connectivity.N_post:
-            raise ValueError(
-                f"connectivity must be square (one population), got "
-                f"{connectivity.N_pre} -> {connectivity.N_post}"
-            )
-        self.connectivity = connectivity
+        self.connectivity = _checked_connectivity(connectivity)
         self.N = N = int(connectivity.N_pre)
-        self.tau = _seconds(tau, "tau")
+        self.tau = to_seconds(tau, "tau", finite=False)
         if not np.isfinite(self.tau) or self.tau <= 0:
             raise ValueError(f"tau must be a positive time, got {tau!r}")
-
-        drive_array = np.asarray(drive, dtype=float)
-        if drive_array.ndim == 0:
-            drive_array = np.full(N, float(drive_array))
-        elif drive_array.shape != (N,):
-            raise ValueError(
-                f"drive must be a scalar or one value per neuron ({N}), got {drive_array.shape}"
-            )
-        self.model.check_drive(drive_array)
-        self.drive = drive_array
-        uniform = bool(np.all(drive_array == drive_array[0]))
-        if representation not in ("auto", "phase", "time"):
-            raise ValueError(
-                f"representation must be 'auto', 'phase' or 'time', got {representation!r}"
-            )
-        if representation == "auto":
-            representation = "phase" if np.ndim(drive) == 0 or uniform else "time"
-        if representation == "phase" and not uniform:
-            raise ValueError(
-                "representation='phase' needs the same drive for every neuron (one phase "
-                "speed); use representation='time' for per-neuron drive"
-            )
-        self.representation = representation
-        self.omega = self.model.omega(drive_array)
-        self.scale = self.model.pulse_scale(drive_array)
-
-        weights = getattr(connectivity, "weights", None)
-        if weights is not None and coupling is not None:
-            raise ValueError("the connectivity already carries weights; do not also pass coupling")
-        if weights is None and coupling is None:
-            raise ValueError(
-                "give synaptic weights: either a weighted connectivity or coupling="
-                "(scalar or one value per presynaptic neuron)"
-            )
-        if coupling is not None:
-            coupling = np.asarray(coupling, dtype=float)
-            if coupling.ndim == 0:
-                coupling = np.full(N, float(coupling))
-            if coupling.shape != (N,):
-                raise ValueError(
-                    f"coupling must be a scalar or one value per presynaptic neuron ({N}), "
-                    f"got shape {coupling.shape}"
-                )
-            if not np.all(np.isfinite(coupling)):
-                raise ValueError("coupling must be finite")
-        elif not np.all(np.isfinite(weights)):
-            raise ValueError("connectivity weights must be finite")
-        self.coupling = coupling
-
-        if rebase_interval is None:
-            rebase_interval = N
-        if isinstance(rebase_interval, bool) or not isinstance(rebase_interval, int | np.integer):
-            raise ValueError(
-                f"rebase_interval must be a non-negative integer, got {rebase_interval!r}"
-            )
-        if rebase_interval < 0:
-            raise ValueError(f"rebase_interval must be >= 0, got {rebase_interval}")
-        self.rebase_interval = int(rebase_interval)
+        self.drive = _per_neuron_drive(drive, N)
+        self.model.check_drive(self.drive)
+        self.representation = _representation(representation, drive, self.drive)
+        self.omega = self.model.omega(self.drive)
+        self.scale = self.model.pulse_scale(self.drive)
+        self.coupling = _checked_coupling(coupling, connectivity, N)
+        self.rebase_interval = _checked_rebase_interval(rebase_interval, N)
         self._build_kernel_arrays()
 
     def _build_kernel_arrays(self):
+        """The kernel's ``neurons`` and ``graph`` groups (see `neurosrnn.sparseprop._kernel`)."""
         graph = self.connectivity
-        N = self.N
-        self._regenerate = isinstance(graph, RegeneratedConnectivity)
-        if self._regenerate:
-            self._indptr = np.zeros(1, dtype=np.int64)
-            self._indices = np.zeros(1, dtype=np.int32)
-            self._synapse_weights = np.zeros(1)
-            self._use_synapse_weights = False
-            self._presynaptic_weights = (
-                graph.weights if graph.weights is not None else self.coupling
-            ).astype(float)
-            self._K = graph.K
-            self._multapses = graph.multapses
-            self._seed = graph.seed
-        else:
-            self._indptr = graph.indptr.astype(np.int64)
-            self._indices = graph.indices.astype(np.int32)
-            if graph.weights is not None:
-                self._synapse_weights = graph.weights.astype(float)
-                self._use_synapse_weights = True
-                self._presynaptic_weights = np.zeros(1)
-            else:
-                self._synapse_weights = np.zeros(1)
-                self._use_synapse_weights = False
-                self._presynaptic_weights = self.coupling.astype(float)
-            self._K = 0
-            self._multapses = True
-            self._seed = 0
         homogeneous = self.representation == "phase"
-        self._omega = self.omega[:1].copy() if homogeneous else self.omega.copy()
-        self._scale = self.scale[:1].copy() if homogeneous else self.scale.copy()
-        self._row = np.zeros(max(self._K, 1), dtype=np.int32)
-        self._N_check = N
+        self._neurons = (
+            self.model.code,
+            homogeneous,
+            self.omega[:1].copy() if homogeneous else self.omega.copy(),
+            self.scale[:1].copy() if homogeneous else self.scale.copy(),
+            self.model.phase_reset,
+            self.model.phase_threshold,
+        )
+        self._regenerate = isinstance(graph, RegeneratedConnectivity)
+        no_synapse_weights = np.zeros(1)
+        if self._regenerate:
+            presynaptic = graph.weights if graph.weights is not None else self.coupling
+            self._graph = (
+                np.zeros(1, dtype=np.int64),
+                np.zeros(1, dtype=np.int32),
+                no_synapse_weights,
+                presynaptic.astype(float),
+                False,
+            )
+            self._regeneration = (True, graph.seed, graph.K, graph.multapses)
+        else:
+            weighted = graph.weights is not None
+            self._graph = (
+                graph.indptr.astype(np.int64),
+                graph.indices.astype(np.int32),
+                graph.weights.astype(float) if weighted else no_synapse_weights,
+                np.zeros(1) if weighted else self.coupling.astype(float),
+                weighted,
+            )
+            self._regeneration = (False, 0, 0, True)
+        # targets of the spiking neuron in the memory-free mode (work array)
+        self._row = np.zeros(max(self._regeneration[2], 1), dtype=np.int32)
 
     def __repr__(self):
         drive = (
@@ -646,6 +361,25 @@ class SparsePropNetwork:
             f"<SparsePropNetwork {self.model.name}, N={self.N}, {drive}, tau={self.tau:g} s, "
             f"{self.representation} representation, graph {self.connectivity!r}>"
         )
+
+    def weighted_connectivity(self):
+        """The graph as a stored `Connectivity` with one weight per synapse.
+
+        A memory-free graph is materialised (N K indices); without per-synapse weights,
+        each synapse gets the `coupling` of its presynaptic neuron. Used by the O(N)
+        reference simulation and the Brian2 counterpart.
+
+        Returns
+        -------
+        neurosrnn.connectivity.Connectivity
+        """
+        graph = self.connectivity
+        if isinstance(graph, RegeneratedConnectivity):
+            graph = graph.materialize()
+        if graph.weights is not None:
+            return graph
+        weights = np.repeat(self.coupling, np.diff(graph.indptr))
+        return Connectivity(graph.indptr, graph.indices, graph.N_post, weights)
 
     # ----------------------------------------------------------------- states
 
@@ -726,7 +460,7 @@ class SparsePropNetwork:
     def phases(self, state, at=None):
         """Phases of all neurons in `state` at time `at` (seconds; default: state time)."""
         self._check_state(state)
-        t = state.time if at is None else _seconds(at, "at") / self.tau
+        t = state.time if at is None else to_seconds(at, "at") / self.tau
         base = state.time_base - state.time_base_compensation
         if self.representation == "phase":
             clock = (t - base) * self.omega[0]
@@ -777,8 +511,8 @@ class SparsePropNetwork:
         Returns
         -------
         SparsePropResult
-            Ctrl-C stops the run and returns what was simulated so far
-            (``interrupted=True``).
+            Ctrl-C stops the run after the current chunk of spikes and returns what was
+            simulated so far (``interrupted=True``); its state continues exactly.
 
         Raises
         ------
@@ -787,201 +521,369 @@ class SparsePropNetwork:
             or a state from another network.
         """
         self._check_state(state)
+        stop_time, max_spikes = self._stop_condition(state, duration, n_spikes)
+        sampling = self._sampling(sample_neurons, sample_times)
+        started = time.perf_counter()
+        run = _KernelRun(self, state, sampling, record_spikes=bool(record_spikes))
+        with (
+            self._progress_bar(progress, state, stop_time, n_spikes) as bar,
+            _SigintFlag() as sigint,
+        ):
+            run.advance(max_spikes, stop_time, bar, sigint)
+        return self._result(run, state, stop_time, sampling, time.perf_counter() - started)
+
+    def _stop_condition(self, state, duration, n_spikes):
+        """Check the stop arguments: ``(stop_time in tau units, maximum number of spikes)``."""
         if duration is None and n_spikes is None:
             raise ValueError("give a stop condition: duration and/or n_spikes")
         stop_time = math.inf
         if duration is not None:
-            duration = _seconds(duration, "duration")
-            if not np.isfinite(duration) or duration < 0:
-                raise ValueError(f"duration must be a finite time >= 0, got {duration!r}")
+            duration = to_seconds(duration, "duration", nonnegative=True)
             stop_time = state.time + duration / self.tau
-        max_total = np.iinfo(np.int64).max
+        max_spikes = np.iinfo(np.int64).max
         if n_spikes is not None:
             if isinstance(n_spikes, bool) or not isinstance(n_spikes, int | np.integer):
                 raise ValueError(f"n_spikes must be a non-negative integer, got {n_spikes!r}")
             if n_spikes < 0:
                 raise ValueError(f"n_spikes must be >= 0, got {n_spikes}")
-            max_total = int(n_spikes)
+            max_spikes = int(n_spikes)
+        return stop_time, max_spikes
 
+    def _sampling(self, sample_neurons, sample_times):
+        """Check the sample arguments and allocate the kernel's ``sampling`` group."""
         if (sample_neurons is None) != (sample_times is None):
             raise ValueError("give sample_neurons and sample_times together")
-        if sample_neurons is not None:
-            sample_neurons = np.atleast_1d(np.asarray(sample_neurons))
-            if sample_neurons.dtype.kind not in "iu" or np.any(
-                (sample_neurons < 0) | (sample_neurons >= self.N)
-            ):
-                raise ValueError(f"sample_neurons must be integers in [0, {self.N})")
-            sample_neurons = sample_neurons.astype(np.int64)
-            sample_times_s = np.atleast_1d(np.asarray(sample_times, dtype=float))
-            if not np.all(np.isfinite(sample_times_s)) or np.any(np.diff(sample_times_s) < 0):
-                raise ValueError("sample_times must be finite and sorted")
-            kernel_sample_times = sample_times_s / self.tau
-            samples = np.full((sample_times_s.size, sample_neurons.size), np.nan)
-        else:
-            sample_neurons = np.zeros(0, dtype=np.int64)
-            sample_times_s = None
-            kernel_sample_times = np.zeros(0)
-            samples = np.zeros((0, 0))
+        if sample_neurons is None:
+            return _Sampling(
+                None, None, (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros((0, 0)))
+            )
+        sample_neurons = np.atleast_1d(np.asarray(sample_neurons))
+        if sample_neurons.dtype.kind not in "iu" or np.any(
+            (sample_neurons < 0) | (sample_neurons >= self.N)
+        ):
+            raise ValueError(f"sample_neurons must be integers in [0, {self.N})")
+        sample_neurons = sample_neurons.astype(np.int64)
+        times = np.atleast_1d(np.asarray(sample_times, dtype=float))
+        if not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
+            raise ValueError("sample_times must be finite and sorted")
+        samples = np.full((times.size, sample_neurons.size), np.nan)
+        return _Sampling(times, sample_neurons, (times / self.tau, sample_neurons, samples))
 
-        # kernel state
-        heap_key = state.keys.copy()
-        heap_id = np.arange(self.N, dtype=np.int32)
-        position = np.empty(self.N, dtype=np.int32)
-        _heapify(heap_key, heap_id, position)
-        floats = np.array([state.offset, state.time_base, state.time_base_compensation])
-        ints = np.zeros(5, dtype=np.int64)
-        ints[_SINCE_REBASE] = state.spikes_since_rebase
-        ints[_TOTAL] = state.n_spikes
-        stamp = (
-            np.full(self.N, -1, dtype=np.int64)
-            if self._regenerate and not self._multapses
-            else np.zeros(1, dtype=np.int64)
+    def _progress_bar(self, progress, state, stop_time, n_spikes):
+        """Spikes out of `n_spikes`; or, for a run of a duration only, simulated seconds."""
+        if n_spikes is not None:
+            return progress_bar(
+                total=int(n_spikes), label="SparseProp", progress=progress, unit="spikes"
+            )
+        total = (stop_time - state.time) * self.tau
+        return progress_bar(
+            total=total, label="SparseProp", progress=progress, unit="s", unit_scale=True
         )
 
-        start_spikes = state.n_spikes
-        chunk = 4096
-        total_units = max_total if n_spikes is not None else (stop_time - state.time)
-        bar = _ProgressBar(progress, total_units, "spikes")
-        pieces_index, pieces_time = [], []
-        committed = start_spikes
-        interrupted = False
-        started = time.perf_counter()
-        buffers = None
-
-        def commit():
-            nonlocal committed
-            new = int(ints[_TOTAL]) - committed
-            if new > 0 and record_spikes and buffers is not None:
-                pieces_index.append(buffers[0][:new].copy())
-                pieces_time.append(buffers[1][:new] * self.tau)
-            committed += new
-
-        try:
-            while True:
-                remaining = max_total - (committed - start_spikes)
-                if remaining <= 0 or ints[_REACHED_STOP]:
-                    break
-                this_chunk = int(min(chunk, remaining))
-                size = this_chunk if record_spikes else 1
-                buffers = (np.empty(size, dtype=np.int32), np.empty(size))
-                chunk_start = time.perf_counter()
-                _simulate(
-                    self.model.code,
-                    self.representation == "phase",
-                    heap_key,
-                    heap_id,
-                    position,
-                    self._omega,
-                    self._scale,
-                    self.model.phase_reset,
-                    self.model.phase_threshold,
-                    self._indptr,
-                    self._indices,
-                    self._synapse_weights,
-                    self._presynaptic_weights,
-                    self._use_synapse_weights,
-                    self._regenerate,
-                    self._seed,
-                    self._K,
-                    self._multapses,
-                    stamp,
-                    self._row,
-                    floats,
-                    ints,
-                    self.rebase_interval,
-                    this_chunk,
-                    stop_time,
-                    buffers[0],
-                    buffers[1],
-                    record_spikes,
-                    kernel_sample_times,
-                    sample_neurons,
-                    samples,
-                )
-                commit()
-                chunk_wall = time.perf_counter() - chunk_start
-                if chunk_wall < 0.1 and chunk < 2**22:
-                    chunk *= 2
-                if n_spikes is not None:
-                    done = committed - start_spikes
-                else:
-                    done = self._current_time(floats) - state.time
-                bar.update(done, committed - start_spikes)
-        except KeyboardInterrupt:
-            interrupted = True
-            commit()
-        finally:
-            bar.close()
-
-        n_run = committed - start_spikes
-        if record_spikes and pieces_index:
-            spike_indices = np.concatenate(pieces_index)
-            spike_times = np.concatenate(pieces_time)
-        else:
-            spike_indices = np.zeros(0, dtype=np.int32)
-            spike_times = np.zeros(0)
-        last_spike_time = self._current_time(floats)
-        if ints[_REACHED_STOP] and not interrupted:
+    def _result(self, run, state, stop_time, sampling, wall_time):
+        """Assemble the `SparsePropResult` of a finished or interrupted run."""
+        reached_stop = bool(run.counters[REACHED_STOP]) and not run.interrupted
+        if reached_stop:
             end_time = stop_time
         else:
-            end_time = max(last_spike_time, state.time) if n_run else state.time
-        keys = np.empty(self.N)
-        keys[heap_id] = heap_key
-        final = SparsePropState(
-            keys=keys,
-            offset=float(floats[_OFFSET]),
-            time_base=float(floats[_TIME_BASE]),
-            time_base_compensation=float(floats[_COMPENSATION]),
-            time=float(end_time),
-            spikes_since_rebase=int(ints[_SINCE_REBASE]),
-            n_spikes=int(committed),
-            representation=self.representation,
-            tau=self.tau,
-        )
-        model_samples = None
-        if sample_times_s is not None:
-            if ints[_REACHED_STOP] and not interrupted:
-                # samples between the last spike and the stop time
-                _record_samples(
-                    self.representation == "phase",
-                    heap_key,
-                    position,
-                    self._omega,
-                    self.model.phase_threshold,
-                    floats[_OFFSET],
-                    floats[_TIME_BASE] - floats[_COMPENSATION],
-                    stop_time,
-                    kernel_sample_times,
-                    sample_neurons,
-                    samples,
-                    ints,
-                )
-            phases_sampled = samples
-            if self.model.code == 0:
-                phases_sampled = np.maximum(phases_sampled, self.model.phase_reset)
-            model_samples = self.model.phase_to_state(
-                phases_sampled, self.drive[sample_neurons][None, :]
-            )
-            model_samples[np.isnan(samples)] = np.nan
+            end_time = max(run.time(), state.time) if run.n_spikes else state.time
+        spike_indices, spike_times = run.spikes()
+        samples = None
+        if sampling.times is not None:
+            samples = self._model_samples(run, sampling, stop_time if reached_stop else None)
         return SparsePropResult(
             spike_indices=spike_indices,
             spike_times=spike_times,
-            state=final,
+            state=run.final_state(end_time),
             start_time=state.time * self.tau,
             stop_time=end_time * self.tau,
-            n_spikes=int(n_run),
+            n_spikes=int(run.n_spikes),
             N=self.N,
-            wall_time=time.perf_counter() - started,
-            interrupted=interrupted,
-            sample_times=sample_times_s,
-            samples=model_samples,
-            sample_neurons=sample_neurons if sample_times_s is not None else None,
+            wall_time=wall_time,
+            interrupted=run.interrupted,
+            sample_times=sampling.times,
+            samples=samples,
+            sample_neurons=sampling.neurons,
         )
 
-    def _current_time(self, floats):
-        if self.representation == "phase":
-            return floats[_TIME_BASE] + (floats[_OFFSET] / self.omega[0] - floats[_COMPENSATION])
-        return floats[_TIME_BASE] + (floats[_OFFSET] - floats[_COMPENSATION])
+    def _model_samples(self, run, sampling, stop_time):
+        """Model-form state of the sampled neurons; samples up to `stop_time` if given."""
+        if stop_time is not None:
+            # samples between the last spike and the stop time
+            _kernel.record_samples(
+                self._neurons,
+                run.heap,
+                run.clock[TIME_BASE] - run.clock[COMPENSATION],
+                stop_time,
+                sampling.kernel,
+                run.counters,
+            )
+        phases = sampling.kernel[2]
+        if self.model.code == 0:
+            phases = np.maximum(phases, self.model.phase_reset)
+        model_samples = self.model.phase_to_state(phases, self.drive[sampling.neurons][None, :])
+        model_samples[np.isnan(sampling.kernel[2])] = np.nan
+        return model_samples
+
+
+def _checked_connectivity(connectivity):
+    if not isinstance(connectivity, Connectivity | RegeneratedConnectivity):
+        raise ValueError(
+            "connectivity must be a neurosrnn.connectivity.Connectivity or a "
+            f"RegeneratedConnectivity, got {type(connectivity).__name__}"
+        )
+    if connectivity.N_pre != connectivity.N_post:
+        raise ValueError(
+            f"connectivity must be square (one population), got "
+            f"{connectivity.N_pre} -> {connectivity.N_post}"
+        )
+    return connectivity
+
+
+def _per_neuron_drive(drive, N):
+    drive_array = np.asarray(drive, dtype=float)
+    if drive_array.ndim == 0:
+        return np.full(N, float(drive_array))
+    if drive_array.shape != (N,):
+        raise ValueError(
+            f"drive must be a scalar or one value per neuron ({N}), got {drive_array.shape}"
+        )
+    return drive_array
+
+
+def _representation(representation, drive, drive_array):
+    """``"phase"`` or ``"time"``; "auto" is the phase representation for a uniform drive."""
+    uniform = bool(np.all(drive_array == drive_array[0]))
+    if representation not in ("auto", "phase", "time"):
+        raise ValueError(
+            f"representation must be 'auto', 'phase' or 'time', got {representation!r}"
+        )
+    if representation == "auto":
+        representation = "phase" if np.ndim(drive) == 0 or uniform else "time"
+    if representation == "phase" and not uniform:
+        raise ValueError(
+            "representation='phase' needs the same drive for every neuron (one phase "
+            "speed); use representation='time' for per-neuron drive"
+        )
+    return representation
+
+
+def _checked_coupling(coupling, connectivity, N):
+    """Per-presynaptic-neuron coupling (None for a weighted graph), checked."""
+    weights = getattr(connectivity, "weights", None)
+    if weights is not None and coupling is not None:
+        raise ValueError("the connectivity already carries weights; do not also pass coupling")
+    if weights is None and coupling is None:
+        raise ValueError(
+            "give synaptic weights: either a weighted connectivity or coupling="
+            "(scalar or one value per presynaptic neuron)"
+        )
+    if coupling is None:
+        if not np.all(np.isfinite(weights)):
+            raise ValueError("connectivity weights must be finite")
+        return None
+    coupling = np.asarray(coupling, dtype=float)
+    if coupling.ndim == 0:
+        coupling = np.full(N, float(coupling))
+    if coupling.shape != (N,):
+        raise ValueError(
+            f"coupling must be a scalar or one value per presynaptic neuron ({N}), "
+            f"got shape {coupling.shape}"
+        )
+    if not np.all(np.isfinite(coupling)):
+        raise ValueError("coupling must be finite")
+    return coupling
+
+
+def _checked_rebase_interval(rebase_interval, N):
+    if rebase_interval is None:
+        return N
+    if isinstance(rebase_interval, bool) or not isinstance(rebase_interval, int | np.integer):
+        raise ValueError(f"rebase_interval must be a non-negative integer, got {rebase_interval!r}")
+    if rebase_interval < 0:
+        raise ValueError(f"rebase_interval must be >= 0, got {rebase_interval}")
+    return int(rebase_interval)
+
+
+@dataclass
+class _Sampling:
+    """Sample times (s) and neurons of a run (None without sampling), and the kernel group."""
+
+    times: np.ndarray | None
+    neurons: np.ndarray | None
+    kernel: tuple
+
+
+class _SigintFlag:
+    """Turn Ctrl-C (SIGINT) into a flag for the duration of a run.
+
+    Whatever handler is installed (Python's default, Brian2's, the user's) is replaced by
+    one that only sets `raised`, and the previous one is put back exactly on exit. The
+    run checks the flag between chunks, so an interruption never depends on what the
+    previous handler does. Nothing is installed outside the main thread, when SIGINT is
+    ignored, or when its handler was not installed from Python (`signal.getsignal`
+    returns None); there the run stops only on a `KeyboardInterrupt`.
+    """
+
+    def __init__(self):
+        self.raised = False
+        self._previous = None
+        self._installed = False
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if previous is not None and previous != signal.SIG_IGN:
+                self._previous = previous
+                signal.signal(signal.SIGINT, self._handle)
+                self._installed = True
+        return self
+
+    def _handle(self, signum, frame):
+        self.raised = True
+
+    def __exit__(self, *exception):
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+        return False
+
+
+class _KernelRun:
+    """The kernel's arrays during one `SparsePropNetwork.run`, and the spikes so far.
+
+    Set-up copies `state` into the heap, clock and counters; `advance` runs the kernel in
+    chunks of spikes (doubling while a chunk takes less than 0.1 s) and commits each
+    chunk's spikes, so an interruption between chunks leaves a consistent state.
+    """
+
+    def __init__(self, network, state, sampling, *, record_spikes):
+        N = network.N
+        self.network = network
+        self.record_spikes = record_spikes
+        keys = state.keys.copy()
+        ids = np.arange(N, dtype=np.int32)
+        position = np.empty(N, dtype=np.int32)
+        heapify(keys, ids, position)
+        self.heap = (keys, ids, position)
+        self.clock = np.array([state.offset, state.time_base, state.time_base_compensation])
+        self.counters = np.zeros(5, dtype=np.int64)
+        self.counters[SINCE_REBASE] = state.spikes_since_rebase
+        self.counters[TOTAL] = state.n_spikes
+        regenerate, seed, K, multapses = network._regeneration
+        stamp = (
+            np.full(N, -1, dtype=np.int64)
+            if regenerate and not multapses
+            else np.zeros(1, dtype=np.int64)
+        )
+        self.regeneration = (regenerate, seed, K, multapses, stamp, network._row)
+        self.sampling = sampling.kernel
+        self.start_spikes = self.committed = state.n_spikes
+        self.start_time = state.time
+        self.interrupted = False
+        self._recording = None
+        self._indices, self._times = [], []
+
+    @property
+    def n_spikes(self):
+        """Spikes committed in this run."""
+        return self.committed - self.start_spikes
+
+    def time(self):
+        """Current clock as a time in tau units."""
+        homogeneous, omega = self.network._neurons[1], self.network._neurons[2]
+        clock = self.clock
+        return clock_to_time(
+            homogeneous, clock[OFFSET], clock[TIME_BASE], clock[COMPENSATION], omega[0]
+        )
+
+    def advance(self, max_spikes, stop_time, bar, sigint):
+        """Run chunks until `max_spikes`, `stop_time`, Ctrl-C or a `KeyboardInterrupt`."""
+        chunk = _FIRST_CHUNK
+        try:
+            while True:
+                remaining = max_spikes - self.n_spikes
+                if remaining <= 0 or self.counters[REACHED_STOP]:
+                    break
+                if sigint.raised:
+                    self.interrupted = True
+                    break
+                chunk_start = time.perf_counter()
+                self._simulate_chunk(int(min(chunk, remaining)), stop_time)
+                if time.perf_counter() - chunk_start < 0.1 and chunk < _LARGEST_CHUNK:
+                    chunk *= 2
+                self._show_progress(bar)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self._commit()
+
+    def _simulate_chunk(self, max_spikes, stop_time):
+        network = self.network
+        size = max_spikes if self.record_spikes else 1
+        self._recording = (
+            self.record_spikes,
+            np.empty(size, dtype=np.int32),
+            np.empty(size),
+        )
+        _kernel.simulate(
+            network._neurons,
+            network._graph,
+            self.regeneration,
+            self.heap,
+            self.clock,
+            self.counters,
+            network.rebase_interval,
+            max_spikes,
+            stop_time,
+            self._recording,
+            self.sampling,
+        )
+        self._commit()
+
+    def _commit(self):
+        """Keep the spikes of the last chunk (idempotent)."""
+        new = int(self.counters[TOTAL]) - self.committed
+        if new > 0 and self.record_spikes and self._recording is not None:
+            self._indices.append(self._recording[1][:new].copy())
+            self._times.append(self._recording[2][:new] * self.network.tau)
+        self.committed += new
+
+    def _show_progress(self, bar):
+        if bar.disable:
+            return
+        if bar.unit == "spikes":
+            bar.update(self.n_spikes - bar.n)
+            return
+        if self.counters[REACHED_STOP]:
+            simulated = bar.total
+        else:
+            simulated = min((self.time() - self.start_time) * self.network.tau, bar.total)
+        bar.set_postfix_str(f"{self.n_spikes:,} spikes", refresh=False)
+        bar.update(simulated - bar.n)
+
+    def spikes(self):
+        """Indices and times (s) of the recorded spikes, in time order."""
+        if self.record_spikes and self._indices:
+            return np.concatenate(self._indices), np.concatenate(self._times)
+        return np.zeros(0, dtype=np.int32), np.zeros(0)
+
+    def final_state(self, end_time):
+        """The `SparsePropState` at `end_time` (tau units)."""
+        network = self.network
+        keys_by_position, ids, _ = self.heap
+        keys = np.empty(network.N)
+        keys[ids] = keys_by_position
+        return SparsePropState(
+            keys=keys,
+            offset=float(self.clock[OFFSET]),
+            time_base=float(self.clock[TIME_BASE]),
+            time_base_compensation=float(self.clock[COMPENSATION]),
+            time=float(end_time),
+            spikes_since_rebase=int(self.counters[SINCE_REBASE]),
+            n_spikes=int(self.committed),
+            representation=network.representation,
+            tau=network.tau,
+        )
 
 
 # --------------------------------------------------------------------------- recipes
@@ -1046,7 +948,7 @@ def balanced_network(
         raise ValueError(f"J0 must be > 0, got {J0!r}")
     if not 0.0 <= heterogeneity < 1.0:
         raise ValueError(f"heterogeneity must lie in [0, 1), got {heterogeneity!r}")
-    tau_seconds = _seconds(tau, "tau")
+    tau_seconds = to_seconds(tau, "tau", finite=False)
     if not np.isfinite(tau_seconds) or tau_seconds <= 0:
         raise ValueError(f"tau must be a positive time, got {tau!r}")
     graph = RegeneratedConnectivity(N, K, seed=seed)

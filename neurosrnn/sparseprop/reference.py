@@ -18,7 +18,6 @@ import time
 import numpy as np
 
 from neurosrnn.sparseprop.engine import SparsePropNetwork, SparsePropResult, SparsePropState
-from neurosrnn.sparseprop.topology import RegeneratedConnectivity
 
 __all__ = ["simulate_reference"]
 
@@ -58,90 +57,109 @@ def simulate_reference(network, phases, n_spikes=None, duration=None):
         raise ValueError("network must be a SparsePropNetwork")
     if n_spikes is None and duration is None:
         raise ValueError("give n_spikes and/or duration")
-    model = network.model
-    phases = model.check_phases(phases, network.N).copy()
-    graph = network.connectivity
-    if isinstance(graph, RegeneratedConnectivity):
-        graph = graph.materialize()
-    indptr, indices = graph.indptr, graph.indices
-    if graph.weights is not None:
-        synapse_weights = graph.weights
-    else:
-        presynaptic = network.coupling if network.coupling is not None else graph.weights
-        synapse_weights = np.repeat(presynaptic, np.diff(indptr))
-    omega = network.omega
-    scale = network.scale
-    homogeneous = network.representation == "phase"
-    omega0 = omega[0]
-    phase_reset, phase_threshold = model.phase_reset, model.phase_threshold
-    t = 0.0
+    phases = network.model.check_phases(phases, network.N).copy()
+    graph = network.weighted_connectivity()
     stop = np.inf if duration is None else duration / network.tau
     limit = np.iinfo(np.int64).max if n_spikes is None else int(n_spikes)
-    out_index, out_time = [], []
     started = time.perf_counter()
-    while len(out_index) < limit:
-        if homogeneous:
-            j = int(np.argmax(phases))
-            advance = max(phase_threshold - phases[j], 0.0)
-            step = advance / omega0
-            if t + step > stop:
-                phases += (stop - t) * omega0
-                t = stop
-                break
-            phases += advance
-        else:
-            remaining = (phase_threshold - phases) / omega
-            j = int(np.argmin(remaining))
-            step = max(remaining[j], 0.0)
-            if t + step > stop:
-                phases += (stop - t) * omega
-                t = stop
-                break
-            phases += omega * step
+    spikes = []
+    end_time = _event_loop(network, graph, phases, stop, limit, spikes)
+    return _result(network, phases, end_time, spikes, time.perf_counter() - started)
+
+
+def _event_loop(network, graph, phases, stop, limit, spikes):
+    """Advance `phases` in place spike by spike, appending ``(neuron, time)`` to `spikes`.
+
+    Stops after `limit` spikes or at time `stop` (tau units); returns the end time.
+    """
+    indptr, indices, synapse_weights = graph.indptr, graph.indices, graph.weights
+    model = network.model
+    # one speed (phase representation) or one per neuron
+    speeds = network.omega[0] if network.representation == "phase" else network.omega
+    t = 0.0
+    while len(spikes) < limit:
+        j, step, shift = _next_spiker(network, phases)
+        if t + step > stop:
+            phases += (stop - t) * speeds
+            return stop
+        # free evolution up to the spike, reset, pulses to the targets
+        phases += shift
         t += step
-        out_index.append(j)
-        out_time.append(t)
-        phases[j] = phase_reset
+        spikes.append((j, t))
+        phases[j] = model.phase_reset
         start, end = indptr[j], indptr[j + 1]
-        targets = indices[start:end]
-        weights = synapse_weights[start:end]
-        if np.unique(targets).size == targets.size:
-            phases[targets] = _pulse(
-                model.code,
-                phases[targets],
-                weights,
-                scale[targets],
-                omega[targets],
-                phase_reset,
-                phase_threshold,
-            )
-        else:  # multapses: pulses to one neuron apply one after the other
-            for target, weight in zip(targets, weights, strict=True):
-                phases[target] = _pulse(
-                    model.code,
-                    phases[target],
-                    weight,
-                    scale[target],
-                    omega[target],
-                    phase_reset,
-                    phase_threshold,
-                )
+        _apply_pulses(network, phases, indices[start:end], synapse_weights[start:end])
+    return t
+
+
+def _next_spiker(network, phases):
+    """The next neuron to reach threshold, the time until then, and the phase shift.
+
+    Ties go to the lowest index. In the phase representation the shift is the spiker's
+    distance to threshold (one scalar); in the time representation it is
+    :math:`\\omega_i` times the step for every neuron.
+    """
+    phase_threshold = network.model.phase_threshold
+    if network.representation == "phase":
+        j = int(np.argmax(phases))
+        advance = max(phase_threshold - phases[j], 0.0)
+        return j, advance / network.omega[0], advance
+    remaining = (phase_threshold - phases) / network.omega
+    j = int(np.argmin(remaining))
+    step = max(remaining[j], 0.0)
+    return j, step, network.omega * step
+
+
+def _apply_pulses(network, phases, targets, weights):
+    """Move the targets' phases along the phase transition curve (in place).
+
+    Pulses to the same neuron (multapses) apply one after the other.
+    """
+    model = network.model
+    scale, omega = network.scale, network.omega
+    if np.unique(targets).size == targets.size:
+        phases[targets] = _pulse(
+            model.code,
+            phases[targets],
+            weights,
+            scale[targets],
+            omega[targets],
+            model.phase_reset,
+            model.phase_threshold,
+        )
+        return
+    for target, weight in zip(targets, weights, strict=True):
+        phases[target] = _pulse(
+            model.code,
+            phases[target],
+            weight,
+            scale[target],
+            omega[target],
+            model.phase_reset,
+            model.phase_threshold,
+        )
+
+
+def _result(network, phases, end_time, spikes, wall_time):
+    """The `SparsePropResult`, with the final phases as a phase-representation state."""
+    spike_indices = np.array([j for j, _ in spikes], dtype=np.int32)
+    spike_times = np.array([t for _, t in spikes], dtype=float)
     final = SparsePropState(
-        keys=phase_threshold - phases,
+        keys=network.model.phase_threshold - phases,
         offset=0.0,
-        time_base=t,
-        time=t,
-        n_spikes=len(out_index),
+        time_base=end_time,
+        time=end_time,
+        n_spikes=len(spikes),
         representation="phase",
         tau=network.tau,
     )
     return SparsePropResult(
-        spike_indices=np.asarray(out_index, dtype=np.int32),
-        spike_times=np.asarray(out_time) * network.tau,
+        spike_indices=spike_indices,
+        spike_times=spike_times * network.tau,
         state=final,
         start_time=0.0,
-        stop_time=t * network.tau,
-        n_spikes=len(out_index),
+        stop_time=end_time * network.tau,
+        n_spikes=len(spikes),
         N=network.N,
-        wall_time=time.perf_counter() - started,
+        wall_time=wall_time,
     )
