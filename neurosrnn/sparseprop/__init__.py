@@ -11,8 +11,11 @@ recurrent spiking neural networks. NeurIPS 36 (arXiv:2312.17216).
   clock-driven Brian2 `Network`.
 - `phase_models`: PTCs g, g', dg/dc and phase <-> state maps (building blocks for the
   exact Lyapunov analysis).
-- `lyapunov_spectrum`, `largest_exponent_two_trajectory`: exact event-based Lyapunov
-  spectra (Monteforte & Wolf 2010) and the two-trajectory estimate.
+- `lyapunov_spectrum`, `two_trajectory_exponent`: exact event-based Lyapunov spectra
+  (Monteforte & Wolf 2010; a `SpikingLyapunovResult`, which is a
+  `neurosrnn.analysis.LyapunovResult`) and the two-trajectory estimate (a
+  `TwoTrajectoryResult`, as from every engine). `largest_exponent_two_trajectory` is the
+  deprecated old name.
 """
 
 from neurosrnn.sparseprop.engine import (
@@ -27,6 +30,7 @@ from neurosrnn.sparseprop.lyapunov import (
     TwoTrajectoryResult,
     largest_exponent_two_trajectory,
     lyapunov_spectrum,
+    two_trajectory_exponent,
 )
 from neurosrnn.sparseprop.phase_models import PhaseModel, phase_model
 from neurosrnn.sparseprop.reference import simulate_reference
@@ -46,4 +50,5 @@ __all__ = [
     "TwoTrajectoryResult",
     "largest_exponent_two_trajectory",
     "lyapunov_spectrum",
+    "two_trajectory_exponent",
 ]

@@ -101,11 +101,3 @@ def heapify(heap_key, heap_id, position):
         position[heap_id[p]] = p
     for p in range((n - 2) // _ARITY, -1, -1):
         sift_down(heap_key, heap_id, position, p, n)
-
-
-# Former private names, kept while callers move to the public ones.
-_before = before
-_sift_up = sift_up
-_sift_down = sift_down
-_update = update
-_heapify = heapify
