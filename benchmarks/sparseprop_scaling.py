@@ -35,6 +35,7 @@ import time
 
 import numpy as np
 
+from neurosrnn.atomic import atomic_write
 from neurosrnn.sparseprop.engine import balanced_network
 from neurosrnn.sparseprop.reference import simulate_reference
 
@@ -253,10 +254,8 @@ def _figure(vs_N, vs_K, path):
     right.set_xlabel("K")
     right.set_ylabel("time per network spike (us)")
     right.legend(fontsize=8)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png")
-    os.close(descriptor)
-    figure.savefig(temporary, dpi=110)
-    os.replace(temporary, path)
+    with atomic_write(path) as stream:
+        figure.savefig(stream, dpi=110, format="png")
 
 
 def main(argv=None):
