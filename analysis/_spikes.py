@@ -23,9 +23,10 @@ unsorted per-train arrays, indices outside ``[0, N)``, non-integer indices, an e
 or reversed window); a quantity with the wrong dimension raises Brian2's
 ``DimensionMismatchError``.
 
-The measure modules share three helpers from here: `count_bins` and `bin_indices`
+The measure modules share four helpers from here: `count_bins` and `bin_indices`
 (left-closed bins from ``t_start``, partial last bin dropped, edge rounding by
-`BIN_TOLERANCE`) and `interval_arrays` (ISIs that never bridge neurons). Times are
+`BIN_TOLERANCE`), `interval_arrays` (ISIs that never bridge neurons) and
+`counting_sort` (values regrouped by an integer key, order kept within a group). Times are
 converted with `neurosrnn.units`.
 """
 
@@ -44,6 +45,7 @@ __all__ = [
     "as_spike_trains",
     "bin_indices",
     "count_bins",
+    "counting_sort",
     "interval_arrays",
 ]
 
@@ -158,19 +160,44 @@ def _from_index_time(indices, times, N, t_start, t_stop):
     np.cumsum(counts, out=indptr[1:])
     if times.size > 1 and np.all(times[1:] >= times[:-1]):
         # time-ordered input (a SpikeMonitor): a stable counting sort by neuron suffices
-        return SpikeTrains(_group_by_neuron(indices, times, indptr), indptr, t_start, t_stop)
+        return SpikeTrains(counting_sort(indices, times, indptr), indptr, t_start, t_stop)
     order = np.lexsort((times, indices))
     return SpikeTrains(times[order], indptr, t_start, t_stop)
 
 
 @numba.njit(cache=True, nogil=True)
-def _group_by_neuron(indices, times, indptr):
-    """Stable counting sort of spike times by neuron index."""
-    position = indptr[:-1].copy()
-    result = np.empty_like(times)
-    for s in range(indices.size):
-        result[position[indices[s]]] = times[s]
-        position[indices[s]] += 1
+def counting_sort(keys, values, pointer):
+    """Stable counting sort: ``values`` regrouped by their integer ``keys``.
+
+    Parameters
+    ----------
+    keys : array of int, shape (n,)
+        Group of every value, in ``[0, pointer.size - 1)``.
+    values : array, shape (n,)
+        What is reordered (spike times, neuron indices, ...).
+    pointer : array of int64, shape (n_groups + 1,)
+        CSR-style start of each group: ``pointer[0] = 0`` and
+        ``pointer[g + 1] - pointer[g]`` is the number of values with key ``g`` (the
+        cumulative sum of ``np.bincount(keys)``).
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        ``values`` with group ``g`` in ``[pointer[g], pointer[g + 1])``; within a group the
+        input order is kept (so time-ordered input stays time-ordered).
+
+    Examples
+    --------
+    >>> keys = np.array([1, 0, 1, 0])
+    >>> pointer = np.array([0, 2, 4])
+    >>> counting_sort(keys, np.array([10.0, 20.0, 30.0, 40.0]), pointer)
+    array([20., 40., 10., 30.])
+    """
+    position = pointer[:-1].copy()
+    result = np.empty_like(values)
+    for s in range(keys.size):
+        result[position[keys[s]]] = values[s]
+        position[keys[s]] += 1
     return result
 
 

@@ -18,7 +18,14 @@ import numpy as np
 
 from neurosrnn.units import to_seconds
 
-from ._spikes import SpikeTrains, as_spike_trains, bin_indices, count_bins, interval_arrays
+from ._spikes import (
+    SpikeTrains,
+    as_spike_trains,
+    bin_indices,
+    count_bins,
+    counting_sort,
+    interval_arrays,
+)
 
 __all__ = [
     "spike_count_correlation",
@@ -68,7 +75,7 @@ def spike_count_correlation(spikes, bin_size, *, N=None, t_start=None, t_stop=No
         bin_pointer = np.zeros(n_bins + 1, dtype=np.int64)
         np.cumsum(per_bin, out=bin_pointer[1:])
         shared = np.zeros((st.N, st.N), dtype=np.int32)
-        _shared_bin_pairs(_counting_sort(bins, owners, bin_pointer), bin_pointer, shared)
+        _shared_bin_pairs(counting_sort(bins, owners, bin_pointer), bin_pointer, shared)
         product = np.empty((st.N, st.N))
         _covariance_to_correlation(shared, counts, float(n_bins), product)
         return product
@@ -77,17 +84,6 @@ def spike_count_correlation(spikes, bin_size, *, N=None, t_start=None, t_stop=No
     product = np.triu(dense @ dense.T)
     _covariance_to_correlation(product, counts, float(n_bins), product)
     return product
-
-
-@numba.njit(cache=True, nogil=True)
-def _counting_sort(bins, owners, bin_pointer):
-    """Owners reordered by bin (stable: the input order is kept within a bin)."""
-    position = bin_pointer[:-1].copy()
-    result = np.empty_like(owners)
-    for s in range(bins.size):
-        result[position[bins[s]]] = owners[s]
-        position[bins[s]] += 1
-    return result
 
 
 @numba.njit(cache=True, nogil=True)

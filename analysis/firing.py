@@ -18,33 +18,18 @@ from __future__ import annotations
 
 import warnings
 
-from ._spikes import SpikeTrains, as_spike_trains
-from .bursts import Bursts, detect_bursts
-from .correlation import (
-    cross_correlograms,
-    shift_predictor,
-    spike_count_correlation,
-    spike_time_tiling_coefficient,
-    sttc_matrix,
-)
-from .dissimilarity import van_rossum_distances, victor_purpura_distances
-from .statistics import (
-    bin_spike_counts,
-    cv,
-    cv2,
-    fano_factor,
-    fano_factor_across_trials,
-    firing_rates,
-    interspike_intervals,
-    kernel_rate,
-    lv,
-    lvr,
-    optimal_kernel_bandwidth,
-    psth,
-    time_histogram,
-)
-from .summary import FiringSummary, firing_summary
-from .synchrony import golomb_chi, spike_synchrony_chi
+from . import _spikes, bursts, correlation, dissimilarity, statistics, summary, synchrony
+
+# (module, the names this alias takes from it): every family's whole public API, and the
+# spike-train container from `_spikes`.
+_FAMILIES = (statistics, correlation, dissimilarity, synchrony, bursts, summary)
+_SOURCES = [
+    (_spikes, ["SpikeTrains", "as_spike_trains"]),
+    *((family, family.__all__) for family in _FAMILIES),
+]
+
+__all__ = [name for _, names in _SOURCES for name in names]
+globals().update({name: getattr(module, name) for module, names in _SOURCES for name in names})
 
 warnings.warn(
     "neurosrnn.analysis.firing is deprecated: import from neurosrnn.analysis, or from "
@@ -53,34 +38,3 @@ warnings.warn(
     DeprecationWarning,
     stacklevel=2,
 )
-
-__all__ = [
-    "SpikeTrains",
-    "as_spike_trains",
-    "firing_rates",
-    "interspike_intervals",
-    "cv",
-    "cv2",
-    "lv",
-    "lvr",
-    "fano_factor",
-    "fano_factor_across_trials",
-    "bin_spike_counts",
-    "spike_count_correlation",
-    "cross_correlograms",
-    "shift_predictor",
-    "spike_time_tiling_coefficient",
-    "sttc_matrix",
-    "van_rossum_distances",
-    "victor_purpura_distances",
-    "time_histogram",
-    "psth",
-    "kernel_rate",
-    "optimal_kernel_bandwidth",
-    "golomb_chi",
-    "spike_synchrony_chi",
-    "Bursts",
-    "detect_bursts",
-    "FiringSummary",
-    "firing_summary",
-]

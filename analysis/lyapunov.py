@@ -1,25 +1,13 @@
 """Lyapunov spectra of maps, flows and rate networks; the chaos API in one namespace.
 
-The tangent dynamics of a map :math:`x_{n+1} = f(x_n)` (or of a flow
-:math:`\\dot x = F(x)`) moves an orthonormal set of :math:`m` perturbation vectors
-:math:`Q` (shape ``(n, m)``) with the Jacobian. Every few steps the vectors are
-re-orthonormalised, :math:`Q R = \\operatorname{qr}(D Q)`, and the logarithms of the
-diagonal of :math:`R` are accumulated; the :math:`k`-th exponent is
+Every spectrum here is a QR (Benettin) computation; the method, its formula and its
+references are described in `neurosrnn.analysis.exponents`, where the results, the
+accumulator, the QR engine and the derived quantities live. They are re-exported here,
+so this module is the one namespace of the chaos API:
 
-.. math:: \\lambda_k = \\lim_{T\\to\\infty} \\frac{1}{T} \\sum \\ln |R_{kk}|
-
-(Benettin, Galgani, Giorgilli & Strelcyn 1980, Meccanica 15:9 and 15:21; Shimada &
-Nagashima 1979, Prog. Theor. Phys. 61:1605). The results, the accumulator, the QR engine
-and the derived quantities live in `neurosrnn.analysis.exponents` and are re-exported
-here, so this module is the one namespace of the chaos API:
-
-* the results: `LyapunovResult` (a spectrum with its convergence record, Kaplan-Yorke
-  dimension and KS entropy) and `TwoTrajectoryResult` (the largest exponent from a
-  renormalised pair of trajectories, on any engine);
-* `QRAccumulator`, the one Benettin accumulator (log-sums, running estimates, segment
-  error bars) used by every spectrum here and by the exact spiking spectrum of
-  `neurosrnn.sparseprop.lyapunov`; `segment_exponents` for two-trajectory growth;
-* `qr_lyapunov`, the engine for any tangent propagator;
+* from `neurosrnn.analysis.exponents`: `LyapunovResult`, `TwoTrajectoryResult`,
+  `QRAccumulator` (also used by the exact spiking spectrum of
+  `neurosrnn.sparseprop.lyapunov`), `segment_exponents`, `qr_lyapunov`;
 * `map_spectrum` and `flow_spectrum`: maps and ODE flows given a Jacobian or a
   Jacobian-vector product (flows with a Jacobian use a fourth-order Magnus
   integrator for the tangent dynamics, so the sum of the exponents equals the
@@ -29,9 +17,10 @@ here, so this module is the one namespace of the chaos API:
   and `two_trajectory_exponent` (two trajectories; the name is shared with the
   spiking and Brian2 engines, `neurosrnn.sparseprop.two_trajectory_exponent` and
   `neurosrnn.perturbation.two_trajectory_exponent`);
-* derived quantities: `kaplan_yorke_dimension`, `ks_entropy`, `entropy_per_spike`,
-  `participation_ratio`, and the exact spectrum of products of Gaussian matrices
-  `gaussian_product_exponents` (Newman 1986, Commun. Math. Phys. 103:121);
+* derived quantities (`kaplan_yorke_dimension`, `ks_entropy`, `entropy_per_spike` and
+  `participation_ratio` from `exponents`), and the exact spectrum of products of
+  Gaussian matrices `gaussian_product_exponents` (Newman 1986, Commun. Math. Phys.
+  103:121);
 * plots (defined in `neurosrnn.analysis.lyapunov_plots`): `plot_spectrum`,
   `plot_convergence`, `plot_divergence`.
 
@@ -47,30 +36,20 @@ import numpy as np
 from scipy.linalg import expm
 from scipy.special import digamma
 
-from .exponents import (
-    LyapunovResult,
-    QRAccumulator,
-    TwoTrajectoryResult,
-    check_positive_int,
-    entropy_per_spike,
-    initial_tangent_vectors,
-    kaplan_yorke_dimension,
-    ks_entropy,
-    limit_blas_threads,
-    participation_ratio,
-    qr_lyapunov,
-    segment_exponents,
-)
-from .lyapunov_plots import plot_convergence, plot_divergence, plot_spectrum
+from . import exponents, lyapunov_plots
+from .exponents import TwoTrajectoryResult, check_positive_int, qr_lyapunov
+
+# One namespace for chaos: the public names of `exponents` (but its argument check), the
+# measures defined here and the plots of `lyapunov_plots`.
+_REEXPORTED = {
+    **{name: getattr(exponents, name) for name in exponents.__all__},
+    **{name: getattr(lyapunov_plots, name) for name in lyapunov_plots.__all__},
+}
+del _REEXPORTED["check_positive_int"]
+globals().update(_REEXPORTED)
 
 __all__ = [
-    "LyapunovResult",
-    "TwoTrajectoryResult",
-    "QRAccumulator",
-    "segment_exponents",
-    "limit_blas_threads",
-    "initial_tangent_vectors",
-    "qr_lyapunov",
+    *_REEXPORTED,
     "map_spectrum",
     "flow_spectrum",
     "random_coupling_matrix",
@@ -78,13 +57,6 @@ __all__ = [
     "two_trajectory_exponent",
     "rate_network_largest_exponent",
     "gaussian_product_exponents",
-    "kaplan_yorke_dimension",
-    "ks_entropy",
-    "entropy_per_spike",
-    "participation_ratio",
-    "plot_spectrum",
-    "plot_convergence",
-    "plot_divergence",
 ]
 
 # --------------------------------------------------------------------------- maps

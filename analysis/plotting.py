@@ -153,25 +153,15 @@ def summary_figure(spikes, *, summary=None, max_neurons=200, **window):
         if summary.spike_trains is None:
             raise ValueError("the FiringSummary holds no spike_trains to draw the raster from")
         st = summary.spike_trains
-        rates, cvs, chi, (edges, rate) = (
-            summary.rates,
-            summary.cv,
-            summary.chi,
-            summary.population_rate,
-        )
     else:
         st = as_spike_trains(spikes, **window)
-        if summary is not None:
-            rates, cvs, chi, (edges, rate) = (
-                summary.rates,
-                summary.cv,
-                summary.chi,
-                summary.population_rate,
-            )
-        else:
-            rates, cvs = firing_rates(st), cv(st)
-            chi = spike_synchrony_chi(st, 0.01, dt=0.001)
-            edges, rate = time_histogram(st, 0.005, output="rate")
+    if summary is not None:
+        rates, cvs, chi = summary.rates, summary.cv, summary.chi
+        edges, rate = summary.population_rate
+    else:
+        rates, cvs = firing_rates(st), cv(st)
+        chi = spike_synchrony_chi(st, 0.01, dt=0.001)
+        edges, rate = time_histogram(st, 0.005, output="rate")
     figure, axes = plt.subplots(2, 2, figsize=(10, 6), layout="constrained")
     raster(st, ax=axes[0, 0], max_neurons=max_neurons)
     axes[0, 1].stairs(rate, edges, fill=True, color="0.4")

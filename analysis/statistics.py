@@ -114,6 +114,9 @@ def interspike_intervals(spikes, *, N=None, t_start=None, t_stop=None):
 # ---------------------------------------------------------------------------------------
 # ISI variability
 # ---------------------------------------------------------------------------------------
+_CV, _CV2, _LV, _LVR = 0, 1, 2, 3  # the ``which`` of `_isi_statistics`
+
+
 @numba.njit(cache=True, nogil=True)
 def _isi_statistics(times, indptr, R, ddof, which):
     """One pass per neuron: which = 0 CV, 1 CV2, 2 LV, 3 LvR; NaN below 2 ISIs."""
@@ -153,6 +156,12 @@ def _isi_statistics(times, indptr, R, ddof, which):
     return out
 
 
+def _isi_variability(spikes, which, *, N, t_start, t_stop, R=0.0, ddof=0.0):
+    """Group the spikes by neuron and run `_isi_statistics` for the measure ``which``."""
+    st = as_spike_trains(spikes, N=N, t_start=t_start, t_stop=t_stop)
+    return _isi_statistics(st.times, st.indptr, R, ddof, which)
+
+
 def cv(spikes, *, ddof=0, N=None, t_start=None, t_stop=None):
     """Coefficient of variation of the ISIs of every neuron, ``CV = SD(I) / mean(I)``.
 
@@ -179,8 +188,7 @@ def cv(spikes, *, ddof=0, N=None, t_start=None, t_stop=None):
     >>> cv(trains, t_stop=1.0).round(4)
     array([0. , 0.5, nan])
     """
-    st = as_spike_trains(spikes, N=N, t_start=t_start, t_stop=t_stop)
-    return _isi_statistics(st.times, st.indptr, 0.0, float(ddof), 0)
+    return _isi_variability(spikes, _CV, N=N, t_start=t_start, t_stop=t_stop, ddof=float(ddof))
 
 
 def cv2(spikes, *, N=None, t_start=None, t_stop=None):
@@ -192,15 +200,14 @@ def cv2(spikes, *, N=None, t_start=None, t_stop=None):
     Returns
     -------
     ndarray, shape (N,)
-        NaN for neurons with fewer than 2 ISIs.
+        CV2 per neuron; NaN for neurons with fewer than 2 ISIs.
 
     Examples
     --------
     >>> cv2([[0.1, 0.2, 0.5], [0.1, 0.2, 0.3]], t_stop=1.0).round(4)
     array([1., 0.])
     """
-    st = as_spike_trains(spikes, N=N, t_start=t_start, t_stop=t_stop)
-    return _isi_statistics(st.times, st.indptr, 0.0, 0.0, 1)
+    return _isi_variability(spikes, _CV2, N=N, t_start=t_start, t_stop=t_stop)
 
 
 def lv(spikes, *, N=None, t_start=None, t_stop=None):
@@ -212,15 +219,14 @@ def lv(spikes, *, N=None, t_start=None, t_stop=None):
     Returns
     -------
     ndarray, shape (N,)
-        NaN for neurons with fewer than 2 ISIs.
+        LV per neuron; NaN for neurons with fewer than 2 ISIs.
 
     Examples
     --------
     >>> lv([[0.1, 0.2, 0.5], [0.1, 0.2, 0.3]], t_stop=1.0).round(4)
     array([0.75, 0.  ])
     """
-    st = as_spike_trains(spikes, N=N, t_start=t_start, t_stop=t_stop)
-    return _isi_statistics(st.times, st.indptr, 0.0, 0.0, 2)
+    return _isi_variability(spikes, _LV, N=N, t_start=t_start, t_stop=t_stop)
 
 
 def lvr(spikes, *, R=0.005, N=None, t_start=None, t_stop=None):
@@ -238,7 +244,7 @@ def lvr(spikes, *, R=0.005, N=None, t_start=None, t_stop=None):
     Returns
     -------
     ndarray, shape (N,)
-        NaN for neurons with fewer than 2 ISIs.
+        LvR per neuron; NaN for neurons with fewer than 2 ISIs.
 
     Examples
     --------
@@ -249,8 +255,7 @@ def lvr(spikes, *, R=0.005, N=None, t_start=None, t_stop=None):
     array([0.7875])
     """
     R = to_seconds(R, "R", nonnegative=True)
-    st = as_spike_trains(spikes, N=N, t_start=t_start, t_stop=t_stop)
-    return _isi_statistics(st.times, st.indptr, R, 0.0, 3)
+    return _isi_variability(spikes, _LVR, N=N, t_start=t_start, t_stop=t_stop, R=R)
 
 
 # ---------------------------------------------------------------------------------------

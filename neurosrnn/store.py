@@ -1,33 +1,15 @@
 """Deprecated: the results store moved to `neurosrnn.sweep.store`.
 
-This module re-exports its public names and will be removed in a future release.
+This module re-exports its public names (``neurosrnn.sweep.store.__all__``) and will be
+removed in a future release.
 """
 
 import warnings
 
-from neurosrnn.sweep.store import (
-    FORMAT_VERSION,
-    CorruptResultError,
-    ResultStore,
-    canonical_json,
-    package_versions,
-    read_verified_arrays,
-    run_key,
-    to_jsonable,
-    write_arrays_atomic,
-)
+from neurosrnn.sweep import store as _store
 
-__all__ = [
-    "FORMAT_VERSION",
-    "CorruptResultError",
-    "ResultStore",
-    "canonical_json",
-    "run_key",
-    "package_versions",
-    "to_jsonable",
-    "write_arrays_atomic",
-    "read_verified_arrays",
-]
+__all__ = list(_store.__all__)
+globals().update({name: getattr(_store, name) for name in __all__})
 
 warnings.warn(
     "neurosrnn.store is deprecated; import from neurosrnn.sweep.store instead",

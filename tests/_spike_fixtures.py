@@ -1,6 +1,13 @@
-"""Spike trains shared by the tests of the analysis measures (imported, not collected)."""
+"""Spike trains shared by the tests of the analysis measures (imported, not collected).
+
+A test module gets the fixtures ``grid_trains`` and ``neo_trains`` with
+``pytest_plugins = ["_spike_fixtures"]`` (importing fixtures by name would shadow them in
+every test signature). The module holds no assertions, so pytest need not rewrite it:
+PYTEST_DONT_REWRITE (it is imported before pytest loads it as a plugin).
+"""
 
 import numpy as np
+import pytest
 
 T_STOP = 4.0
 
@@ -26,3 +33,15 @@ def as_neo_trains(trains):
     import neo
 
     return [neo.SpikeTrain(t, units="s", t_start=0, t_stop=T_STOP) for t in trains]
+
+
+@pytest.fixture(scope="module")
+def grid_trains():
+    """`poisson_grid_trains`, built once per test module."""
+    return poisson_grid_trains()
+
+
+@pytest.fixture(scope="module")
+def neo_trains(grid_trains):
+    """`grid_trains` as neo SpikeTrains (needs neo)."""
+    return as_neo_trains(grid_trains)

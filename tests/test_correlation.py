@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from _spike_fixtures import T_STOP, as_neo_trains, poisson_grid_trains
+from _spike_fixtures import T_STOP
 from numpy.testing import assert_allclose, assert_array_equal
 
 from neurosrnn.analysis import correlation
@@ -15,16 +15,7 @@ from elephant import spike_train_correlation as elephant_correlation  # noqa: E4
 from elephant.conversion import BinnedSpikeTrain  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def grid_trains():
-    return poisson_grid_trains()
-
-
-@pytest.fixture(scope="module")
-def neo_trains(grid_trains):
-    return as_neo_trains(grid_trains)
+pytest_plugins = ["_spike_fixtures"]  # the fixtures grid_trains and neo_trains
 
 
 def test_count_correlation_matches_elephant(grid_trains, neo_trains):

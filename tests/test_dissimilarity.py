@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from _spike_fixtures import T_STOP, as_neo_trains, poisson_grid_trains
+from _spike_fixtures import T_STOP
 from numpy.testing import assert_allclose
 
 from neurosrnn.analysis import dissimilarity
@@ -15,16 +15,7 @@ pytest.importorskip("elephant")
 from elephant import spike_train_dissimilarity as elephant_dissimilarity  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def grid_trains():
-    return poisson_grid_trains()
-
-
-@pytest.fixture(scope="module")
-def neo_trains(grid_trains):
-    return as_neo_trains(grid_trains)
+pytest_plugins = ["_spike_fixtures"]  # the fixtures grid_trains and neo_trains
 
 
 def test_van_rossum_matches_elephant(grid_trains, neo_trains):

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _spike_fixtures import T_STOP, as_neo_trains, poisson_grid_trains
+from _spike_fixtures import T_STOP
 from numpy.testing import assert_allclose, assert_array_equal
 
 from neurosrnn.analysis import statistics
@@ -17,16 +17,7 @@ pq = pytest.importorskip("quantities")
 elephant_statistics = pytest.importorskip("elephant.statistics")
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def grid_trains():
-    return poisson_grid_trains()
-
-
-@pytest.fixture(scope="module")
-def neo_trains(grid_trains):
-    return as_neo_trains(grid_trains)
+pytest_plugins = ["_spike_fixtures"]  # the fixtures grid_trains and neo_trains
 
 
 def test_isi_statistics_match_elephant(grid_trains, neo_trains):
