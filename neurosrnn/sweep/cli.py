@@ -14,6 +14,7 @@ from pathlib import Path
 from neurosrnn.atomic import atomic_write
 from neurosrnn.sweep.loop import run_sweep
 from neurosrnn.sweep.spec import load_sweep_file
+from neurosrnn.validation import check_output_folder
 
 __all__ = ["add_sweep_subcommand", "main", "sweep_command"]
 
@@ -74,6 +75,13 @@ def sweep_command(arguments, out=None):
     if workers <= 0:
         print("neurosrnn sweep: error: --workers must be > 0", file=sys.stderr)
         return 2
+    table_path = Path(arguments.table or Path(store) / "table.csv")
+    try:
+        check_output_folder(store, "store")
+        check_output_folder(table_path.parent, "--table folder")
+    except (ValueError, OSError) as error:
+        print(f"neurosrnn sweep: error: {error}", file=sys.stderr)
+        return 2
     scheduler = arguments.scheduler or spec.scheduler
     n_runs = len(spec.points) * len(spec.seeds)
     if arguments.dry_run:
@@ -88,7 +96,6 @@ def sweep_command(arguments, out=None):
         n_workers=workers,
         progress=not arguments.quiet,
     )
-    table_path = Path(arguments.table or Path(store) / "table.csv")
     with atomic_write(table_path, "w") as handle:
         table.to_csv(handle, index=False)
     counts = table["status"].value_counts().to_dict()

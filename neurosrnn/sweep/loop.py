@@ -14,6 +14,10 @@ connects to a running scheduler; a `distributed.Client` may be passed as well;
 other (no Dask). If a worker dies mid-run, Dask reschedules its task on another
 worker; since each run writes only its own file through a rename, the store ends up
 with every run exactly once.
+
+Several sweeps (or processes) may share one store: a run is claimed through its lock
+file (`ResultStore.claim`) before it is computed, so each run is computed once; a
+process that waited for the claim loads the result the other one wrote.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from neurosrnn.progress import progress_bar
 from neurosrnn.sweep.analysis import firing_statistics
 from neurosrnn.sweep.store import ResultStore, run_key, to_jsonable
 from neurosrnn.units import is_quantity
+from neurosrnn.validation import check_output_folder
 
 __all__ = ["run_one", "run_sweep"]
 
@@ -52,8 +57,12 @@ def run_one(runner, point, seed, store, analysis=firing_statistics, key=None):
     """Run (or load) one point and return its table row; used by every executor.
 
     The stored file is verified first: if complete, the run is skipped; if corrupt
-    it is deleted and recomputed. The analysis is always applied to the verified
-    stored result, so a fresh run and a skipped one give identical rows.
+    (truncated, altered or holding another run) it is deleted and recomputed. A run
+    to compute is claimed first (`ResultStore.claim`): if another process computed it
+    meanwhile, its result is loaded (status ``skipped``). A file of another format
+    version is never overwritten: `UnsupportedFormatError` is raised. The analysis is
+    always applied to the verified stored result, so a fresh run and a skipped one
+    give identical rows.
 
     Parameters
     ----------
@@ -79,25 +88,29 @@ def run_one(runner, point, seed, store, analysis=firing_statistics, key=None):
     store = store if isinstance(store, ResultStore) else ResultStore(store)
     if key is None:
         key = run_key({"runner": _runner_identity(runner), "point": point, "seed": seed})
-    state = store.status(key)
     status = "skipped"
-    if state != "complete":
-        if state == "corrupt":
-            store.discard(key)
-        start = time.perf_counter()
-        result = runner(point, seed)
-        wall_time = time.perf_counter() - start
-        info = result.pop("info", {})
-        store.save(
-            key,
-            result,
-            parameters=_point_record(point),
-            seed=seed,
-            device=getattr(runner, "device", type(runner).__name__),
-            wall_time=wall_time,
-            extra_metadata={"info": info, "runner": _runner_identity(runner)},
-        )
-        status = "recomputed" if state == "corrupt" else "computed"
+    if store.status(key) != "complete":
+        with store.claim(key):
+            state = store.status(key)  # another process may have written it meanwhile
+            if state == "unsupported":
+                store.load(key)  # raises UnsupportedFormatError naming the versions
+            if state != "complete":
+                if state == "corrupt":
+                    store.discard(key)
+                start = time.perf_counter()
+                result = runner(point, seed)
+                wall_time = time.perf_counter() - start
+                info = result.pop("info", {})
+                store.save(
+                    key,
+                    result,
+                    parameters=_point_record(point),
+                    seed=seed,
+                    device=getattr(runner, "device", type(runner).__name__),
+                    wall_time=wall_time,
+                    extra_metadata={"info": info, "runner": _runner_identity(runner)},
+                )
+                status = "recomputed" if state == "corrupt" else "computed"
     stored = store.load(key)
     row = {"key": key, "seed": seed, "status": status}
     row.update({name: _si_value(value) for name, value in point.items()})
@@ -136,8 +149,8 @@ def _open_client(scheduler, n_workers):
     return client, [client, cluster]
 
 
-def _checked_arguments(runner, points, seeds, n_workers, validate):
-    """``(points, seeds)`` as lists, after the checks that come before any run."""
+def _checked_arguments(runner, points, seeds, n_workers, validate, store):
+    """``(points, seeds)`` as lists, after the checks that come before any run or write."""
     points = list(points)
     if not points:
         raise ValueError("the sweep has no parameter points")
@@ -149,6 +162,8 @@ def _checked_arguments(runner, points, seeds, n_workers, validate):
     if validate and hasattr(runner, "validate_point"):
         for point in points:
             runner.validate_point(point)
+    if not isinstance(store, ResultStore):
+        check_output_folder(store, "store")
     return points, seeds
 
 
@@ -229,7 +244,9 @@ def run_sweep(runner, points, *, store, seeds=(0,), analysis=firing_statistics, 
         Parameter points (e.g. from `grid_points` or `random_points`); must be
         distinct.
     store : str, pathlib.Path or ResultStore
-        Results store directory.
+        Results store directory (checked with
+        `neurosrnn.validation.check_output_folder` before anything runs; may be
+        shared with other sweeps running at the same time).
     seeds : sequence of int
         Each point runs once per seed.
     analysis : callable or None
@@ -255,7 +272,7 @@ def run_sweep(runner, points, *, store, seeds=(0,), analysis=firing_statistics, 
     """
     import pandas as pd
 
-    points, seeds = _checked_arguments(runner, points, seeds, n_workers, validate)
+    points, seeds = _checked_arguments(runner, points, seeds, n_workers, validate, store)
     store = store if isinstance(store, ResultStore) else ResultStore(store)
     tasks = _sweep_tasks(runner, points, seeds)
     with progress_bar(total=len(tasks), label="sweep", unit="runs", progress=progress) as bar:
@@ -264,7 +281,8 @@ def run_sweep(runner, points, *, store, seeds=(0,), analysis=firing_statistics, 
         else:
             rows = _run_on_dask(runner, tasks, store, analysis, scheduler, n_workers, bar)
     keys = [key for key, _, _ in tasks]
-    # Every run of this sweep finished: its temporary files left by killed writers can go.
+    # Every run of this sweep finished: temporary files left by killed writers can go
+    # (a write in flight elsewhere holds its run's lock and is left alone).
     store.remove_temporary_files(keys=keys)
     table = pd.DataFrame([rows[key] for key in keys])
     table.attrs["store"] = str(store.directory)

@@ -61,6 +61,15 @@ def _positive_with_units(value, name, kind):
     return convert(value, name, positive=True)
 
 
+def _check_in_degree(K, N):
+    """Refuse an in-degree a network of `N` neurons without autapses or multapses lacks."""
+    if K > N - 1:
+        raise ValueError(
+            f"K must be <= N - 1 = {N - 1} (no autapses or multapses) for a network of "
+            f"N = {N} neurons, got K = {K}"
+        )
+
+
 def _identity(runner):
     """Every field of a runner dataclass and its class name, in canonical JSON form."""
     fields = {name: getattr(runner, name) for name in runner.__dataclass_fields__}
@@ -109,7 +118,7 @@ class Brian2NetworkRunner:
         Model name (``"lif"``, ``"theta"``, ... : a key of
         ``neurosrnn.models.MODEL_LIBRARY`` or a module of `neurosrnn.models`).
     N_excitatory, N_inhibitory, K : int
-        Network size and in-degree.
+        Network size and in-degree (``K <= N - 1``: no autapses or multapses).
     J0 : brian2 quantity or float
         Default coupling (units of the model's coupling variable).
     g : float
@@ -123,13 +132,14 @@ class Brian2NetworkRunner:
         seed. Empty: the model's initial values.
     graph_seed : int
         Seed of the graph.
-    dt : brian2 quantity
-        Time step.
+    dt : brian2 quantity, optional
+        Time step (a positive, finite time; None: Brian2's default clock).
     device : {"runtime", "cpp_standalone"}
         Brian2 device. ``cpp_standalone`` builds once per worker process and reuses
         the binary with ``run_args`` for every point.
-    codegen_target : str
-        Runtime code generation target (``"numpy"`` needs no compiler).
+    codegen_target : {"numpy", "cython", "auto"}
+        Runtime code generation target (``"numpy"`` needs no compiler; the allowed
+        values are `neurosrnn.devices.RUNTIME_TARGETS`).
     record_states : tuple of str
         State variables recorded for the first 10 neurons (stored with the run).
     model_options : dict
@@ -153,15 +163,22 @@ class Brian2NetworkRunner:
     model_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        from neurosrnn.devices.settings import RUNTIME_TARGETS
+        from neurosrnn.validation import check_choice
+
         if self.device not in ("runtime", "cpp_standalone"):
             raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {self.device!r}")
+        check_choice(self.codegen_target, "codegen_target", RUNTIME_TARGETS)
         for name in ("N_excitatory", "K"):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not isinstance(self.N_inhibitory, int | np.integer) or self.N_inhibitory < 0:
             raise ValueError(f"N_inhibitory must be an integer >= 0, got {self.N_inhibitory!r}")
+        _check_in_degree(self.K, self.N)
         _positive_with_units(self.duration, "duration", "time")
+        if self.dt is not None:
+            _positive_with_units(self.dt, "dt", "time")
         model = self.neuron_model()
         model.validate_parameters(self.N, dict(self.parameters))
         self._check_value("J0", self.J0, model)
@@ -442,6 +459,7 @@ class SparsePropRunner:
     ----------
     model : {"theta", "lif"}
     N, K : int
+        Network size (>= 2) and out-degree (``K <= N - 1``).
     J0 : float
     rate : brian2 quantity (Hz)
         Target rate :math:`\\nu_0` of the balancing drive.
@@ -479,6 +497,7 @@ class SparsePropRunner:
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _check_in_degree(self.K, self.N)
         self.validate_point(
             {"J0": self.J0, "rate": self.rate, "tau": self.tau, "heterogeneity": self.heterogeneity}
         )

@@ -59,10 +59,13 @@ unit (``"10 ms"``, ``"0.5 mV"``, ``"2 nA"``, ``"20 Hz"``, ``"1e-3 second"``, and
 SI symbols ``s``, ``m``, ``V``, ``A``, ``kg``, ``g``);
 dimensionless values are plain numbers.
 
-Validation happens in `load_sweep_file`, before anything runs: unknown sections,
-keys, models or parameters, wrong or missing units (Brian2's
-``DimensionMismatchError``), empty grids, non-positive sizes and malformed values
-all raise with a message naming the offending entry and what is allowed.
+Validation happens in `load_sweep_file`, before anything runs or is written: unknown
+sections, keys, models or parameters, wrong or missing units (Brian2's
+``DimensionMismatchError``), empty grids, non-positive sizes, an in-degree ``K``
+above ``N - 1``, a time step that is not a positive finite time, a code generation
+target outside `neurosrnn.devices.RUNTIME_TARGETS`, a store path that cannot become
+a writable folder and malformed values all raise with a message naming the offending
+entry and what is allowed.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ from pathlib import Path
 
 from neurosrnn.sweep.points import grid_points, random_points
 from neurosrnn.sweep.runners import Brian2NetworkRunner, SparsePropRunner
+from neurosrnn.validation import check_output_folder
 
 __all__ = ["SweepSpecification", "load_sweep_file", "parse_sweep", "parse_quantity"]
 
@@ -389,9 +393,13 @@ def parse_sweep(document, base_directory="."):
     for point in points:
         runner.validate_point(point)
     seeds = _parse_seeds(sweep)
-    store = Path(sweep.get("store", "sweep-results"))
+    store = sweep.get("store", "sweep-results")
+    if not isinstance(store, str) or not store:
+        raise ValueError(f"[sweep] store must be a folder path (a non-empty string), got {store!r}")
+    store = Path(store)
     if not store.is_absolute():
         store = Path(base_directory) / store
+    check_output_folder(store, "[sweep] store")
     scheduler = _parse_scheduler(sweep)
     return SweepSpecification(
         runner=runner,
@@ -410,7 +418,9 @@ def load_sweep_file(path):
     Raises
     ------
     ValueError
-        Malformed TOML or any invalid entry.
+        Malformed TOML or any invalid entry (a store path under a file included).
+    PermissionError
+        The store folder cannot be created or written.
     brian2.DimensionMismatchError
         A value with the wrong units.
     FileNotFoundError

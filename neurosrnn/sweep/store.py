@@ -14,18 +14,37 @@ with ``numpy.load(allow_pickle=False)``) holding
   shape ``(n_recorded, n_times)``) for monitored state variables, when recorded;
 - any further array the run returned under ``arrays``;
 - ``__metadata__``: UTF-8 JSON (a uint8 array) with the parameters (value in SI
-  units and the unit), seed, package versions, device, wall time, host, creation
-  time, the format version and the run key;
+  units and the unit), seed, package versions, device, wall time, host, process id,
+  creation time, the format version (``format_version``) and the run key (``key``);
 - ``__checksum__``: the SHA-256 digest (hex, as a uint8 array) of every other entry:
   for each name in sorted order the name, the dtype string, the shape and the raw
   C-ordered bytes, then the metadata bytes.
 
-Writing goes to a hidden temporary file ``.tmp-<key>-*.npz`` in the same directory,
-which is flushed, fsynced and then renamed over the final name with `os.replace`
-(atomic on POSIX file systems). A process killed while writing leaves at most a
-temporary file, never a partial result; `ResultStore.remove_temporary_files`
-clears them. Reading a file recomputes the digest; a truncated file (bad zip
+Since the key and the format version sit in the checksummed metadata, a file tells
+which run it holds: `ResultStore.load` refuses a file of another format version
+(`UnsupportedFormatError`), a valid file copied under another run's name ("file
+<path> holds run <k1>, expected <k2>") and a file without one of the arrays every
+result has (``spike_indices``, ``spike_times``, and ``state_times`` when states are
+stored), all as `CorruptResultError`. Version 1 files always carried the key and the
+version, so the format is unchanged and every file written so far still loads.
+
+Writing goes to a hidden temporary file ``.tmp-<key>-<pid>-<random><key>.npz`` in the
+same directory (the writer's process id and a unique token), which is flushed,
+fsynced and then renamed over the final name with `os.replace` (atomic on POSIX file
+systems). A process killed while writing leaves at most a temporary file, never a
+partial result. Reading a file recomputes the digest; a truncated file (bad zip
 structure or CRC) or altered content (digest mismatch) is reported as corrupt.
+
+Concurrency
+-----------
+A writer holds the run's lock file ``.lock-<key>`` (`filelock`, an OS-level lock that
+the kernel releases when the process dies) from the claim of the run to the rename
+(`ResultStore.claim`; `ResultStore.save` takes it too). Several sweeps sharing one
+store therefore compute each run once: the second finds the result present once it
+gets the lock, and loads it. `ResultStore.remove_temporary_files` removes only
+temporary files whose run lock is free (their writer is gone), never a write in
+flight in another process. The lock file is removed by its last holder on release,
+so a finished store holds only result files.
 
 The run key is a digest of a canonical JSON form of the run's identity (the
 runner's configuration, the parameter point and the seed), so the same run always
@@ -34,10 +53,13 @@ maps to the same file, and a re-run of a sweep finds what is already there.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+import os
 import platform
+import re
 import socket
 import time
 import zipfile
@@ -50,7 +72,9 @@ from neurosrnn.atomic import atomic_write
 
 __all__ = [
     "FORMAT_VERSION",
+    "SUPPORTED_FORMAT_VERSIONS",
     "CorruptResultError",
+    "UnsupportedFormatError",
     "ResultStore",
     "canonical_json",
     "to_jsonable",
@@ -61,14 +85,23 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+#: Result format versions `ResultStore.load` reads.
+SUPPORTED_FORMAT_VERSIONS = (1,)
 _METADATA = "__metadata__"
 _CHECKSUM = "__checksum__"
 _STATE_PREFIX = "state__"
 _TEMPORARY_PREFIX = ".tmp-"
+_LOCK_PREFIX = ".lock-"
+# ".tmp-<key>-<pid>-<token><key>.npz": the key is repeated as the suffix (see `_temporary_key`)
+_TEMPORARY_NAME = re.compile(r"^\.tmp-(?P<key>.+?)-(?:\d+-)?[A-Za-z0-9_]+(?P=key)\.npz$")
 
 
 class CorruptResultError(ValueError):
-    """A result or checkpoint file that is truncated, altered or unreadable."""
+    """A result or checkpoint file that is truncated, altered, misplaced or unreadable."""
+
+
+class UnsupportedFormatError(CorruptResultError):
+    """A result file of a format version this neurosrnn does not read (e.g. a newer one)."""
 
 
 def to_jsonable(value):
@@ -206,7 +239,8 @@ def write_arrays_atomic(path, arrays, metadata):
     payload = dict(checked)
     payload[_METADATA] = np.frombuffer(metadata_bytes, dtype=np.uint8)
     payload[_CHECKSUM] = np.frombuffer(checksum.encode("ascii"), dtype=np.uint8)
-    with atomic_write(path, prefix=f"{_TEMPORARY_PREFIX}{path.stem}-", fsync=True) as handle:
+    prefix = f"{_TEMPORARY_PREFIX}{path.stem}-{os.getpid()}-"
+    with atomic_write(path, prefix=prefix, fsync=True) as handle:
         np.savez(handle, **payload)
     return checksum
 
@@ -276,6 +310,26 @@ def _result_to_arrays(result):
     return arrays
 
 
+def _check_result_file(path, key, arrays, metadata):
+    """Raise unless `arrays`/`metadata` read from `path` are a supported result of run `key`."""
+    version = metadata.get("format_version") if isinstance(metadata, dict) else None
+    if isinstance(version, bool) or version not in SUPPORTED_FORMAT_VERSIONS:
+        supported = ", ".join(str(v) for v in SUPPORTED_FORMAT_VERSIONS)
+        raise UnsupportedFormatError(
+            f"{path} has result format version {version!r}; this neurosrnn reads format "
+            f"version(s) {supported} (current {FORMAT_VERSION})"
+        )
+    stored_key = metadata.get("key")
+    if stored_key != key:
+        raise CorruptResultError(f"file {path} holds run {stored_key}, expected {key}")
+    required = ["spike_indices", "spike_times"]
+    if any(name.startswith(_STATE_PREFIX) for name in arrays):
+        required.append("state_times")
+    for name in required:
+        if name not in arrays:
+            raise CorruptResultError(f"{path} is missing the array {name!r} of run {key}")
+
+
 def _arrays_to_result(arrays, metadata):
     result = {
         "spike_indices": arrays.pop("spike_indices"),
@@ -314,6 +368,7 @@ class ResultStore:
     def __init__(self, directory):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._locks = {}
 
     def __repr__(self):
         return f"<ResultStore {str(self.directory)!r}: {len(self.keys())} run file(s)>"
@@ -327,6 +382,56 @@ class ResultStore:
             raise ValueError(f"invalid run key {key!r}")
         return self.directory / f"{key}.npz"
 
+    def _lock_path(self, key):
+        self.path(key)  # checks the key
+        return self.directory / f"{_LOCK_PREFIX}{key}"
+
+    def _lock(self, key):
+        """This store object's `filelock.FileLock` of run `key` (reentrant in a thread)."""
+        from filelock import FileLock
+
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = FileLock(self._lock_path(key))
+        return lock
+
+    @contextlib.contextmanager
+    def claim(self, key, timeout=-1):
+        """Hold the lock of run `key` (other processes wait; reentrant in this thread).
+
+        Whoever computes or writes run `key` holds it until the file is renamed into
+        place, so a second process that waits for the claim finds the result present
+        afterwards (check `status` again inside the block). The last release of this
+        process removes the lock file.
+
+        Parameters
+        ----------
+        key : str
+            Run key.
+        timeout : float
+            Seconds to wait (-1: forever; 0: fail at once if held elsewhere).
+
+        Raises
+        ------
+        filelock.Timeout
+            The lock is held elsewhere after `timeout` seconds.
+        """
+        lock = self._lock(key)
+        lock_path = self._lock_path(key)
+        while True:
+            lock.acquire(timeout=timeout)
+            if lock.lock_counter > 1 or lock_path.exists():
+                break
+            # The previous holder removed the file after we opened it: ours is stale.
+            lock.release()
+        try:
+            yield lock
+        finally:
+            if lock.lock_counter == 1:
+                with contextlib.suppress(OSError):
+                    lock_path.unlink()  # while held, so nobody holds a lock on a removed file
+            lock.release()
+
     def keys(self):
         """Keys of every run file present (verified or not), sorted."""
         return sorted(
@@ -338,38 +443,60 @@ class ResultStore:
         return sorted(self.directory.glob(f"{_TEMPORARY_PREFIX}*"))
 
     def remove_temporary_files(self, keys=None, older_than=0.0):
-        """Delete left-over temporary files; return how many were removed.
+        """Delete left-over temporary files of interrupted writes; return how many.
+
+        A temporary file is removed only while its run's lock is free, that is when
+        its writer is gone (killed) or it is this process's own: a write in flight in
+        another process (which holds the lock) is never touched. Stale lock files of
+        the same runs go too.
 
         Parameters
         ----------
         keys : iterable of str, optional
-            Only temporary files of these run keys (default: all). A sweep passes
-            its own keys once all its runs are complete, so it never touches a write
-            in flight for another sweep sharing the store.
+            Only temporary files of these run keys (default: all).
         older_than : float
             Only files last modified at least this many seconds ago.
         """
+        from filelock import Timeout
+
         now = time.time()
         removed = 0
-        candidates = self.temporary_files()
-        if keys is not None:
-            prefixes = tuple(f"{_TEMPORARY_PREFIX}{key}-" for key in keys)
-            candidates = [path for path in candidates if path.name.startswith(prefixes)]
-        for path in candidates:
+        wanted = None if keys is None else set(keys)
+        for path in self.temporary_files():
+            key = _temporary_key(path.name)
+            if key is None or (wanted is not None and key not in wanted):
+                continue
             try:
-                if now - path.stat().st_mtime >= older_than:
+                if now - path.stat().st_mtime < older_than:
+                    continue
+                with self.claim(key, timeout=0):
                     path.unlink()
                     removed += 1
-            except FileNotFoundError:
+            except (FileNotFoundError, Timeout):
                 continue
+        for key in sorted(wanted if wanted is not None else self._lock_keys()):
+            with contextlib.suppress(Timeout, OSError, ValueError):
+                if self._lock_path(key).exists():
+                    with self.claim(key, timeout=0):
+                        pass  # the release removes the lock file of a killed writer
         return removed
 
+    def _lock_keys(self):
+        return [p.name[len(_LOCK_PREFIX) :] for p in self.directory.glob(f"{_LOCK_PREFIX}*")]
+
     def status(self, key):
-        """``"missing"``, ``"complete"`` (verified) or ``"corrupt"``."""
+        """``"missing"``, ``"complete"`` (verified), ``"corrupt"`` or ``"unsupported"``.
+
+        ``"corrupt"``: truncated, altered, holding another run or missing an array;
+        ``"unsupported"``: a result of another format version (`UnsupportedFormatError`
+        on `load`), which a sweep does not overwrite.
+        """
         try:
-            read_verified_arrays(self.path(key))
+            self.load(key)
         except FileNotFoundError:
             return "missing"
+        except UnsupportedFormatError:
+            return "unsupported"
         except CorruptResultError:
             return "corrupt"
         return "complete"
@@ -399,20 +526,31 @@ class ResultStore:
             "wall_time_s": wall_time,
             "versions": package_versions(),
             "host": socket.gethostname(),
+            "pid": os.getpid(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         if extra_metadata:
             metadata.update(extra_metadata)
         path = self.path(key)
-        write_arrays_atomic(path, arrays, metadata)
+        with self.claim(key):
+            write_arrays_atomic(path, arrays, metadata)
         return path
 
     def load(self, key):
         """Load and verify run `key`: a result dict with a ``metadata`` entry.
 
-        Raises FileNotFoundError or `CorruptResultError`.
+        Raises
+        ------
+        FileNotFoundError
+            No file for `key`.
+        UnsupportedFormatError
+            The file has a format version other than `SUPPORTED_FORMAT_VERSIONS`.
+        CorruptResultError
+            Truncated or altered, holding another run's key, or missing an array.
         """
-        arrays, metadata = read_verified_arrays(self.path(key))
+        path = self.path(key)
+        arrays, metadata = read_verified_arrays(path)
+        _check_result_file(path, key, arrays, metadata)
         return _arrays_to_result(arrays, metadata)
 
     def discard(self, key):
@@ -423,5 +561,11 @@ class ResultStore:
             pass
 
     def verify_all(self):
-        """Map every key present to its status (``"complete"`` or ``"corrupt"``)."""
+        """Map every key present to its status (`status`: complete, corrupt or unsupported)."""
         return {key: self.status(key) for key in self.keys()}
+
+
+def _temporary_key(name):
+    """Run key of a temporary file name ``.tmp-<key>-[<pid>-]<token><key>.npz``, else None."""
+    match = _TEMPORARY_NAME.match(name)
+    return None if match is None else match.group("key")
