@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from neurosrnn.units import to_seconds
+from neurosrnn.validation import int_array
 
 from ._spikes import (
     SpikeTrains,
@@ -122,9 +123,10 @@ def _pairs_array(pairs, N):
     if pairs is None:
         first, second = np.triu_indices(N, 1)
         return np.stack([first, second], axis=1).astype(np.int64)
-    pairs = np.asarray(pairs, dtype=np.int64)
+    pairs = np.asarray(pairs)
     if pairs.ndim != 2 or pairs.shape[1] != 2:
         raise ValueError(f"pairs must have shape (n_pairs, 2), got {pairs.shape}")
+    pairs = int_array(pairs, "pairs", ndim=2)
     if pairs.size and (pairs.min() < 0 or pairs.max() >= N):
         raise ValueError(f"pairs must hold neuron indices in [0, {N})")
     return pairs
@@ -206,6 +208,11 @@ def cross_correlograms(
     """
     bin_size = to_seconds(bin_size, "bin_size", positive=True)
     max_lag = to_seconds(max_lag, "max_lag", nonnegative=True)
+    if bin_size > max_lag:
+        raise ValueError(
+            f"bin_size ({bin_size} s) must not exceed max_lag ({max_lag} s): the correlogram "
+            "would hold only the zero-lag bin"
+        )
     if normalization not in ("counts", "per_spike", "rate"):
         raise ValueError(
             f"normalization must be 'counts', 'per_spike' or 'rate', got {normalization!r}"

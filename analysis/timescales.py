@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosrnn.units import to_seconds
+from neurosrnn.validation import check_seed
 
 from ._spikes import as_spike_trains, bin_indices, count_bins
 from .correlation import cross_correlograms
@@ -72,7 +73,9 @@ __all__ = [
 def _rng(seed):
     if seed is None:
         raise ValueError("seed is required (fixtures are always reproducible)")
-    return np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_seed(seed))
 
 
 def ar1_process(tau_steps, n_steps, *, n_trials=1, sigma=1.0, seed):
@@ -161,7 +164,9 @@ def ou_modulated_poisson(
     (True, True)
     """
     rng = _rng(seed)
-    n_steps = int(round(duration / dt))
+    dt = to_seconds(dt, "dt", positive=True)
+    tau = to_seconds(tau, "tau", positive=True)
+    n_steps = int(round(to_seconds(duration, "duration", positive=True) / dt))
     trials = []
     for trial in range(n_trials):
         n_rates = 1 if shared else n_neurons
@@ -356,6 +361,7 @@ def direct_timescale(x, dt, max_lag, *, mean="trial", fit_from=0):
     >>> round(direct_timescale(short, 1.0, 20), 1)  # true tau: 20 steps
     8.8
     """
+    dt = to_seconds(dt, "dt", positive=True)
     acf = autocorrelation(x, max_lag, mean=mean)
     lags = np.arange(fit_from, max_lag + 1)
     tau, _, _ = fit_exponential(acf[fit_from:], lags)
@@ -410,6 +416,7 @@ def corrected_timescale(x, dt, max_lag, *, fit_from=0, white_noise=False):
     """
     from scipy.optimize import least_squares
 
+    dt = to_seconds(dt, "dt", positive=True)
     x = _as_trials(x)
     L = x.shape[1]
     _check_max_lag(max_lag, L)
@@ -521,6 +528,7 @@ def mr_estimator(activity, dt, k_max, *, mean="ts", offset=False):
     >>> round(mr_estimator(subsampled, 1.0, 60).tau, 1)
     21.1
     """
+    dt = to_seconds(dt, "dt", positive=True)
     x = _as_trials(activity, "activity")
     if mean not in ("ts", "sm"):
         raise ValueError(f"mean must be 'ts' or 'sm', got {mean!r}")
@@ -788,8 +796,7 @@ def psd_knee_timescale(x, dt, *, nperseg=None, max_frequency=None):
     from scipy.signal import welch
 
     x = _as_trials(x)
-    if not dt > 0:
-        raise ValueError(f"dt must be > 0, got {dt}")
+    dt = to_seconds(dt, "dt", positive=True)
     nperseg = min(x.shape[1], 1024) if nperseg is None else int(nperseg)
     frequencies, power = welch(x, fs=1.0 / dt, nperseg=nperseg, axis=1)
     power = power.mean(axis=0)

@@ -20,7 +20,7 @@ import numpy as np
 from brian2 import Equations, NeuronGroup, Quantity
 from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
 
-__all__ = ["NeuronModel", "check_positive_int"]
+__all__ = ["NeuronModel", "check_positive_int", "threshold_above_reset"]
 
 #: Parameters named ``tau...`` that may be zero (a refractory period can vanish).
 _NON_NEGATIVE_DURATIONS = frozenset({"tau_ref"})
@@ -51,6 +51,62 @@ def check_positive_int(value, name):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def threshold_above_reset(threshold, reset):
+    """A `NeuronModel` validator requiring ``reset < threshold`` for every neuron.
+
+    With the reset at or above the threshold a neuron that spikes is reset straight
+    into another spike (or a model silently never leaves its reset), so the
+    combination is refused before a group is built.
+
+    Parameters
+    ----------
+    threshold, reset : str
+        Names of the per-neuron parameters (scalars or length-N arrays with the same
+        units).
+
+    Returns
+    -------
+    callable
+        ``validator(model_name, values)`` raising `ValueError` that names both
+        parameters, their values and the first offending neuron.
+
+    Examples
+    --------
+    >>> check = threshold_above_reset("v_peak", "v_reset")
+    >>> check("qif", {"v_peak": 10.0, "v_reset": -10.0})
+    >>> check("qif", {"v_peak": 1.0, "v_reset": 2.0})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Model 'qif': v_reset must be < v_peak for every neuron, got v_reset=2.0 and ...
+    """
+
+    def validator(model_name, values):
+        high = np.asarray(values[threshold], dtype=float)
+        low = np.asarray(values[reset], dtype=float)
+        bad = np.broadcast_to(~(low < high), np.broadcast_shapes(low.shape, high.shape))
+        if not np.any(bad):
+            return
+        if bad.ndim == 0:
+            detail = f"{reset}={values[reset]} and {threshold}={values[threshold]}"
+        else:
+            first = int(np.flatnonzero(bad)[0])
+            detail = (
+                f"{int(bad.sum())} neuron(s) violate it, the first is neuron {first} with "
+                f"{reset}={_element(values[reset], first)} and "
+                f"{threshold}={_element(values[threshold], first)}"
+            )
+        raise ValueError(
+            f"Model {model_name!r}: {reset} must be < {threshold} for every neuron, got {detail}"
+        )
+
+    validator.__name__ = f"check_{reset}_below_{threshold}"
+    return validator
+
+
+def _element(value, index):
+    return value if np.ndim(value) == 0 else value[index]
 
 
 def _format_quantity(value):
@@ -254,6 +310,13 @@ class NeuronModel:
         Returns
         -------
         brian2.NeuronGroup
+
+        Raises
+        ------
+        ValueError
+            Bad parameters (see `validate_parameters` and the model's `validators`,
+            e.g. a reset at or above the threshold), or an initial value that is neither
+            a scalar, a string nor an array of length `N`; all before a group is built.
         """
         if not isinstance(N, int | np.integer) or N <= 0:
             raise ValueError(f"N must be a positive integer, got {N!r}")
@@ -270,6 +333,15 @@ class NeuronModel:
                     f"Unknown state variable(s) {sorted(unknown)} in initial_values for "
                     f"model {self.name!r}; allowed: {sorted(self.equations.names)}"
                 )
+            for state, value in initial_values.items():
+                if isinstance(value, str):
+                    continue  # a Brian2 expression, evaluated per neuron
+                shape = np.shape(value)
+                if len(shape) > 1 or (len(shape) == 1 and shape[0] != N):
+                    raise ValueError(
+                        f"initial_values[{state!r}] must be a scalar or an array of length "
+                        f"N={N}, got shape {shape} (length {shape[0] if shape else 0})"
+                    )
             states.update(initial_values)
         kwargs = {"method": self.method, "reset": self.reset, "refractory": self.refractory}
         if name is not None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import Equations, ms, mV
 
-from ._base import NeuronModel
+from ._base import NeuronModel, threshold_above_reset
 
 __all__ = ["lif", "LIF_SYNAPSE_TYPES"]
 
@@ -126,13 +126,16 @@ def lif(synapse="delta"):
     if synapse == "delta":
         equations = Equations(_MEMBRANE.format(synaptic=""))
         coupling_target = "v"
-        validators = ()
+        validators = (threshold_above_reset("v_threshold", "v_reset"),)
         initial_values = {"v": "v_rest"}
     else:
         equations = Equations(_MEMBRANE.format(synaptic=" + I_syn") + _EXPONENTIAL_SYNAPSE)
         parameters["tau_syn"] = 5 * ms
         coupling_target = "I_syn"
-        validators = (_check_distinct_time_constants,)
+        validators = (
+            threshold_above_reset("v_threshold", "v_reset"),
+            _check_distinct_time_constants,
+        )
         initial_values = {"v": "v_rest", "I_syn": 0 * mV}
     return NeuronModel(
         name=f"lif_{synapse}",

@@ -24,6 +24,7 @@ from brian2 import Hz, Network, SpikeMonitor, StateMonitor, Synapses, ms, mV, se
 from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
 
 from neurosrnn.connectivity import Connectivity, balanced_ei, fixed_out_degree
+from neurosrnn.validation import check_seed, int_array, seeded_rng
 
 from .timescale_samplers import TimescaleSampler
 
@@ -161,7 +162,7 @@ def recurrent_network(
     delay : brian2 quantity, optional
         Homogeneous synaptic delay (default: none).
     seed : int, optional
-        Seed for the samplers.
+        Seed for the samplers (an integer >= 0); None draws fresh entropy.
     dt : brian2 quantity, optional
         Time step of the neurons and synapses (default: ``defaultclock.dt``).
     name : str
@@ -172,7 +173,9 @@ def recurrent_network(
     RecurrentNetwork
     """
     N = _check_recurrent_arguments(model, connectivity, record_states)
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed, allow_none=True)
+    if record_neurons is not None:
+        record_neurons = int_array(record_neurons, "record_neurons", minimum=0, maximum=N - 1)
     values = _resolve_parameters(model, N, parameters, rng)
     neurons = model.make_group(
         N, name=f"{name}_neurons", dt=dt, initial_values=initial_values, **values
@@ -181,7 +184,7 @@ def recurrent_network(
     spike_monitor = SpikeMonitor(neurons, name=f"{name}_spikes")
     state_monitor = None
     if record_states:
-        record = np.arange(min(10, N)) if record_neurons is None else np.asarray(record_neurons)
+        record = np.arange(min(10, N)) if record_neurons is None else record_neurons
         state_monitor = StateMonitor(
             neurons, list(record_states), record=record, name=f"{name}_states"
         )
@@ -270,6 +273,7 @@ def balanced_ei_network(
     -------
     RecurrentNetwork
     """
+    check_seed(seed)
     unit = check_coupling_units(model, J0)
     J0_value = float(np.asarray(J0 if get_dimensions(unit).is_dimensionless else J0 / unit))
     graph = balanced_ei(N_excitatory, N_inhibitory, K, J0=J0_value, g=g, seed=seed)
@@ -345,7 +349,7 @@ def inhibitory_pulse_network(
         ``J`` for cross-checks with the SparseProp engine.
     """
     _check_pulse_arguments(neuron, J0, target_rate, tau_m)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     graph = fixed_out_degree(N, N, K, seed=rng)
     J = -J0 / math.sqrt(K)
     drive = float(tau_m * target_rate) * math.sqrt(K) * J0

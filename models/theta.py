@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import Equations, ms
 
-from ._base import NeuronModel
+from ._base import NeuronModel, threshold_above_reset
 
 __all__ = ["theta", "qif", "qif_period", "theta_period", "THETA_ON_PRE_INTERPOLATED"]
 
@@ -184,6 +184,7 @@ def qif():
         ),
         drive_parameter="I_ext",
         suprathreshold_drive=0.1,
+        validators=(threshold_above_reset("v_peak", "v_reset"),),
     )
 
 

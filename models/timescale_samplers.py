@@ -25,6 +25,8 @@ import numpy as np
 from brian2 import Quantity, second
 from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
 
+from neurosrnn.validation import seeded_rng
+
 from ._base import check_positive_int
 
 __all__ = [
@@ -108,16 +110,19 @@ class TimescaleSampler:
         N : int
             Number of neurons.
         seed : int or numpy.random.Generator, optional
-            Random seed; the same seed gives the same values.
+            Random seed (an integer >= 0); the same seed gives the same values. None
+            draws fresh entropy (not reproducible).
 
         Raises
         ------
+        TypeError, ValueError
+            A seed that is not an integer >= 0 (or a Generator).
         ValueError
             If a drawn value is not finite and positive (cannot happen for valid
             parameters; guards against numerical corner cases).
         """
         N = check_positive_int(N, "N")
-        rng = np.random.default_rng(seed)
+        rng = seeded_rng(seed, allow_none=True)
         values = np.asarray(self._draw(rng, N), dtype=float)
         if values.shape != (N,):
             raise ValueError(f"{self.kind} sampler produced shape {values.shape}, expected ({N},)")

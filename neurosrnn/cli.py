@@ -24,8 +24,10 @@ command with exit status 2 and a one-line message.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
+import shutil
 import sys
 
 __all__ = ["main", "build_parser", "parse_quantity", "resolve_model", "model_library"]
@@ -349,6 +351,33 @@ def _check_model_or_trained(args):
         raise CommandLineError("--sweep is not available with --trained")
 
 
+def _check_folder_option(path, option):
+    """Check that `path` can become the folder of `option`, writing nothing; return it."""
+    from neurosrnn.validation import check_output_folder
+
+    try:
+        return check_output_folder(path, option)
+    except (TypeError, ValueError, PermissionError) as error:
+        raise CommandLineError(str(error)) from None
+
+
+@contextlib.contextmanager
+def _removed_on_failure(*paths):
+    """Remove the folders among `paths` that the block created, if the block fails.
+
+    Folders that existed before are left as they are, so a failed command never
+    deletes anything of the user's and never leaves an empty or partial output folder.
+    """
+    created = [os.path.abspath(p) for p in paths if p is not None and not os.path.lexists(p)]
+    try:
+        yield
+    except BaseException:
+        for path in created:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
 def _load_inputs(path):
     import numpy as np
 
@@ -516,8 +545,10 @@ def _command_build(args, out):
     from neurosrnn.devices import Simulation
 
     _check_model_or_trained(args)
+    _check_folder_option(args.out, "--out")
     if args.trained is not None:
-        return _command_build_trained(args, _device_options(args), out)
+        with _removed_on_failure(args.out):
+            return _command_build_trained(args, _device_options(args), out)
     model, parameters, settings = _prepare(args)
     build, description = _network_builder(model, args, parameters)
     simulation = Simulation(
@@ -525,7 +556,8 @@ def _command_build(args, out):
         metadata={"command": "build", **description},
     )  # fmt: skip
     try:
-        simulation.build(compile=not args.no_compile)
+        with _removed_on_failure(args.out):
+            simulation.build(compile=not args.no_compile)
     finally:
         simulation.close()
     action = "generated" if args.no_compile else "generated and compiled"
@@ -542,8 +574,12 @@ def _command_run(args, out):
     from neurosrnn.devices import Simulation, check_can_run
 
     _check_model_or_trained(args)
+    _check_folder_option(args.out, "--out")
+    if args.build_dir is not None:
+        _check_folder_option(args.build_dir, "--build-dir")
     if args.trained is not None:
-        return _command_run_trained(args, _device_options(args), out)
+        with _removed_on_failure(args.out):
+            return _command_run_trained(args, _device_options(args), out)
     model, parameters, settings = _prepare(args)
     sweep = _checked_sweep(model, args.N, args.sweep) if args.sweep else None
     check_can_run(settings)  # before a CUDA compile that could not run here
@@ -559,12 +595,13 @@ def _command_run(args, out):
         report="stderr" if progress else None,
         metadata={"command": "run", **description},
     )
-    os.makedirs(args.out, exist_ok=True)
+    # the output folder is created by the first write; a failed run removes what it created
     try:
-        simulation.build()
-        if sweep is None:
-            return _run_once(simulation, args.out, out)
-        return _run_sweep(simulation, sweep, args.out, out, progress=args.progress)
+        with _removed_on_failure(args.out, args.build_dir):
+            simulation.build()
+            if sweep is None:
+                return _run_once(simulation, args.out, out)
+            return _run_sweep(simulation, sweep, args.out, out, progress=args.progress)
     finally:
         simulation.close()
 
@@ -593,6 +630,7 @@ def _run_sweep(simulation, sweep, folder, out, progress=None):
         results.metadata["sweep"] = {name: str(value)}
         results.save(os.path.join(folder, f"run_{index:03d}"))
         listing.append({"folder": f"run_{index:03d}", name: str(value), "spikes": len(results.i)})
+    os.makedirs(folder, exist_ok=True)
     write_json_atomic(
         os.path.join(folder, "sweep.json"),
         {"parameter": name, "runs": listing, "compilations": simulation.compile_count},

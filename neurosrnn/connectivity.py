@@ -28,6 +28,8 @@ import math
 import numba
 import numpy as np
 
+from neurosrnn.validation import int_array, seeded_rng
+
 __all__ = [
     "Connectivity",
     "fixed_in_degree",
@@ -64,11 +66,13 @@ class Connectivity:
     ValueError
         Inconsistent arrays: ``indptr`` not starting at 0 or not non-decreasing,
         indices out of ``[0, N_post)``, or a weight array of the wrong length.
+    TypeError
+        ``indptr`` or ``indices`` not integers (floats are refused, never truncated).
     """
 
     def __init__(self, indptr, indices, N_post, weights=None, description=""):
-        indptr = np.asarray(indptr, dtype=np.int64)
-        indices = np.asarray(indices)
+        indptr = int_array(indptr, "indptr", ndim=None)
+        indices = int_array(indices, "indices", ndim=None)
         if indptr.ndim != 1 or indptr.size < 1 or indptr[0] != 0:
             raise ValueError("indptr must be a 1-D array starting at 0")
         if np.any(np.diff(indptr) < 0):
@@ -372,7 +376,7 @@ def fixed_in_degree(
     offset = _check_self_exclusion(N_pre, N_post, autapses, self_offset)
     partner = None if offset is None else _self_partners(N_post, offset, N_pre, True)
     K = _check_degree(K, N_pre - (partner is not None), multapses, "presynaptic neurons")
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     pre_of_post = _sample_rows(rng, N_post, K, N_pre, partner, multapses)
     indptr, indices = _transpose_rows(pre_of_post, N_pre)
     description = f"fixed in-degree K={K}, seed={_seed_repr(seed)}"
@@ -396,7 +400,7 @@ def fixed_out_degree(
     offset = _check_self_exclusion(N_pre, N_post, autapses, self_offset)
     partner = None if offset is None else _self_partners(N_pre, offset, N_post, False)
     K = _check_degree(K, N_post - (partner is not None), multapses, "postsynaptic neurons")
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     post_of_pre = _sample_rows(rng, N_pre, K, N_post, partner, multapses)
     indptr = np.arange(0, (N_pre + 1) * K, K, dtype=np.int64)
     description = f"fixed out-degree K={K}, seed={_seed_repr(seed)}"
@@ -428,7 +432,7 @@ def erdos_renyi(N_pre, N_post, p, *, seed, autapses=False, weights=None):
     N_post = _check_count("N_post", N_post)
     if not isinstance(p, int | float | np.floating) or not (0.0 <= float(p) <= 1.0):
         raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     exclude_self = (not autapses) and N_pre == N_post
     n_choices = N_post - exclude_self
     counts = rng.binomial(n_choices, float(p), size=N_pre)
@@ -502,7 +506,7 @@ def balanced_ei(
         raise ValueError(f"g must be a finite number >= 0, got {g!r}")
     K_E = int(round(K * N_excitatory / N))
     K_I = K - K_E
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     blocks = []
     scale = J0 / math.sqrt(K)
     for N_block, K_block, offset, weight in (

@@ -14,7 +14,14 @@ import os
 
 import numpy as np
 
-__all__ = ["check_choice", "check_int", "check_output_folder", "check_seed", "int_array"]
+__all__ = [
+    "check_choice",
+    "check_int",
+    "check_output_folder",
+    "check_seed",
+    "int_array",
+    "seeded_rng",
+]
 
 
 def check_int(value, name, *, minimum=None, maximum=None):
@@ -143,3 +150,30 @@ def check_output_folder(path, name="out"):
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise PermissionError(f"{name} {path!r}: cannot write in {ancestor!r}")
     return path
+
+
+def seeded_rng(seed, name="seed", *, allow_none=False):
+    """A `numpy.random.Generator` from a checked seed, or the Generator passed in.
+
+    Parameters
+    ----------
+    seed : int, numpy.random.Generator or None
+        An integer is checked by `check_seed`; a Generator is used as it is (to share one
+        stream between several draws).
+    name : str
+        Parameter name for the error message.
+    allow_none : bool
+        Accept None (fresh entropy); the caller must say so in its docstring.
+
+    Examples
+    --------
+    >>> seeded_rng(3).integers(10) == seeded_rng(3).integers(10)
+    np.True_
+    >>> seeded_rng(2.0)
+    Traceback (most recent call last):
+    ...
+    TypeError: seed must be an integer, got 2.0 (float)
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_seed(seed, name, allow_none=allow_none))

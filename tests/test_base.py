@@ -124,3 +124,30 @@ def test_make_group_rejects_bad_size(n):
 def test_make_group_rejects_unknown_initial_state():
     with pytest.raises(ValueError, match="Unknown state variable"):
         _model().make_group(2, initial_values={"w": 1.0})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [np.zeros(2) * mV, np.zeros(5) * mV, np.zeros((3, 1)) * mV],
+    ids=["short", "long", "2-D"],
+)
+def test_make_group_names_initial_value_of_wrong_length(value):
+    """A wrong-length initial value used to give Brian2's broadcast error, unnamed."""
+    with pytest.raises(ValueError, match=r"initial_values\['v'\] .* length N=3, got shape"):
+        _model().make_group(3, initial_values={"v": value})
+
+
+def test_make_group_accepts_scalar_full_and_string_initial_values():
+    for value in (2 * mV, np.arange(3) * mV, "2*mV"):
+        _model().make_group(3, initial_values={"v": value})
+
+
+def test_threshold_above_reset_validator():
+    from neurosrnn.models._base import threshold_above_reset
+
+    check = threshold_above_reset("v_threshold", "v_reset")
+    check("m", {"v_threshold": np.array([2.0, 3.0]), "v_reset": 1.0})
+    with pytest.raises(ValueError, match=r"v_reset must be < v_threshold .* first is neuron 1"):
+        check("m", {"v_threshold": np.array([2.0, 1.0]), "v_reset": 1.0})
+    with pytest.raises(ValueError, match="v_reset=3.0 and v_threshold=2.0"):
+        check("m", {"v_threshold": 2.0, "v_reset": 3.0})

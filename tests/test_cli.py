@@ -220,3 +220,67 @@ def test_sweep_subcommand_rejects_unknown_parameter_before_running(tmp_path, cap
     assert code == 2
     assert "no_such_parameter" in error and error.count("\n") == 1
     assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
+
+
+RUNTIME = ["--device", "runtime", "--duration", "5ms", *NETWORK]
+
+
+@pytest.mark.parametrize("command", ["run", "build"])
+@pytest.mark.parametrize("where", ["file", "under-file"])
+def test_out_that_cannot_be_a_folder_exits_2_naming_out(tmp_path, capsys, command, where):
+    """--out on or under a file used to give a traceback (FileExistsError, NotADirectoryError)."""
+    afile = tmp_path / "taken.txt"
+    afile.write_text("keep me")
+    target = afile if where == "file" else afile / "results"
+    device = ["--device", "cpp_standalone", "--no-compile"] if command == "build" else RUNTIME
+    argv = [command, "lif", *device, "--out", str(target)]
+    if command == "build":
+        argv += ["--duration", "5ms", *NETWORK]
+    status, _, err = _main(argv, capsys)
+    assert status == 2
+    assert err.startswith("neurosrnn: error: --out") and err.count("\n") == 1
+    assert afile.read_text() == "keep me"
+    assert sorted(os.listdir(tmp_path)) == ["taken.txt"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_out_in_an_unwritable_folder_exits_2_naming_out(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        status, _, err = _main(["run", "lif", *RUNTIME, "--out", str(locked / "o")], capsys)
+    finally:
+        locked.chmod(0o700)
+    assert status == 2
+    assert err.startswith("neurosrnn: error: --out") and "cannot write" in err
+    assert os.listdir(locked) == []
+
+
+def test_build_dir_under_a_file_exits_2_naming_it(tmp_path, capsys):
+    afile = tmp_path / "taken.txt"
+    afile.write_text("")
+    argv = ["run", "lif", *RUNTIME, "--out", str(tmp_path / "o"), "--build-dir", str(afile / "p")]
+    status, _, err = _main(argv, capsys)
+    assert status == 2 and "--build-dir" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("existed", [False, True])
+def test_failed_run_leaves_no_output_folder_it_created(tmp_path, capsys, monkeypatch, existed):
+    """A run that fails used to leave the empty --out folder behind."""
+    from neurosrnn.devices import Simulation
+
+    def failing_run(self, *args, **kwargs):
+        raise ValueError("the run failed")
+
+    monkeypatch.setattr(Simulation, "run", failing_run)
+    out_dir = tmp_path / "o"
+    if existed:
+        out_dir.mkdir()
+        (out_dir / "mine.txt").write_text("keep")
+    status, _, err = _main(["run", "lif", *RUNTIME, "--out", str(out_dir)], capsys)
+    assert status == 2 and "the run failed" in err
+    if existed:
+        assert sorted(os.listdir(out_dir)) == ["mine.txt"]
+    else:
+        assert not out_dir.exists()

@@ -146,3 +146,22 @@ def test_empty_train_gives_nan_correlation():
     trains = [np.array([]), np.array([0.1, 0.5, 0.7])]
     result = correlation.spike_count_correlation(trains, 0.25, t_stop=1.0)
     assert np.all(np.isnan(result[0]))
+
+
+@pytest.mark.parametrize(("bin_size", "max_lag"), [(0.02, 0.01), (0.01, 0.0)])
+def test_bin_size_above_max_lag_is_refused(bin_size, max_lag):
+    """A bin wider than max_lag used to give a one-bin correlogram."""
+    trains = [[0.1, 0.5], [0.12, 0.52]]
+    with pytest.raises(ValueError, match=r"bin_size .* must not exceed max_lag"):
+        correlation.cross_correlograms(trains, bin_size, max_lag, t_stop=1.0)
+    with pytest.raises(ValueError, match=r"bin_size .* must not exceed max_lag"):
+        correlation.shift_predictor([trains, trains], bin_size, max_lag, t_stop=1.0)
+
+
+def test_float_pairs_are_refused():
+    """Pairs given as floats used to be truncated to other neurons."""
+    trains = [[0.1, 0.5], [0.12, 0.52], [0.3]]
+    with pytest.raises(TypeError, match="pairs must hold integers"):
+        correlation.cross_correlograms(trains, 0.01, 0.03, pairs=[[0.0, 1.7]], t_stop=1.0)
+    with pytest.raises(TypeError, match="pairs must hold integers"):
+        correlation.sttc_matrix(trains, 0.01, pairs=[[0.0, 1.7]], t_stop=1.0)

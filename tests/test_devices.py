@@ -387,3 +387,29 @@ def test_device_modules_import_no_private_names_of_each_other():
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("neurosrnn"):
                 private = [alias.name for alias in node.names if alias.name.startswith("_")]
                 assert not private, f"{path.name} imports {private} from {node.module}"
+
+
+@pytest.mark.parametrize("method", ["run", "sweep"])
+def test_cuda_run_without_gpu_fails_before_building(tmp_path, monkeypatch, method):
+    """run() used to build and compile (minutes) before finding that there is no GPU."""
+    import neurosrnn.devices.cuda as cuda
+
+    monkeypatch.setattr(cuda, "find_gpus", lambda: [])
+    calls = []
+
+    def build_network():
+        calls.append(1)
+        return _lif_network(coupled=False)
+
+    project = tmp_path / "cuda"
+    simulation = Simulation(build_network, 10 * ms, device="cuda_standalone", directory=project)
+    with pytest.raises(GPUNotAvailableError, match="no NVIDIA GPU found"):
+        if method == "run":
+            simulation.run()
+        else:
+            simulation.sweep([{}])
+    assert calls == [], "the network was built before the GPU check"
+    assert not project.exists()
+    assert simulation.compile_count == 0 and not simulation.is_built
+    assert brian2.get_device().__class__.__name__ == "RuntimeDevice"
+    simulation.close()

@@ -141,3 +141,24 @@ def test_lif_rejects_wrong_units():
 def test_lif_rejects_non_positive_size():
     with pytest.raises(ValueError, match="N must be a positive integer"):
         lif().make_group(0)
+
+
+@pytest.mark.parametrize("synapse", ["delta", "exponential"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(v_threshold=10 * mV, v_reset=10 * mV),
+        dict(v_threshold=5 * mV),
+        dict(v_reset=np.array([0.0, 25.0, 0.0]) * mV),
+        dict(v_threshold=np.array([20.0, 20.0, 5.0]) * mV, v_reset=np.array([0, 0, 5]) * mV),
+    ],
+    ids=["equal", "threshold-below-default-reset", "one-reset-above", "one-equal"],
+)
+def test_lif_refuses_reset_at_or_above_threshold(synapse, kwargs):
+    """v_threshold <= v_reset used to be accepted (the neuron then fires every step)."""
+    with pytest.raises(ValueError, match="v_reset must be < v_threshold"):
+        lif(synapse).make_group(3, **kwargs)
+
+
+def test_lif_accepts_reset_below_threshold_per_neuron():
+    lif().make_group(3, v_reset=np.array([0.0, 10.0, 19.0]) * mV)

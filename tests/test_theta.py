@@ -159,3 +159,13 @@ def test_spike_and_pulse_in_the_same_step_wrap_the_phase_once():
 def test_unknown_pulse_timing_rejected():
     with pytest.raises(ValueError, match="pulse_timing"):
         theta(pulse_timing="exact")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(v_peak=-10.0), dict(v_reset=10.0), dict(v_reset=np.array([0.0, 12.0]))],
+    ids=["equal", "reset-equal", "per-neuron"],
+)
+def test_qif_refuses_reset_at_or_above_peak(kwargs):
+    with pytest.raises(ValueError, match="v_reset must be < v_peak"):
+        qif().make_group(2, **kwargs)

@@ -189,3 +189,35 @@ def test_bad_input():
         timescales.branching_process(1.2, 1.0, 10, seed=0)
     with pytest.raises(ValueError, match="same shape"):
         timescales.timescale_relation([1.0, 2.0], [1.0])
+
+
+@pytest.mark.parametrize("dt", [0.0, -0.001, float("nan"), float("inf")])
+@pytest.mark.parametrize(
+    "estimate",
+    [
+        lambda x, dt: timescales.direct_timescale(x, dt, 5),
+        lambda x, dt: timescales.corrected_timescale(x, dt, 5),
+        lambda x, dt: timescales.mr_estimator(x, dt, 5),
+        lambda x, dt: timescales.psd_knee_timescale(x, dt),
+        lambda x, dt: timescales.ou_process(0.01, dt, 1.0, seed=0),
+        lambda x, dt: timescales.ou_modulated_poisson(10.0, 1.0, 0.01, 1.0, dt=dt, seed=0),
+    ],
+    ids=["direct", "corrected", "mr", "psd_knee", "ou_process", "ou_modulated_poisson"],
+)
+def test_dt_must_be_a_positive_finite_time(estimate, dt):
+    """dt of 0, negative or NaN used to give 0, a negative tau or NaN silently."""
+    x = timescales.ar1_process(3.0, 200, n_trials=2, seed=0)
+    with pytest.raises(ValueError, match="dt must be a finite time|dt must be a time > 0"):
+        estimate(x, dt)
+
+
+@pytest.mark.parametrize(
+    ("seed", "error"), [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)]
+)
+def test_fixture_seed_is_validated(seed, error):
+    with pytest.raises(error, match="seed"):
+        timescales.ar1_process(5.0, 10, seed=seed)
+    with pytest.raises(error, match="seed"):
+        timescales.branching_process(0.5, 1.0, 10, seed=seed)
+    with pytest.raises(error, match="seed"):
+        timescales.binomial_subsample([[3, 4]], 0.5, seed=seed)

@@ -78,3 +78,18 @@ def test_output_folder_not_writable(tmp_path):
     locked.mkdir(mode=0o500)
     with pytest.raises(PermissionError, match="cannot write"):
         check_output_folder(locked / "run")
+
+
+def test_seeded_rng():
+    from neurosrnn.validation import seeded_rng
+
+    generator = np.random.default_rng(0)
+    assert seeded_rng(generator) is generator
+    assert seeded_rng(5).integers(1000) == np.random.default_rng(5).integers(1000)
+    assert isinstance(seeded_rng(None, allow_none=True), np.random.Generator)
+    with pytest.raises(ValueError, match="graph_seed must be >= 0"):
+        seeded_rng(-3, "graph_seed")
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        seeded_rng(1.5)
+    with pytest.raises(TypeError, match="seed is required"):
+        seeded_rng(None)

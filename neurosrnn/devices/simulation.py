@@ -225,11 +225,18 @@ class Simulation:
         write_json_atomic(os.path.join(self.directory, MANIFEST_NAME), manifest)
 
     def _check_usable(self):
+        """Refuse a closed simulation or one that cannot run here; build if needed.
+
+        The GPU check comes before the build, so a ``cuda_standalone`` run on a machine
+        without a GPU fails at once instead of after minutes of compilation (`build`
+        alone stays possible there).
+        """
         if self._closed:
             raise RuntimeError(
                 "This simulation was closed (another simulation was built since, and Brian2's "
                 "device is global); call build() again"
             )
+        check_can_run(self.settings, self.directory)
         if self.network is None:
             self.build()
 
@@ -260,13 +267,13 @@ class Simulation:
         ValueError, brian2.DimensionMismatchError
             Invalid overrides (checked before anything runs).
         GPUNotAvailableError
-            ``cuda_standalone`` on a machine without an NVIDIA GPU.
+            ``cuda_standalone`` on a machine without an NVIDIA GPU; raised before
+            anything is built or compiled (use `build` to only compile here).
         RuntimeError
             The simulation was closed, or a standalone project was not compiled.
         """
         self._check_usable()
         resolved = resolve_overrides(self.network, overrides, default_group=self._default_group())
-        check_can_run(self.settings, self.directory)
         if self.settings.is_standalone and not self.compiled:
             raise RuntimeError("this standalone project was built with compile=False")
         results_directory = self._results_folder(results_directory)
