@@ -34,7 +34,8 @@ reads like the algorithm:
     ``time_base + (Phi - compensation)`` (time representation), see `clock_to_time`.
 ``counters``
     int64 array (indices `SINCE_REBASE`, `STAMP`, `TOTAL`, `SAMPLE_POINTER`,
-    `REACHED_STOP`).
+    `REACHED_STOP`, `SIMULTANEOUS`); ``counters[SIMULTANEOUS]`` counts the spikes after
+    the first one at the current instant (see `simulate`).
 ``recording``
     ``(record, out_index, out_time)``: spike buffers of one chunk.
 ``sampling``
@@ -58,10 +59,12 @@ __all__ = [
     "OFFSET",
     "REACHED_STOP",
     "SAMPLE_POINTER",
+    "SIMULTANEOUS",
     "SINCE_REBASE",
     "STAMP",
     "TIME_BASE",
     "TOTAL",
+    "N_COUNTERS",
     "clock_to_time",
     "record_samples",
     "simulate",
@@ -70,7 +73,8 @@ __all__ = [
 # indices into the `clock` array
 OFFSET, TIME_BASE, COMPENSATION = 0, 1, 2
 # indices into the `counters` array
-SINCE_REBASE, STAMP, TOTAL, SAMPLE_POINTER, REACHED_STOP = 0, 1, 2, 3, 4
+SINCE_REBASE, STAMP, TOTAL, SAMPLE_POINTER, REACHED_STOP, SIMULTANEOUS = 0, 1, 2, 3, 4, 5
+N_COUNTERS = 6
 
 
 @numba.njit(cache=True, inline="always")
@@ -238,6 +242,14 @@ def simulate(
     See the module docstring for the argument groups. Returns the number of spikes
     processed; ``counters[REACHED_STOP]`` is set when the next spike lies beyond
     `stop_time`.
+
+    Runaway cascades: with excitatory zero-delay pulses a spike can fire its targets at
+    the same instant, and they can fire it again, forever, without the clock moving.
+    ``counters[SIMULTANEOUS]`` counts the spikes after the first one at the current
+    clock value; the loop stops *before* the spike that would make it N (N + 1 spikes
+    at one instant, so by pigeonhole some neuron would fire twice with zero interval),
+    leaving ``counters[SIMULTANEOUS] == N`` for the caller to report. The check is one
+    integer compare per spike; no floating-point operation changes.
     """
     homogeneous, omega = neurons[1], neurons[2]
     keys, ids, _ = heap
@@ -246,12 +258,21 @@ def simulate(
     offset = clock[OFFSET]
     time_base = clock[TIME_BASE]
     compensation = clock[COMPENSATION]
+    n_neurons = keys.shape[0]
+    simultaneous = counters[SIMULTANEOUS]
     n = 0
     while n < max_spikes:
         # 1. next spiker: the heap top
         top_key = keys[0]
         j = ids[0]
-        next_clock = top_key if top_key > offset else offset
+        if top_key > offset:
+            next_clock = top_key
+            simultaneous = 0
+        else:  # at the current instant: a zero-delay cascade
+            next_clock = offset
+            simultaneous += 1
+            if simultaneous >= n_neurons:
+                break
         spike_time = clock_to_time(homogeneous, next_clock, time_base, compensation, omega[0])
         if sampled:
             until = spike_time if spike_time < stop_time else stop_time
@@ -284,4 +305,5 @@ def simulate(
     clock[OFFSET] = offset
     clock[TIME_BASE] = time_base
     clock[COMPENSATION] = compensation
+    counters[SIMULTANEOUS] = simultaneous
     return n

@@ -42,8 +42,10 @@ from neurosrnn.sparseprop import _kernel
 from neurosrnn.sparseprop._heap import heapify
 from neurosrnn.sparseprop._kernel import (
     COMPENSATION,
+    N_COUNTERS,
     OFFSET,
     REACHED_STOP,
+    SIMULTANEOUS,
     SINCE_REBASE,
     TIME_BASE,
     TOTAL,
@@ -52,6 +54,7 @@ from neurosrnn.sparseprop._kernel import (
 from neurosrnn.sparseprop.phase_models import PhaseModel, phase_model
 from neurosrnn.sparseprop.topology import RegeneratedConnectivity
 from neurosrnn.units import to_seconds
+from neurosrnn.validation import check_int, check_seed
 
 __all__ = [
     "SparsePropNetwork",
@@ -110,6 +113,17 @@ def isi_cv(spike_indices, spike_times, N, min_spikes=3):
     if np.all(np.isnan(per_neuron)):
         return float("nan")
     return float(np.nanmean(per_neuron))
+
+
+def _runaway_cascade_message(N, time_seconds):
+    """The error of a zero-delay cascade that does not end (engine and reference)."""
+    return (
+        f"runaway cascade: more than N = {N} spikes at t = {time_seconds!r} s without time "
+        "advancing; excitatory zero-delay coupling makes the targets of a spike fire at "
+        "the same instant and fire it again, so the cascade never ends. Weaken the "
+        "excitatory weights (a volley must not carry a neuron from reset past threshold "
+        "again) or add inhibition."
+    )
 
 
 # --------------------------------------------------------------------------- state / result
@@ -394,7 +408,9 @@ class SparsePropNetwork:
             Initial model-form state instead of phases: theta angles in [-pi, pi), or
             normalised LIF voltages below 1.
         seed : int, optional
-            If neither is given, phases are drawn uniformly from [reset, threshold).
+            If neither is given, phases are drawn uniformly from [reset, threshold)
+            with `numpy.random.default_rng(seed)`; an integer in [0, 2**63), or None
+            for fresh entropy (a state that cannot be repeated).
 
         Returns
         -------
@@ -402,9 +418,13 @@ class SparsePropNetwork:
 
         Raises
         ------
+        TypeError
+            A `seed` that is not an integer.
         ValueError
-            Both `phases` and `model_state` given, or values NaN or out of range.
+            Both `phases` and `model_state` given, values NaN or out of range, or a
+            negative `seed`.
         """
+        seed = check_seed(seed, allow_none=True)
         if phases is not None and model_state is not None:
             raise ValueError("give either phases or model_state, not both")
         if model_state is not None:
@@ -503,7 +523,8 @@ class SparsePropNetwork:
         sample_neurons : array of int, optional
             Neurons whose model-form state is sampled at `sample_times`.
         sample_times : array of float, optional
-            Absolute times in seconds (sorted) at which to sample.
+            Absolute times in seconds (sorted, not before ``state.time_seconds``) at
+            which to sample.
         progress : bool, optional
             Progress bar on stderr: True always, False never, None on an interactive
             terminal once the run has lasted 2 s.
@@ -518,11 +539,15 @@ class SparsePropNetwork:
         ------
         ValueError
             No stop condition, negative duration or spike count, bad sample arrays,
-            or a state from another network.
+            sample times before the state's time, or a state from another network.
+        RuntimeError
+            A runaway zero-delay cascade: more than N spikes at one instant (excitatory
+            coupling strong enough to refire neurons without time advancing). Raised
+            after at most N spikes at that instant, so in bounded time and memory.
         """
         self._check_state(state)
         stop_time, max_spikes = self._stop_condition(state, duration, n_spikes)
-        sampling = self._sampling(sample_neurons, sample_times)
+        sampling = self._sampling(sample_neurons, sample_times, state)
         started = time.perf_counter()
         run = _KernelRun(self, state, sampling, record_spikes=bool(record_spikes))
         with (
@@ -534,23 +559,17 @@ class SparsePropNetwork:
 
     def _stop_condition(self, state, duration, n_spikes):
         """Check the stop arguments: ``(stop_time in tau units, maximum number of spikes)``."""
-        if duration is None and n_spikes is None:
-            raise ValueError("give a stop condition: duration and/or n_spikes")
-        stop_time = math.inf
-        if duration is not None:
-            duration = to_seconds(duration, "duration", nonnegative=True)
-            stop_time = state.time + duration / self.tau
-        max_spikes = np.iinfo(np.int64).max
-        if n_spikes is not None:
-            if isinstance(n_spikes, bool) or not isinstance(n_spikes, int | np.integer):
-                raise ValueError(f"n_spikes must be a non-negative integer, got {n_spikes!r}")
-            if n_spikes < 0:
-                raise ValueError(f"n_spikes must be >= 0, got {n_spikes}")
-            max_spikes = int(n_spikes)
+        duration, max_spikes = _checked_stop(duration, n_spikes)
+        stop_time = math.inf if duration is None else state.time + duration / self.tau
         return stop_time, max_spikes
 
-    def _sampling(self, sample_neurons, sample_times):
-        """Check the sample arguments and allocate the kernel's ``sampling`` group."""
+    def _sampling(self, sample_neurons, sample_times, state):
+        """Check the sample arguments and allocate the kernel's ``sampling`` group.
+
+        Sample times before the state's time are refused: the engine only runs forward.
+        A time equal to the state's time up to rounding (a few units in the last place,
+        e.g. ``state.time_seconds``) is accepted.
+        """
         if (sample_neurons is None) != (sample_times is None):
             raise ValueError("give sample_neurons and sample_times together")
         if sample_neurons is None:
@@ -566,6 +585,12 @@ class SparsePropNetwork:
         times = np.atleast_1d(np.asarray(sample_times, dtype=float))
         if not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
             raise ValueError("sample_times must be finite and sorted")
+        earliest = state.time * self.tau
+        if times.size and times[0] < earliest - 4 * np.spacing(abs(earliest)):
+            raise ValueError(
+                f"sample_times must not lie before the state's time t = {earliest!r} s (the "
+                f"run starts there and only goes forward), got {times[0]!r} s"
+            )
         samples = np.full((times.size, sample_neurons.size), np.nan)
         return _Sampling(times, sample_neurons, (times / self.tau, sample_neurons, samples))
 
@@ -624,6 +649,26 @@ class SparsePropNetwork:
         model_samples = self.model.phase_to_state(phases, self.drive[sampling.neurons][None, :])
         model_samples[np.isnan(sampling.kernel[2])] = np.nan
         return model_samples
+
+
+def _checked_stop(duration, n_spikes):
+    """``(duration in seconds or None, maximum number of spikes)``, checked.
+
+    Shared by `SparsePropNetwork.run` and `neurosrnn.sparseprop.reference.simulate_reference`
+    so both refuse the same inputs with the same messages.
+    """
+    if duration is None and n_spikes is None:
+        raise ValueError("give a stop condition: duration and/or n_spikes")
+    if duration is not None:
+        duration = to_seconds(duration, "duration", nonnegative=True)
+    max_spikes = np.iinfo(np.int64).max
+    if n_spikes is not None:
+        if isinstance(n_spikes, bool) or not isinstance(n_spikes, int | np.integer):
+            raise ValueError(f"n_spikes must be a non-negative integer, got {n_spikes!r}")
+        if n_spikes < 0:
+            raise ValueError(f"n_spikes must be >= 0, got {n_spikes}")
+        max_spikes = int(n_spikes)
+    return duration, max_spikes
 
 
 def _checked_connectivity(connectivity):
@@ -767,7 +812,7 @@ class _KernelRun:
         heapify(keys, ids, position)
         self.heap = (keys, ids, position)
         self.clock = np.array([state.offset, state.time_base, state.time_base_compensation])
-        self.counters = np.zeros(5, dtype=np.int64)
+        self.counters = np.zeros(N_COUNTERS, dtype=np.int64)
         self.counters[SINCE_REBASE] = state.spikes_since_rebase
         self.counters[TOTAL] = state.n_spikes
         regenerate, seed, K, multapses = network._regeneration
@@ -839,6 +884,8 @@ class _KernelRun:
             self.sampling,
         )
         self._commit()
+        if self.counters[SIMULTANEOUS] >= network.N:
+            raise RuntimeError(_runaway_cascade_message(network.N, self.time() * network.tau))
 
     def _commit(self):
         """Keep the spikes of the last chunk (idempotent)."""
@@ -916,7 +963,7 @@ def balanced_network(
     Parameters
     ----------
     N, K : int
-        Network size and out-degree (defaults: 10^5 and 100).
+        Network size (>= 2) and out-degree (1 <= K <= N - 1; defaults: 10^5 and 100).
     model : {"theta", "lif"}
     J0 : float
         Coupling strength (default 1).
@@ -927,7 +974,7 @@ def balanced_network(
     heterogeneity : float
         :math:`\\eta` in [0, 1).
     seed : int
-        Graph seed.
+        Graph seed, an integer in [0, 2**63).
     memory_free : bool
         Use a `RegeneratedConnectivity` (True) or its materialised CSR.
     representation : str
@@ -937,11 +984,21 @@ def balanced_network(
     -------
     SparsePropNetwork
 
+    Raises
+    ------
+    TypeError
+        `N`, `K` or `seed` not an integer.
+    ValueError
+        Out-of-range `N`, `K`, `seed`, `rate`, `J0`, `heterogeneity` or `tau`.
+
     References
     ----------
     Engelken R. (2023) NeurIPS 36, arXiv:2312.17216; Monteforte M., Wolf F. (2010)
     Phys. Rev. Lett. 105:268104; van Vreeswijk C., Sompolinsky H. (1996) Science 274:1724.
     """
+    N = check_int(N, "N", minimum=2)
+    K = check_int(K, "K", minimum=1, maximum=N - 1)  # distinct targets, no autapses
+    seed = check_seed(seed)
     if not np.isfinite(rate) or rate <= 0:
         raise ValueError(f"rate must be > 0 Hz, got {rate!r}")
     if not np.isfinite(J0) or J0 <= 0:

@@ -17,7 +17,13 @@ import time
 
 import numpy as np
 
-from neurosrnn.sparseprop.engine import SparsePropNetwork, SparsePropResult, SparsePropState
+from neurosrnn.sparseprop.engine import (
+    SparsePropNetwork,
+    SparsePropResult,
+    SparsePropState,
+    _checked_stop,
+    _runaway_cascade_message,
+)
 
 __all__ = ["simulate_reference"]
 
@@ -42,9 +48,10 @@ def simulate_reference(network, phases, n_spikes=None, duration=None):
     phases : array of shape (N,)
         Initial phases (as for `SparsePropNetwork.initial_state`).
     n_spikes : int, optional
-        Number of spikes.
-    duration : float, optional
-        Simulated time in seconds. At least one of `n_spikes` and `duration` is needed.
+        Number of spikes (>= 0).
+    duration : float or brian2 time quantity, optional
+        Simulated time (seconds if a float, >= 0). At least one of `n_spikes` and
+        `duration` is needed; both are checked exactly as by `SparsePropNetwork.run`.
 
     Returns
     -------
@@ -52,15 +59,22 @@ def simulate_reference(network, phases, n_spikes=None, duration=None):
         Spike indices, exact spike times (s); ``state`` holds the final phases in its
         ``keys`` as a phase-representation state started at time 0 (so
         ``network.phases(result.state)`` works for phase-representation networks).
+
+    Raises
+    ------
+    ValueError
+        No stop condition, a negative or non-integer `n_spikes`, a negative
+        `duration`, or bad phases.
+    RuntimeError
+        A runaway zero-delay cascade: more than N spikes at one instant (as in the
+        engine, see `neurosrnn.sparseprop._kernel.simulate`).
     """
     if not isinstance(network, SparsePropNetwork):
         raise ValueError("network must be a SparsePropNetwork")
-    if n_spikes is None and duration is None:
-        raise ValueError("give n_spikes and/or duration")
+    duration, limit = _checked_stop(duration, n_spikes)
     phases = network.model.check_phases(phases, network.N).copy()
     graph = network.weighted_connectivity()
     stop = np.inf if duration is None else duration / network.tau
-    limit = np.iinfo(np.int64).max if n_spikes is None else int(n_spikes)
     started = time.perf_counter()
     spikes = []
     end_time = _event_loop(network, graph, phases, stop, limit, spikes)
@@ -71,17 +85,25 @@ def _event_loop(network, graph, phases, stop, limit, spikes):
     """Advance `phases` in place spike by spike, appending ``(neuron, time)`` to `spikes`.
 
     Stops after `limit` spikes or at time `stop` (tau units); returns the end time.
+    Raises RuntimeError before the (N + 1)-th spike at one instant (a runaway cascade).
     """
     indptr, indices, synapse_weights = graph.indptr, graph.indices, graph.weights
     model = network.model
     # one speed (phase representation) or one per neuron
     speeds = network.omega[0] if network.representation == "phase" else network.omega
     t = 0.0
+    simultaneous = 0  # spikes after the first one at the current instant
     while len(spikes) < limit:
         j, step, shift = _next_spiker(network, phases)
         if t + step > stop:
             phases += (stop - t) * speeds
             return stop
+        if step > 0:
+            simultaneous = 0
+        elif spikes:
+            simultaneous += 1
+            if simultaneous >= network.N:
+                raise RuntimeError(_runaway_cascade_message(network.N, t * network.tau))
         # free evolution up to the spike, reset, pulses to the targets
         phases += shift
         t += step

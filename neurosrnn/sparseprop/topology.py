@@ -26,6 +26,7 @@ import numba
 import numpy as np
 
 from neurosrnn.connectivity import Connectivity
+from neurosrnn.validation import check_seed
 
 __all__ = ["RegeneratedConnectivity", "regenerate_targets"]
 
@@ -119,6 +120,8 @@ class RegeneratedConnectivity:
 
     Raises
     ------
+    TypeError
+        A seed that is not an integer (`neurosrnn.validation.check_seed`).
     ValueError
         Bad sizes or seed, ``K >= N`` without multapses, or weights of the wrong shape.
 
@@ -139,10 +142,7 @@ class RegeneratedConnectivity:
                 f"K={K} must be <= N - 1 = {N - 1} without multapses (a neuron has only "
                 "N - 1 distinct targets and no autapses); use a smaller K or multapses=True"
             )
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
-        if not 0 <= int(seed) < 2**63:
-            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+        seed = check_seed(seed)
         if weights is not None:
             weights = np.asarray(weights, dtype=float)
             if weights.ndim == 0:

@@ -18,6 +18,15 @@ Directory layout
   is refused).
 - ``chunk-000000.npz``, ``chunk-000001.npz``, ...: ``spike_indices`` (int64) and
   ``spike_times`` (float64, seconds) of each chunk.
+- ``.tmp-checkpoint-*checkpoint.npz``, ``.tmp-chunk-NNNNNN-*chunk-NNNNNN.npz``:
+  temporaries of a write in flight. A killed run may leave them; the next run in the
+  directory deletes them (only these names) before it writes anything.
+
+Resuming is refused, before anything is written, when the fingerprint differs (the
+error names the fingerprint keys that differ) or when the directory already holds
+more spikes than the `n_spikes` asked for: only the state at the end of the saved
+spikes is kept, so the state after fewer spikes cannot be returned. The saved spikes
+themselves stay readable with `load_checkpointed_spikes`.
 
 The SparseProp engine (Engelken 2023, NeurIPS, arXiv 2312.17216) plugs in through
 `sparseprop_checkpointed_run`; any other engine that can advance a state given as a
@@ -29,6 +38,8 @@ tangent vectors Q, the running sums and the kernel state as a resumable state.)
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -131,14 +142,48 @@ class CheckpointDirectory:
         return np.concatenate(indices), np.concatenate(times)
 
 
-def _start_or_resume(folder, initial_state, fingerprint_text):
+# temporaries of `write_arrays_atomic` for this directory's own files:
+# ".tmp-checkpoint-<random>checkpoint.npz" and ".tmp-chunk-NNNNNN-<random>chunk-NNNNNN.npz"
+_OWN_TEMPORARY = re.compile(r"\.tmp-(checkpoint|chunk-\d{6,})-.*\1\.npz")
+
+
+def _remove_stale_temporaries(folder):
+    """Delete temporaries that a killed writer of this directory left behind.
+
+    Only names that `write_arrays_atomic` gives to ``checkpoint.npz`` and the chunk
+    files are touched; anything else in the directory is left alone. One directory
+    belongs to one run at a time, so no write of another process is in flight.
+    """
+    for path in folder.directory.iterdir():
+        if _OWN_TEMPORARY.fullmatch(path.name) and path.is_file():
+            try:
+                path.unlink()
+            except FileNotFoundError:  # removed meanwhile
+                continue
+
+
+def _differing_fields(saved_text, new_text):
+    """Top-level keys whose values differ between two fingerprints (JSON texts)."""
+    try:
+        saved, new = json.loads(saved_text), json.loads(new_text)
+    except (TypeError, ValueError):
+        return []
+    if not isinstance(saved, dict) or not isinstance(new, dict):
+        return []
+    return sorted(key for key in saved.keys() | new.keys() if saved.get(key) != new.get(key))
+
+
+def _start_or_resume(folder, initial_state, fingerprint_text, n_spikes):
     """``(state, n_chunks, n_spikes_done)``: the last verified checkpoint, or a fresh start.
 
     A fresh start writes its initial state as checkpoint 0 at once, so a run killed
-    during its first chunk resumes like any other.
+    during its first chunk resumes like any other. A checkpoint of another
+    configuration, or one that holds more than `n_spikes` spikes, is refused before
+    anything is written.
     """
     loaded = folder.load_checkpoint()
     if loaded is None:
+        _remove_stale_temporaries(folder)
         state = {name: np.asarray(value) for name, value in initial_state.items()}
         folder.save_checkpoint(
             state, n_chunks=0, n_spikes=0, finished=False, fingerprint=fingerprint_text
@@ -146,10 +191,21 @@ def _start_or_resume(folder, initial_state, fingerprint_text):
         return state, 0, 0
     state, metadata = loaded
     if metadata["fingerprint"] != fingerprint_text:
+        differing = _differing_fields(metadata["fingerprint"], fingerprint_text)
+        detail = f" (differs: {', '.join(differing)})" if differing else ""
         raise ValueError(
-            f"the checkpoint in {folder.directory} belongs to another run configuration; "
-            "use a new directory or delete it"
+            f"fingerprint mismatch: the network or state differs from the one that wrote "
+            f"{folder.directory}{detail}; the checkpoint belongs to another run "
+            "configuration: use a new directory or delete it"
         )
+    if metadata["n_spikes"] > n_spikes:
+        raise ValueError(
+            f"n_spikes={n_spikes} is smaller than the {metadata['n_spikes']} spikes already "
+            f"saved in {folder.directory}, and the state after {n_spikes} spikes was not "
+            f"saved; pass n_spikes >= {metadata['n_spikes']}, take the first {n_spikes} "
+            "spikes from load_checkpointed_spikes, or use a new directory"
+        )
+    _remove_stale_temporaries(folder)
     return state, metadata["n_chunks"], metadata["n_spikes"]
 
 
@@ -177,7 +233,8 @@ def run_with_checkpoints(advance, initial_state, *, directory, n_spikes, every, 
         Checkpoint interval in spikes (> 0).
     fingerprint : JSON-serialisable, optional
         Identity of the run configuration; a checkpoint with another fingerprint
-        raises ValueError instead of being resumed.
+        raises ValueError instead of being resumed (for a dict, the error names the
+        keys that differ).
     on_checkpoint : callable, optional
         ``on_checkpoint(n_chunks, n_spikes_done)`` after each checkpoint is written.
     progress : bool or None
@@ -190,13 +247,23 @@ def run_with_checkpoints(advance, initial_state, *, directory, n_spikes, every, 
         All spikes of the run (from every chunk, resumed or not).
     state : dict
         Final state.
+
+    Raises
+    ------
+    ValueError
+        `n_spikes` or `every` not a positive integer; a checkpoint with another
+        fingerprint ("fingerprint mismatch"); or a checkpoint holding more than
+        `n_spikes` spikes (its state after `n_spikes` spikes was not saved). Nothing is
+        written in these cases.
+    CorruptResultError
+        A checkpoint or chunk file fails verification.
     """
     for name, value in (("n_spikes", n_spikes), ("every", every)):
         if not isinstance(value, int | np.integer) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     folder = CheckpointDirectory(directory)
     fingerprint_text = canonical_json(fingerprint)
-    state, n_chunks, done = _start_or_resume(folder, initial_state, fingerprint_text)
+    state, n_chunks, done = _start_or_resume(folder, initial_state, fingerprint_text, n_spikes)
     with progress_bar(total=n_spikes, initial=done, label="checkpointed run", unit="spikes",
                       progress=progress) as bar:  # fmt: skip
         while done < n_spikes:
@@ -278,18 +345,84 @@ def sparseprop_state_from_arrays(arrays):
     return SparsePropState(**values)
 
 
-def _sparseprop_fingerprint(network, state):
+def _sha256(*arrays):
+    """SHA-256 (hex) over the dtype, shape and bytes of each array in turn."""
     import hashlib
 
-    keys = np.ascontiguousarray(state.keys, dtype=np.float64)
-    drive = np.ascontiguousarray(np.asarray(network.drive, dtype=np.float64))
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _sparseprop_graph_identity(graph):
+    """What fixes the synapses: the generator's parameters, or the stored CSR arrays."""
+    from neurosrnn.sparseprop import RegeneratedConnectivity
+
+    weights = None if graph.weights is None else np.asarray(graph.weights, dtype=np.float64)
+    if isinstance(graph, RegeneratedConnectivity):
+        identity = {
+            "kind": "regenerated",
+            "N": graph.N,
+            "K": graph.K,
+            "seed": graph.seed,
+            "multapses": graph.multapses,
+        }
+    else:
+        identity = {
+            "kind": "stored",
+            "N_pre": int(graph.N_pre),
+            "N_post": int(graph.N_post),
+            "csr_sha256": _sha256(
+                np.asarray(graph.indptr, dtype=np.int64), np.asarray(graph.indices, dtype=np.int64)
+            ),
+        }
+    identity["weights_sha256"] = None if weights is None else _sha256(weights)
+    return identity
+
+
+def _sparseprop_fingerprint(network, state):
+    """Everything that fixes the spike train: the dynamics, the graph and the start state.
+
+    Model, N, tau, representation, drive, coupling, rebase interval (it changes the
+    rounding), the graph (generator seed and parameters, or a digest of the CSR
+    arrays, with the weights) and every field of the initial state. Arrays enter as
+    SHA-256 digests, so the fingerprint stays small. A resumed run is compared key by
+    key, and the error names the keys that differ.
+    """
+    import dataclasses
+
+    coupling = network.coupling
+    initial = {}
+    for item in dataclasses.fields(state):
+        value = getattr(state, item.name)
+        if isinstance(value, np.ndarray):
+            initial[item.name] = _sha256(np.asarray(value, dtype=np.float64))
+        elif isinstance(value, str):
+            initial[item.name] = value
+        elif isinstance(value, bool | int | np.integer):
+            initial[item.name] = int(value)
+        else:
+            initial[item.name] = repr(float(value))  # exact, also for non-finite values
     return {
-        "network": repr(network),
+        "model": [
+            network.model.name,
+            int(network.model.code),
+            repr(float(network.model.phase_reset)),
+            repr(float(network.model.phase_threshold)),
+        ],
         "N": int(network.N),
-        "drive_sha256": hashlib.sha256(drive.tobytes()).hexdigest(),
-        "initial_state_sha256": hashlib.sha256(keys.tobytes()).hexdigest(),
-        "initial_offset": float(state.offset),
-        "initial_time": float(state.time),
+        "tau": repr(float(network.tau)),
+        "representation": network.representation,
+        "drive_sha256": _sha256(np.asarray(network.drive, dtype=np.float64)),
+        "coupling_sha256": None
+        if coupling is None
+        else _sha256(np.asarray(coupling, dtype=np.float64)),
+        "rebase_interval": int(network.rebase_interval),
+        "graph": _sparseprop_graph_identity(network.connectivity),
+        "initial_state": initial,
     }
 
 
@@ -302,7 +435,10 @@ def sparseprop_checkpointed_run(network, state, *, directory, n_spikes, every, p
     network : neurosrnn.sparseprop.SparsePropNetwork
     state : neurosrnn.sparseprop.SparsePropState
         Initial state. When `directory` holds a checkpoint of the same network and
-        initial state, the run continues from that checkpoint instead.
+        initial state, the run continues from that checkpoint instead. "The same"
+        means the same fingerprint: model, N, tau, representation, drive, coupling,
+        rebase interval, graph (generator seed and parameters, or a digest of the
+        stored CSR arrays, with the weights) and every field of the initial state.
     directory : str or pathlib.Path
         Checkpoint directory (see `CheckpointDirectory`).
     n_spikes : int
@@ -323,6 +459,13 @@ def sparseprop_checkpointed_run(network, state, *, directory, n_spikes, every, p
         ``network.run(state, n_spikes=n_spikes)``.
     state : neurosrnn.sparseprop.SparsePropState
         Final state.
+
+    Raises
+    ------
+    ValueError
+        See `run_with_checkpoints`: another network or initial state ("fingerprint
+        mismatch: the network or state differs from the one that wrote <directory>
+        (differs: ...)"), or fewer spikes than the directory already holds.
 
     Notes
     -----
