@@ -176,11 +176,10 @@ def main(argv=None):
             if isinstance(node, ast.ImportFrom):
                 base = _resolve(module, path, node)
                 for alias in node.names:
-                    if (
-                        alias.name.startswith("_")
-                        and base != module
-                        and not alias.name.startswith("__")
-                    ):
+                    private_name = alias.name.startswith("_") and not alias.name.startswith("__")
+                    # a package importing its own private module is fine
+                    own_module = f"{base}.{alias.name}" in modules and module.startswith(base)
+                    if private_name and base != module and not own_module:
                         private.append((module, f"{base}.{alias.name}"))
     print(f"imports of another module's private names: {len(private)}")
     for a, b in sorted(private):

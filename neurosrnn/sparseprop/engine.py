@@ -115,7 +115,7 @@ def isi_cv(spike_indices, spike_times, N, min_spikes=3):
     return float(np.nanmean(per_neuron))
 
 
-def _runaway_cascade_message(N, time_seconds):
+def runaway_cascade_message(N, time_seconds):
     """The error of a zero-delay cascade that does not end (engine and reference)."""
     return (
         f"runaway cascade: more than N = {N} spikes at t = {time_seconds!r} s without time "
@@ -559,7 +559,7 @@ class SparsePropNetwork:
 
     def _stop_condition(self, state, duration, n_spikes):
         """Check the stop arguments: ``(stop_time in tau units, maximum number of spikes)``."""
-        duration, max_spikes = _checked_stop(duration, n_spikes)
+        duration, max_spikes = checked_stop_condition(duration, n_spikes)
         stop_time = math.inf if duration is None else state.time + duration / self.tau
         return stop_time, max_spikes
 
@@ -651,7 +651,7 @@ class SparsePropNetwork:
         return model_samples
 
 
-def _checked_stop(duration, n_spikes):
+def checked_stop_condition(duration, n_spikes):
     """``(duration in seconds or None, maximum number of spikes)``, checked.
 
     Shared by `SparsePropNetwork.run` and `neurosrnn.sparseprop.reference.simulate_reference`
@@ -885,7 +885,7 @@ class _KernelRun:
         )
         self._commit()
         if self.counters[SIMULTANEOUS] >= network.N:
-            raise RuntimeError(_runaway_cascade_message(network.N, self.time() * network.tau))
+            raise RuntimeError(runaway_cascade_message(network.N, self.time() * network.tau))
 
     def _commit(self):
         """Keep the spikes of the last chunk (idempotent)."""

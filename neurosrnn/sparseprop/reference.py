@@ -21,8 +21,8 @@ from neurosrnn.sparseprop.engine import (
     SparsePropNetwork,
     SparsePropResult,
     SparsePropState,
-    _checked_stop,
-    _runaway_cascade_message,
+    checked_stop_condition,
+    runaway_cascade_message,
 )
 
 __all__ = ["simulate_reference"]
@@ -71,7 +71,7 @@ def simulate_reference(network, phases, n_spikes=None, duration=None):
     """
     if not isinstance(network, SparsePropNetwork):
         raise ValueError("network must be a SparsePropNetwork")
-    duration, limit = _checked_stop(duration, n_spikes)
+    duration, limit = checked_stop_condition(duration, n_spikes)
     phases = network.model.check_phases(phases, network.N).copy()
     graph = network.weighted_connectivity()
     stop = np.inf if duration is None else duration / network.tau
@@ -103,7 +103,7 @@ def _event_loop(network, graph, phases, stop, limit, spikes):
         elif spikes:
             simultaneous += 1
             if simultaneous >= network.N:
-                raise RuntimeError(_runaway_cascade_message(network.N, t * network.tau))
+                raise RuntimeError(runaway_cascade_message(network.N, t * network.tau))
         # free evolution up to the spike, reset, pulses to the targets
         phases += shift
         t += step
