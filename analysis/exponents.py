@@ -119,11 +119,15 @@ class LyapunovResult:
     time_unit: str = "step"
     info: dict = field(default_factory=dict)
 
-    def __repr__(self):
+    def _leading_exponents(self):
+        """The first four exponents for a repr: ``"m=M: [a, b, c, d, ...]"``."""
         shown = ", ".join(f"{value:.4g}" for value in self.exponents[:4])
         more = ", ..." if self.exponents.size > 4 else ""
+        return f"m={self.exponents.size}: [{shown}{more}]"
+
+    def __repr__(self):
         return (
-            f"<LyapunovResult m={self.exponents.size}: [{shown}{more}] per {self.time_unit}, "
+            f"<LyapunovResult {self._leading_exponents()} per {self.time_unit}, "
             f"averaged over {self.duration:.4g} {self.time_unit} ({self.n_steps} steps)>"
         )
 

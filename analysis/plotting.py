@@ -23,6 +23,13 @@ __all__ = [
 ]
 
 
+#: Defaults of the summary measures, shared by `summary_figure` and
+#: `neurosrnn.analysis.summary.firing_summary` so a figure drawn from raw spikes shows the
+#: same numbers as the summary: population-rate bin and chi filter time constant (s).
+SUMMARY_BIN_SIZE = 0.005
+SUMMARY_CHI_TAU = 0.01
+
+
 def _axes(ax):
     if ax is None:
         import matplotlib.pyplot as plt
@@ -160,8 +167,8 @@ def summary_figure(spikes, *, summary=None, max_neurons=200, **window):
         edges, rate = summary.population_rate
     else:
         rates, cvs = firing_rates(st), cv(st)
-        chi = spike_synchrony_chi(st, 0.01, dt=0.001)
-        edges, rate = time_histogram(st, 0.005, output="rate")
+        chi = spike_synchrony_chi(st, SUMMARY_CHI_TAU, dt=min(0.001, SUMMARY_BIN_SIZE))
+        edges, rate = time_histogram(st, SUMMARY_BIN_SIZE, output="rate")
     figure, axes = plt.subplots(2, 2, figsize=(10, 6), layout="constrained")
     raster(st, ax=axes[0, 0], max_neurons=max_neurons)
     axes[0, 1].stairs(rate, edges, fill=True, color="0.4")

@@ -17,7 +17,7 @@ from neurosrnn.units import to_seconds
 
 from ._spikes import SpikeTrains, as_spike_trains
 from .bursts import detect_bursts
-from .plotting import summary_figure
+from .plotting import SUMMARY_BIN_SIZE, SUMMARY_CHI_TAU, summary_figure
 from .statistics import cv, cv2, fano_factor, firing_rates, lv, time_histogram
 from .synchrony import spike_synchrony_chi
 
@@ -107,9 +107,9 @@ class FiringSummary:
 def firing_summary(
     spikes,
     *,
-    bin_size=0.005,
+    bin_size=SUMMARY_BIN_SIZE,
     fano_window=0.1,
-    chi_tau=0.01,
+    chi_tau=SUMMARY_CHI_TAU,
     burst_max_isi=0.01,
     figure=False,
     N=None,

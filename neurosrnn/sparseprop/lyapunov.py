@@ -236,10 +236,8 @@ class SpikingLyapunovResult(LyapunovResult):
     time_unit: str = field(default="s", repr=False)
 
     def __repr__(self):
-        shown = ", ".join(f"{value:.4g}" for value in self.exponents[:4])
-        more = ", ..." if self.exponents.size > 4 else ""
         return (
-            f"<SpikingLyapunovResult N={self.N}, m={self.exponents.size}: [{shown}{more}] 1/s, "
+            f"<SpikingLyapunovResult N={self.N}, {self._leading_exponents()} 1/s, "
             f"{self.n_spikes} spikes over {self.duration:.4g} s, rate {self.mean_rate:.4g} Hz>"
         )
 
