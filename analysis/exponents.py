@@ -502,7 +502,7 @@ def qr_lyapunov(
     initial_vectors=None,
     max_records=1000,
     time_unit="step",
-    progress=False,
+    progress=None,
     blas_threads=1,
 ):
     """Lyapunov exponents of any tangent dynamics by repeated QR (Benettin et al. 1980).
@@ -539,8 +539,8 @@ def qr_lyapunov(
     time_unit : str
         Name of the time unit, for display.
     progress : bool or None
-        Progress bar on stderr: True always, False never (default), None on an
-        interactive terminal (`neurosrnn.progress.progress_bar`).
+        Progress bar on stderr (`neurosrnn.progress.progress_bar`): None (default) on an
+        interactive terminal only, True always, False never.
     blas_threads : int or None
         BLAS threads during the run (default 1: thousands of small QR and matrix
         products are slower, often much slower, with several threads on a busy

@@ -80,7 +80,7 @@ def map_spectrum(
     reorthonormalize_every=1,
     n_segments=10,
     seed=0,
-    progress=False,
+    progress=None,
 ):
     """Lyapunov exponents (per iteration) of a map :math:`x_{n+1} = f(x_n)`.
 
@@ -185,7 +185,7 @@ def flow_spectrum(
     reorthonormalize_every=1,
     n_segments=10,
     seed=0,
-    progress=False,
+    progress=None,
 ):
     """Lyapunov exponents (per unit time) of an ODE flow :math:`\\dot x = F(x)`.
 
@@ -405,7 +405,7 @@ def rate_network_spectrum(
     reorthonormalize_every=1,
     n_segments=10,
     seed=0,
-    progress=False,
+    progress=None,
 ):
     """Lyapunov spectrum of the rate network :math:`\\dot h = -h + J \\tanh h`.
 

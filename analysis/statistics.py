@@ -9,9 +9,11 @@ or Brian2 quantities), a list of per-neuron spike-time arrays, or a `SpikeTrains
 (see `neurosrnn.analysis.as_spike_trains`), plus an explicit half-open window
 ``[t_start, t_stop)``. Input is grouped by neuron once; no per-train objects are made.
 
-Conventions (shared by the measure modules `statistics`, `correlation`,
-`dissimilarity`, `synchrony`, `bursts`)
---------------------------------------------------------------------------------------
+Conventions
+-----------
+Shared by the measure modules `statistics`, `correlation`, `dissimilarity`,
+`synchrony` and `bursts`:
+
 - Times are in seconds, rates in Hz. Spikes outside the window are ignored.
 - Intervals never bridge neurons, windows or trials. With ``n`` spikes there are
   ``m = n - 1`` inter-spike intervals (ISIs).
@@ -119,7 +121,12 @@ _CV, _CV2, _LV, _LVR = 0, 1, 2, 3  # the ``which`` of `_isi_statistics`
 
 @numba.njit(cache=True, nogil=True)
 def _isi_statistics(times, indptr, R, ddof, which):
-    """One pass per neuron: which = 0 CV, 1 CV2, 2 LV, 3 LvR; NaN below 2 ISIs."""
+    """One pass per neuron: which = 0 CV, 1 CV2, 2 LV, 3 LvR; NaN below 2 ISIs.
+
+    CV2, LV and LvR are NaN for a neuron with two consecutive zero ISIs (a spike time
+    repeated three times): their term ``0 / 0`` is undefined (as in Elephant, which
+    returns NaN there), and numba would raise ``ZeroDivisionError``.
+    """
     N = indptr.size - 1
     out = np.full(N, np.nan)
     for k in range(N):
@@ -141,15 +148,21 @@ def _isi_statistics(times, indptr, R, ddof, which):
             previous = times[a + 1] - times[a]
             following = times[a + 2] - times[a + 1]
             both = previous + following
+            if both == 0.0:
+                # two zero ISIs in a row (repeated spike times): the term is 0/0
+                total = np.nan
+                break
             if which == 1:
                 total += 2.0 * abs(following - previous) / both
             elif which == 2:
                 ratio = (previous - following) / both
                 total += 3.0 * ratio * ratio
             else:
+                # 4 I_k I_k+1 / (I_k + I_k+1)^2 as a product of two ratios in [0, 1], so
+                # that tiny ISIs cannot underflow (both * both == 0) into 0/0
                 total += (
                     3.0
-                    * (1.0 - 4.0 * previous * following / (both * both))
+                    * (1.0 - 4.0 * (previous / both) * (following / both))
                     * (1.0 + 4.0 * R / both)
                 )
         out[k] = total / (m - 1)
@@ -188,6 +201,8 @@ def cv(spikes, *, ddof=0, N=None, t_start=None, t_stop=None):
     >>> cv(trains, t_stop=1.0).round(4)
     array([0. , 0.5, nan])
     """
+    if not (isinstance(ddof, int | float | np.integer | np.floating) and 0 <= ddof < math.inf):
+        raise ValueError(f"ddof must be a number >= 0 (0: population CV), got {ddof!r}")
     return _isi_variability(spikes, _CV, N=N, t_start=t_start, t_stop=t_stop, ddof=float(ddof))
 
 
@@ -200,7 +215,8 @@ def cv2(spikes, *, N=None, t_start=None, t_stop=None):
     Returns
     -------
     ndarray, shape (N,)
-        CV2 per neuron; NaN for neurons with fewer than 2 ISIs.
+        CV2 per neuron; NaN for neurons with fewer than 2 ISIs, or with two
+        consecutive zero ISIs (a repeated spike time: the term is 0/0).
 
     Examples
     --------
@@ -219,7 +235,8 @@ def lv(spikes, *, N=None, t_start=None, t_stop=None):
     Returns
     -------
     ndarray, shape (N,)
-        LV per neuron; NaN for neurons with fewer than 2 ISIs.
+        LV per neuron; NaN for neurons with fewer than 2 ISIs, or with two
+        consecutive zero ISIs (a repeated spike time: the term is 0/0).
 
     Examples
     --------
@@ -244,7 +261,8 @@ def lvr(spikes, *, R=0.005, N=None, t_start=None, t_stop=None):
     Returns
     -------
     ndarray, shape (N,)
-        LvR per neuron; NaN for neurons with fewer than 2 ISIs.
+        LvR per neuron; NaN for neurons with fewer than 2 ISIs, or with two
+        consecutive zero ISIs (a repeated spike time: the term is 0/0).
 
     Examples
     --------
@@ -316,6 +334,7 @@ def fano_factor(spikes, window, *, ddof=0, N=None, t_start=None, t_stop=None):
     >>> fano_factor(trains, 0.5, t_stop=1.0)
     array([0.5, 0. , nan])
     """
+    to_seconds(window, "window", positive=True)
     counts, _ = bin_spike_counts(spikes, window, N=N, t_start=t_start, t_stop=t_stop)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = counts.mean(axis=1)
@@ -500,7 +519,10 @@ def kernel_rate(
         rate = oaconvolve(counts.astype(np.float64), kernel[None, :], mode="same", axes=1)
     else:
         edges, counts = time_histogram(st, sampling_period, output="counts")
-        rate = np.convolve(counts.astype(np.float64), kernel, mode="same") / st.N
+        # "same" relative to the counts, also when the kernel is longer than the window
+        # (np.convolve's mode="same" would return the kernel's length then)
+        full = np.convolve(counts.astype(np.float64), kernel, mode="full")
+        rate = full[half : half + counts.size] / st.N
     return 0.5 * (edges[:-1] + edges[1:]), rate
 
 

@@ -238,9 +238,9 @@ def _as_trials(x, name="x"):
     return x
 
 
-def _check_max_lag(max_lag, n_steps):
+def _check_max_lag(max_lag, n_steps, name="max_lag"):
     if not isinstance(max_lag, int | np.integer) or not 1 <= max_lag < n_steps:
-        raise ValueError(f"max_lag must be an integer in [1, {n_steps - 1}], got {max_lag}")
+        raise ValueError(f"{name} must be an integer in [1, {n_steps - 1}], got {max_lag}")
 
 
 def _autocovariance(x, max_lag, mean):
@@ -258,7 +258,7 @@ def _autocovariance(x, max_lag, mean):
 
 
 def autocorrelation(x, max_lag, *, mean="trial"):
-    """Sample autocorrelation averaged over trials, lags ``0 .. max_lag`` steps.
+    """Sample autocorrelation averaged over trials, lags ``0, 1, ..., max_lag`` steps.
 
     ``c(k) = (1/L) sum_{t < L - k} (x_t - xbar)(x_{t+k} - xbar)`` per trial, averaged over
     trials, divided by ``c(0)``. ``mean='trial'`` removes each trial's mean (biased for
@@ -286,7 +286,8 @@ def fit_exponential(values, lags, *, offset=False):
     """Least-squares fit of ``A exp(-lag / tau) (+ B)``; returns ``(tau, A, B)``.
 
     ``tau`` is in the units of ``lags`` and bounded to ``[1e-6, 1000] * max(lags)``;
-    NaN if the data do not decay or the fit ends on a bound (tau not identified).
+    NaN if the data do not decay or the fit ends on a bound (tau not identified); all
+    three NaN if a value is not finite.
     The offset fit starts from the fit without offset.
 
     Examples
@@ -300,6 +301,9 @@ def fit_exponential(values, lags, *, offset=False):
 
     values = np.asarray(values, dtype=np.float64)
     lags = np.asarray(lags, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        # e.g. MR slopes of a train whose counts are constant at some lag: nothing to fit
+        return float("nan"), float("nan"), float("nan")
     span = max(float(lags[-1]), 1e-12)
     guess_tau = max((lags[-1] - lags[0]) / 3, span / 10)
     positive = values > 0
@@ -314,7 +318,9 @@ def fit_exponential(values, lags, *, offset=False):
         return result + params[2] if offset else result
 
     bounds = ([-np.inf, math.log(1e-6 * span)], [np.inf, math.log(1000 * span)])
-    start = [amplitude, math.log(guess_tau)]
+    # a very steep log-linear guess may fall below the lower bound: start just inside
+    start_log_tau = min(max(math.log(guess_tau), bounds[0][1] + 1e-3), bounds[1][1] - 1e-3)
+    start = [amplitude, start_log_tau]
     if offset:
         plain = fit_exponential(values, lags, offset=False)
         if np.isfinite(plain[0]):
@@ -435,9 +441,11 @@ def corrected_timescale(x, dt, max_lag, *, fit_from=0, white_noise=False):
             model = model + params[2] * white
         return (model - observed / scale)[chosen]
 
-    start = [1.0, math.log(start_tau)] + ([0.1] if white_noise else [])
     lower = [0.0, math.log(1e-3)] + ([0.0] if white_noise else [])
     upper = [np.inf, math.log(100.0 * L)] + ([np.inf] if white_noise else [])
+    # the direct fit may end outside [1e-3, 100 L] steps: start just inside the bounds
+    start_log_tau = min(max(math.log(start_tau), lower[1] + 1e-3), upper[1] - 1e-3)
+    start = [1.0, start_log_tau] + ([0.1] if white_noise else [])
     fit = least_squares(residual, start, bounds=(lower, upper))
     if not lower[1] + 1e-6 < fit.x[1] < upper[1] - 1e-6 or not fit.success:
         return float("nan")  # tau pinned at a bound: not identified by the data
@@ -532,7 +540,7 @@ def mr_estimator(activity, dt, k_max, *, mean="ts", offset=False):
     x = _as_trials(activity, "activity")
     if mean not in ("ts", "sm"):
         raise ValueError(f"mean must be 'ts' or 'sm', got {mean!r}")
-    _check_max_lag(k_max, x.shape[1] - 1)
+    _check_max_lag(k_max, x.shape[1] - 1, "k_max")
     slopes = _regression_slopes(x, k_max, mean)
     lags = np.arange(1, k_max + 1)
     if k_max < (4 if offset else 3):
@@ -706,6 +714,12 @@ def neuron_timescales(spikes, bin_size, k_max, *, method="mr", N=None, t_start=N
     ndarray, shape (N,)
         tau in seconds; NaN for neurons with fewer than 10 spikes or a failed fit.
 
+    Raises
+    ------
+    ValueError
+        ``k_max`` outside ``[4, n_bins - 2]`` for 'mr' (the offset fit needs 4 lags)
+        or ``[1, n_bins - 1]`` for 'acf' (with at least 3 bins), whatever the spikes.
+
     Examples
     --------
     >>> (spikes,) = ou_modulated_poisson(50.0, 20.0, 0.05, 100.0, n_neurons=2, seed=5)
@@ -716,6 +730,17 @@ def neuron_timescales(spikes, bin_size, k_max, *, method="mr", N=None, t_start=N
         raise ValueError(f"method must be 'mr' or 'acf', got {method!r}")
     counts, _ = bin_spike_counts(spikes, bin_size, N=N, t_start=t_start, t_stop=t_stop)
     bin_size = to_seconds(bin_size, "bin_size", positive=True)
+    # checked here for every neuron, not only when one has enough spikes to be fitted
+    n_bins = counts.shape[1]
+    # (both estimators need at least 3 bins; MR with an offset needs 4 lags)
+    lowest, highest = (4, n_bins - 2) if method == "mr" else (1, n_bins - 1 if n_bins >= 3 else 0)
+    if isinstance(k_max, bool) or not isinstance(k_max, int | np.integer):
+        raise ValueError(f"k_max must be an integer number of bins, got {k_max!r}")
+    if not lowest <= k_max <= highest:
+        raise ValueError(
+            f"k_max={k_max} must lie in [{lowest}, {highest}] for method={method!r} and "
+            f"{n_bins} bins of {bin_size} s"
+        )
     result = np.full(counts.shape[0], np.nan)
     for k, row in enumerate(counts):
         if row.sum() < 10:

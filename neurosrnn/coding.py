@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurosrnn.validation import check_seed, seeded_rng
+
 __all__ = [
     "CODINGS",
     "encode",
@@ -51,7 +53,7 @@ def _check_T(T):
 
 
 def latency_thresholds(T, kind="uniform"):
-    """Thresholds ``z_0 > z_1 > ... > z_{T-1}`` of the latency code.
+    """Decreasing thresholds ``z_k``, ``k = 0, 1, ..., T-1``, of the latency code.
 
     Parameters
     ----------
@@ -123,11 +125,15 @@ def encode(x, coding, T, *, seed=None, thresholds="uniform", separate_channels=T
     ------
     ValueError
         Unknown coding, T < 1, values outside [0, 1] or non-finite, wrong
-        threshold length.
+        threshold length, a negative seed.
+    TypeError
+        A seed that is not an integer (or a `numpy.random.Generator`).
     """
     if coding not in CODINGS:
         raise ValueError(f"Unknown coding {coding!r}; allowed: {', '.join(CODINGS)}")
     T = _check_T(T)
+    if not isinstance(seed, np.random.Generator):
+        check_seed(seed, allow_none=True)
     x = np.asarray(x, dtype=np.float64)
     single = x.ndim == 1
     if single:
@@ -140,7 +146,7 @@ def encode(x, coding, T, *, seed=None, thresholds="uniform", separate_channels=T
     if coding == "direct":
         frames = np.repeat(x[:, None, :], T, axis=1)
     elif coding == "rate":
-        rng = np.random.default_rng(seed)
+        rng = seeded_rng(seed, allow_none=True)
         frames = (rng.random((n, T, features)) < x[:, None, :]).astype(np.float64)
     else:
         n_latency = T if coding == "latency" else T - 1

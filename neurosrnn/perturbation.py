@@ -405,7 +405,7 @@ def two_trajectory_exponent(
     neurons=None,
     n_segments=10,
     seed=0,
-    progress=False,
+    progress=None,
     device=None,
     directory=None,
 ):
@@ -445,8 +445,9 @@ def two_trajectory_exponent(
         Contiguous segments for the error bar.
     seed : int
         Seed of the perturbation direction.
-    progress : bool
-        Progress bar on stderr.
+    progress : bool or None
+        Progress bar on stderr (`neurosrnn.progress.progress_bar`): None (default) on an
+        interactive terminal only, True always, False never.
     device : {None, "runtime", "cpp_standalone", "cuda_standalone"} or DeviceSettings
         None: run in the current runtime device with ``Network.store``/``restore``.
         A device name: compile once with `neurosrnn.devices.Simulation` and run the
@@ -581,7 +582,7 @@ def finite_size_lyapunov(
     period=None,
     neurons=None,
     seed=0,
-    progress=False,
+    progress=None,
     device=None,
     directory=None,
 ):
@@ -723,7 +724,7 @@ def divergence_curve(
     burn_in=0.0,
     period=None,
     spike_time_constant=0.01,
-    progress=False,
+    progress=None,
     device=None,
     directory=None,
 ):
@@ -747,8 +748,9 @@ def divergence_curve(
         As in `two_trajectory_exponent`.
     spike_time_constant : brian2 time or float (s)
         Kernel time constant of `spike_train_distance`.
-    progress : bool
-        Progress bar on stderr.
+    progress : bool or None
+        Progress bar on stderr (`neurosrnn.progress.progress_bar`): None (default) on an
+        interactive terminal only, True always, False never.
     device, directory
         As in `two_trajectory_exponent`; on a device every sample interval of each
         run is one run of the compiled binary.
@@ -897,7 +899,7 @@ def extra_spike_experiment(
     burn_in=0.0,
     period=None,
     spike_time_constant=0.01,
-    progress=False,
+    progress=None,
     device=None,
     directory=None,
 ):

@@ -11,6 +11,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -266,6 +267,117 @@ def test_sweep_command_refuses_a_store_under_a_file(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "sweep.toml"]
 
 
+def _sweep_cli(argv, capsys):
+    """``(exit status, stderr)`` of ``neurosrnn sweep ARGV`` through the main command line."""
+    from neurosrnn.cli import main
+
+    code = main(["sweep", *argv])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["table-is-a-folder", "table-under-a-file", "store-is-a-file"])
+def test_sweep_command_checks_its_output_locations_before_running(tmp_path, capsys, where):
+    sweep_file = _write_sweep(tmp_path, _NETWORK.format(extra=""))
+    (tmp_path / "afile").write_text("keep me")
+    (tmp_path / "afolder").mkdir()
+    option, fragment = {
+        "table-is-a-folder": (["--table", str(tmp_path / "afolder")], "--table"),
+        "table-under-a-file": (["--table", str(tmp_path / "afile" / "t.csv")], "--table"),
+        "store-is-a-file": (["--store", str(tmp_path / "afile")], "store"),
+    }[where]
+    code, error = _sweep_cli([str(sweep_file), *option], capsys)
+    assert code == 2 and fragment in error and error.count("\n") == 1
+    assert "Traceback" not in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "afolder", "sweep.toml"]
+    assert list((tmp_path / "afolder").iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
+@pytest.mark.parametrize("option", ["--store", "--table"])
+def test_sweep_command_refuses_an_unwritable_output_place(tmp_path, capsys, option):
+    sweep_file = _write_sweep(tmp_path, _NETWORK.format(extra=""))
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        target = locked / ("results" if option == "--store" else "table.csv")
+        code, error = _sweep_cli([str(sweep_file), option, str(target)], capsys)
+        assert code == 2 and "cannot write" in error and error.count("\n") == 1
+        assert list(locked.iterdir()) == []
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["locked", "sweep.toml"]
+    finally:
+        locked.chmod(0o700)
+
+
+def test_sweep_command_refuses_zero_workers_instead_of_using_the_file(tmp_path, capsys):
+    # "--workers 0" used to fall back silently to the file's value (0 is falsy)
+    sweep_file = _write_sweep(tmp_path, _NETWORK.format(extra=""))
+    code, error = _sweep_cli([str(sweep_file), "--workers", "0"], capsys)
+    assert code == 2 and "--workers must be > 0, got 0" in error
+    _assert_nothing_written(tmp_path)
+
+
+class _FailingRunner:
+    """Completes the first `n_good` runs, then raises (a run that fails on a worker)."""
+
+    def __init__(self, n_good):
+        self.n_good = n_good
+        self.calls = 0
+
+    def identity(self):
+        return {"runner": "failing", "n_good": self.n_good}
+
+    def __call__(self, point, seed):
+        self.calls += 1
+        if self.calls > self.n_good:
+            raise FloatingPointError("the membrane potential diverged")
+        return {**_spikes(seed), "info": {"N": 10, "duration_s": 1.0}}
+
+
+def _with_runner(monkeypatch, runner):
+    """Make ``neurosrnn sweep`` use `runner` for the points of the sweep file."""
+    import dataclasses
+
+    import neurosrnn.sweep.cli as sweep_cli
+
+    real_load = sweep_cli.load_sweep_file
+    monkeypatch.setattr(
+        sweep_cli,
+        "load_sweep_file",
+        lambda path: dataclasses.replace(real_load(path), runner=runner),
+    )
+
+
+def test_failed_sweep_leaves_no_empty_output_folder(tmp_path, capsys, monkeypatch):
+    _with_runner(monkeypatch, _FailingRunner(n_good=0))
+    sweep_file = _write_sweep(tmp_path, _NETWORK.format(extra=""))
+    store, table = tmp_path / "new" / "store", tmp_path / "tables" / "deep" / "t.csv"
+    argv = [str(sweep_file), "--store", str(store), "--table", str(table), "--quiet"]
+    code, error = _sweep_cli(argv, capsys)
+    assert code == 1 and error.count("\n") == 1 and "Traceback" not in error
+    assert "FloatingPointError: the membrane potential diverged" in error
+    _assert_nothing_written(tmp_path)  # neither new/store nor tables/deep is left
+
+
+def test_failed_sweep_keeps_completed_runs_and_resumes(tmp_path, capsys, monkeypatch):
+    _with_runner(monkeypatch, _FailingRunner(n_good=1))
+    sweep_file = _write_sweep(tmp_path, _NETWORK.format(extra=""))
+    store = tmp_path / "store"
+    code, error = _sweep_cli([str(sweep_file), "--store", str(store), "--quiet"], capsys)
+    assert code == 1 and "rerun the same command to resume" in error
+    (kept,) = ResultStore(store).keys()
+    assert ResultStore(store).status(kept) == "complete"
+    assert sorted(p.name for p in store.iterdir()) == [f"{kept}.npz"]  # no lock, no table
+    # the rerun computes the missing run only; the completed one is loaded
+    runner = _FailingRunner(n_good=1)
+    _with_runner(monkeypatch, runner)
+    code, error = _sweep_cli([str(sweep_file), "--store", str(store), "--quiet"], capsys)
+    assert code == 0 and runner.calls == 1, error
+    import pandas as pd
+
+    statuses = pd.read_csv(store / "table.csv").set_index("key")["status"]
+    assert statuses[kept] == "skipped" and sorted(statuses) == ["computed", "skipped"]
+
+
 # ---------------------------------------------------------------- item 3: shared stores
 
 _SHARED_SWEEP = """
@@ -391,3 +503,91 @@ def test_temporary_names_carry_the_writer_pid_and_the_key(tmp_path, monkeypatch)
     assert _temporary_key(name) == "run-a-b"
     assert _temporary_key(".tmp-run-a-xyz12345run-a.npz") == "run-a"  # written before pids
     assert _temporary_key("run-a.npz") is None
+
+
+# ---------------------------------------------------------------- kill -9 of a running sweep
+
+_FAULT_RUNNER = """
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+class FaultRunner:
+    # cheap deterministic runs; with `block` set, the run of g = block_g signals through
+    # that file and then waits (until the parent kills the process)
+
+    def __init__(self, block=None, block_g=None):
+        self.block, self.block_g = block, block_g
+
+    def identity(self):
+        return {"runner": "fault-runner"}
+
+    def __call__(self, point, seed):
+        if self.block is not None and point["g"] == self.block_g:
+            Path(self.block).touch()
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+        rng = np.random.default_rng([int(point["g"] * 10), seed])
+        indices = rng.integers(0, 5, 40)
+        times = np.sort(rng.uniform(0, 1, 40))
+        return {"spike_indices": indices, "spike_times": times,
+                "info": {"N": 5, "duration_s": 1.0}}
+"""
+
+_KILLED_SWEEP = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from fault_runner import FaultRunner
+from neurosrnn.sweep.loop import run_sweep
+
+points = [{"g": float(g)} for g in range(6)]
+run_sweep(FaultRunner(block=sys.argv[3], block_g=3.0), points, seeds=[0, 1], store=sys.argv[2],
+          scheduler="serial", progress=False)
+"""
+
+
+def test_sweep_killed_mid_run_resumes_to_the_uninterrupted_table(tmp_path, monkeypatch):
+    (tmp_path / "fault_runner.py").write_text(_FAULT_RUNNER)
+    script = tmp_path / "killed_sweep.py"
+    script.write_text(_KILLED_SWEEP)
+    store, marker = tmp_path / "store", tmp_path / "blocked"
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path), str(store), str(marker)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120  # only a real hang gets here
+        while not marker.exists():
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "the sweep never reached the blocking run"
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)  # kill -9 while it holds the claim of a run
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert len(ResultStore(store).keys()) == 6  # points 0, 1, 2 with both seeds
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from fault_runner import FaultRunner
+
+    points = [{"g": float(g)} for g in range(6)]
+    resumed = run_sweep(FaultRunner(), points, seeds=[0, 1], store=store, scheduler="serial",
+                        progress=False)  # fmt: skip
+    reference = run_sweep(FaultRunner(), points, seeds=[0, 1], store=tmp_path / "reference",
+                          scheduler="serial", progress=False)  # fmt: skip
+    assert list(resumed["status"]) == ["skipped"] * 6 + ["computed"] * 6
+    columns = [c for c in reference.columns if c not in ("status", "wall_time_s")]
+    assert resumed[columns].equals(reference[columns])
+    for key in reference["key"]:
+        ours, theirs = ResultStore(store).load(key), ResultStore(tmp_path / "reference").load(key)
+        assert_array_equal(ours["spike_indices"], theirs["spike_indices"])
+        assert_array_equal(ours["spike_times"], theirs["spike_times"])
+    # the killed process's lock file is gone, and nothing else is left behind
+    assert sorted(p.name for p in store.iterdir()) == sorted(f"{k}.npz" for k in resumed["key"])

@@ -115,7 +115,12 @@ class Simulation:
             raise ValueError(f"report must be None, 'text' or 'stderr', got {report!r}")
         self.settings = device_settings(device, device_options)
         if metadata is not None:
-            json.dumps(metadata)  # fail early on non-serialisable metadata
+            try:
+                json.dumps(metadata)  # fail early on non-serialisable metadata
+            except (TypeError, ValueError) as error:
+                raise TypeError(
+                    f"metadata must be JSON-serialisable (str, numbers, lists, dicts): {error}"
+                ) from None
         self.build_network = build_network
         self.duration = duration
         self.directory = None if directory is None else os.path.abspath(directory)

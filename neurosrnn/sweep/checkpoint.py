@@ -13,14 +13,23 @@ to that of an uninterrupted run.
 Directory layout
 ----------------
 - ``checkpoint.npz``: the engine state as arrays ``state__<name>``, and metadata
-  with the number of chunks written, the spike count, whether the run finished,
-  and a fingerprint of the run configuration (resuming with another configuration
-  is refused).
+  with the format version, the number of chunks written, the spike count, whether
+  the run finished, and a fingerprint of the run configuration (resuming with
+  another configuration is refused).
 - ``chunk-000000.npz``, ``chunk-000001.npz``, ...: ``spike_indices`` (int64) and
-  ``spike_times`` (float64, seconds) of each chunk.
+  ``spike_times`` (float64, seconds) of each chunk; its metadata holds the format
+  version, its own chunk number and a digest of the run's fingerprint, so a chunk
+  copied under another number or from another run's directory is refused.
 - ``.tmp-checkpoint-*checkpoint.npz``, ``.tmp-chunk-NNNNNN-*chunk-NNNNNN.npz``:
   temporaries of a write in flight. A killed run may leave them; the next run in the
   directory deletes them (only these names) before it writes anything.
+
+Every file is verified when read: a truncated or altered file, a chunk that is
+missing, misplaced or of another run, or chunks that do not add up to the spike count
+of the checkpoint raise `neurosrnn.sweep.store.CorruptResultError`; a file of another
+format version (`CHECKPOINT_FORMAT_VERSION`) raises its subclass
+`neurosrnn.sweep.store.UnsupportedFormatError`. Files written before the version field
+existed are version 1.
 
 Resuming is refused, before anything is written, when the fingerprint differs (the
 error names the fingerprint keys that differ) or when the directory already holds
@@ -38,6 +47,7 @@ tangent vectors Q, the running sums and the kernel state as a resumable state.)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -45,9 +55,17 @@ from pathlib import Path
 import numpy as np
 
 from neurosrnn.progress import progress_bar
-from neurosrnn.sweep.store import canonical_json, read_verified_arrays, write_arrays_atomic
+from neurosrnn.sweep.store import (
+    CorruptResultError,
+    UnsupportedFormatError,
+    canonical_json,
+    read_verified_arrays,
+    write_arrays_atomic,
+)
+from neurosrnn.validation import check_output_folder
 
 __all__ = [
+    "CHECKPOINT_FORMAT_VERSION",
     "CheckpointDirectory",
     "run_with_checkpoints",
     "load_checkpointed_spikes",
@@ -57,6 +75,27 @@ __all__ = [
 ]
 
 _STATE_PREFIX = "state__"
+
+#: Format version written into checkpoint and chunk files; others are refused on reading.
+CHECKPOINT_FORMAT_VERSION = 1
+_SUPPORTED_CHECKPOINT_VERSIONS = (1,)
+_CHECKPOINT_KEYS = ("n_chunks", "n_spikes", "finished", "fingerprint")
+
+
+def _fingerprint_digest(fingerprint_text):
+    """Short digest of a run's fingerprint text, stored in each of its chunk files."""
+    return hashlib.sha256(str(fingerprint_text).encode("utf-8")).hexdigest()[:32]
+
+
+def _check_version(path, metadata):
+    """Raise `UnsupportedFormatError` unless `metadata` is of a supported format version."""
+    version = metadata.get("format_version", 1) if isinstance(metadata, dict) else None
+    if isinstance(version, bool) or version not in _SUPPORTED_CHECKPOINT_VERSIONS:
+        supported = ", ".join(str(v) for v in _SUPPORTED_CHECKPOINT_VERSIONS)
+        raise UnsupportedFormatError(
+            f"{path} has checkpoint format version {version!r}; this neurosrnn reads format "
+            f"version(s) {supported} (current {CHECKPOINT_FORMAT_VERSION})"
+        )
 
 
 class CheckpointDirectory:
@@ -92,6 +131,7 @@ class CheckpointDirectory:
         """Write the state and the bookkeeping atomically."""
         arrays = {_STATE_PREFIX + name: np.asarray(value) for name, value in state.items()}
         metadata = {
+            "format_version": CHECKPOINT_FORMAT_VERSION,
             "n_chunks": int(n_chunks),
             "n_spikes": int(n_spikes),
             "finished": bool(finished),
@@ -102,12 +142,18 @@ class CheckpointDirectory:
     def load_checkpoint(self):
         """``(state, metadata)`` of the last checkpoint, or None if there is none.
 
-        Raises `CorruptResultError` if the checkpoint file fails verification.
+        Raises `CorruptResultError` if the checkpoint file fails verification or lacks
+        an entry, `UnsupportedFormatError` if it is of another format version.
         """
+        path = self.checkpoint_path
         try:
-            arrays, metadata = read_verified_arrays(self.checkpoint_path)
+            arrays, metadata = read_verified_arrays(path)
         except FileNotFoundError:
             return None
+        _check_version(path, metadata)
+        missing = [name for name in _CHECKPOINT_KEYS if name not in metadata]
+        if missing:
+            raise CorruptResultError(f"{path} lacks the checkpoint entries {missing}")
         state = {
             name[len(_STATE_PREFIX) :]: value
             for name, value in arrays.items()
@@ -119,27 +165,69 @@ class CheckpointDirectory:
         loaded = self.load_checkpoint() if self.checkpoint_path.exists() else None
         return None if loaded is None else loaded[1]
 
-    def save_chunk(self, number, spike_indices, spike_times):
+    def save_chunk(self, number, spike_indices, spike_times, *, fingerprint=None):
+        """Write the spikes of chunk `number`; `fingerprint` (its JSON text) names the run."""
+        metadata = {"format_version": CHECKPOINT_FORMAT_VERSION, "chunk": int(number)}
+        if fingerprint is not None:
+            metadata["run"] = _fingerprint_digest(fingerprint)
         write_arrays_atomic(
             self.chunk_path(number),
             {
                 "spike_indices": np.asarray(spike_indices, dtype=np.int64),
                 "spike_times": np.asarray(spike_times, dtype=np.float64),
             },
-            {"chunk": int(number)},
+            metadata,
         )
 
+    def _load_chunk(self, number, run):
+        """Verified spike arrays of chunk `number` of the run with fingerprint digest `run`."""
+        path = self.chunk_path(number)
+        try:
+            arrays, metadata = read_verified_arrays(path)
+        except FileNotFoundError:
+            raise CorruptResultError(
+                f"{path} is missing: the checkpoint in {self.directory} lists it"
+            ) from None
+        _check_version(path, metadata)
+        if metadata.get("chunk") != number:
+            raise CorruptResultError(
+                f"{path} holds chunk {metadata.get('chunk')!r}, expected {number} (a misplaced "
+                "or copied file)"
+            )
+        if run is not None and metadata.get("run", run) != run:
+            raise CorruptResultError(
+                f"{path} belongs to another run than the checkpoint in {self.directory} "
+                "(a file copied from another directory)"
+            )
+        for name in ("spike_indices", "spike_times"):
+            if name not in arrays:
+                raise CorruptResultError(f"{path} is missing the array {name!r}")
+        return arrays["spike_indices"], arrays["spike_times"]
+
     def load_spikes(self, n_chunks=None):
-        """Concatenated spikes of the first `n_chunks` chunks (default: per checkpoint)."""
+        """Concatenated spikes of the first `n_chunks` chunks (default: per checkpoint).
+
+        Each chunk is verified (`CorruptResultError` for a missing, truncated, altered,
+        misplaced or foreign one); with all the checkpoint's chunks, their spikes must add
+        up to its spike count.
+        """
+        metadata = self.read_metadata()
         if n_chunks is None:
-            metadata = self.read_metadata()
             n_chunks = 0 if metadata is None else metadata["n_chunks"]
+        run = None if metadata is None else _fingerprint_digest(metadata["fingerprint"])
         indices, times = [np.zeros(0, np.int64)], [np.zeros(0, np.float64)]
         for number in range(n_chunks):
-            arrays, _ = read_verified_arrays(self.chunk_path(number))
-            indices.append(arrays["spike_indices"])
-            times.append(arrays["spike_times"])
-        return np.concatenate(indices), np.concatenate(times)
+            chunk_indices, chunk_times = self._load_chunk(number, run)
+            indices.append(chunk_indices)
+            times.append(chunk_times)
+        indices, times = np.concatenate(indices), np.concatenate(times)
+        if metadata is not None and n_chunks == metadata["n_chunks"]:
+            if indices.size != metadata["n_spikes"]:
+                raise CorruptResultError(
+                    f"the {n_chunks} chunk file(s) in {self.directory} hold {indices.size} "
+                    f"spikes, the checkpoint {metadata['n_spikes']}"
+                )
+        return indices, times
 
 
 # temporaries of `write_arrays_atomic` for this directory's own files:
@@ -178,8 +266,8 @@ def _start_or_resume(folder, initial_state, fingerprint_text, n_spikes):
 
     A fresh start writes its initial state as checkpoint 0 at once, so a run killed
     during its first chunk resumes like any other. A checkpoint of another
-    configuration, or one that holds more than `n_spikes` spikes, is refused before
-    anything is written.
+    configuration, or one that holds more than `n_spikes` spikes, or whose chunk files
+    fail verification, is refused before anything is written.
     """
     loaded = folder.load_checkpoint()
     if loaded is None:
@@ -205,12 +293,13 @@ def _start_or_resume(folder, initial_state, fingerprint_text, n_spikes):
             f"saved; pass n_spikes >= {metadata['n_spikes']}, take the first {n_spikes} "
             "spikes from load_checkpointed_spikes, or use a new directory"
         )
+    folder.load_spikes(metadata["n_chunks"])  # every saved chunk verified before any write
     _remove_stale_temporaries(folder)
     return state, metadata["n_chunks"], metadata["n_spikes"]
 
 
 def run_with_checkpoints(advance, initial_state, *, directory, n_spikes, every, fingerprint=None,
-                         on_checkpoint=None, progress=False):  # fmt: skip
+                         on_checkpoint=None, progress=None):  # fmt: skip
     """Run an engine in chunks of `every` spikes, checkpointing after each chunk.
 
     If `directory` already holds a verified checkpoint with the same `fingerprint`,
@@ -238,8 +327,8 @@ def run_with_checkpoints(advance, initial_state, *, directory, n_spikes, every, 
     on_checkpoint : callable, optional
         ``on_checkpoint(n_chunks, n_spikes_done)`` after each checkpoint is written.
     progress : bool or None
-        Progress bar on stderr (`neurosrnn.progress.progress_bar`): True always, False
-        never (default), None on an interactive terminal.
+        Progress bar on stderr (`neurosrnn.progress.progress_bar`): None (default) on an
+        interactive terminal only, True always, False never.
 
     Returns
     -------
@@ -251,18 +340,22 @@ def run_with_checkpoints(advance, initial_state, *, directory, n_spikes, every, 
     Raises
     ------
     ValueError
-        `n_spikes` or `every` not a positive integer; a checkpoint with another
+        `n_spikes` or `every` not a positive integer; a `directory` on or under a
+        file (PermissionError where it cannot be written); a checkpoint with another
         fingerprint ("fingerprint mismatch"); or a checkpoint holding more than
         `n_spikes` spikes (its state after `n_spikes` spikes was not saved). Nothing is
         written in these cases.
     CorruptResultError
-        A checkpoint or chunk file fails verification.
+        A checkpoint or chunk file fails verification (truncated, altered, missing,
+        misplaced, of another run); its subclass `UnsupportedFormatError` for a file of
+        another format version.
     """
     for name, value in (("n_spikes", n_spikes), ("every", every)):
         if not isinstance(value, int | np.integer) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    check_output_folder(directory, "directory")
+    fingerprint_text = canonical_json(fingerprint)  # a fingerprint that is not JSON: refused here
     folder = CheckpointDirectory(directory)
-    fingerprint_text = canonical_json(fingerprint)
     state, n_chunks, done = _start_or_resume(folder, initial_state, fingerprint_text, n_spikes)
     with progress_bar(total=n_spikes, initial=done, label="checkpointed run", unit="spikes",
                       progress=progress) as bar:  # fmt: skip
@@ -272,7 +365,7 @@ def run_with_checkpoints(advance, initial_state, *, directory, n_spikes, every, 
             indices = np.asarray(indices, dtype=np.int64)
             if indices.shape[0] != step:
                 raise RuntimeError(f"advance returned {indices.shape[0]} spikes, {step} expected")
-            folder.save_chunk(n_chunks, indices, times)
+            folder.save_chunk(n_chunks, indices, times, fingerprint=fingerprint_text)
             n_chunks += 1
             done += step
             state = {name: np.asarray(value) for name, value in state.items()}
@@ -291,7 +384,12 @@ def run_with_checkpoints(advance, initial_state, *, directory, n_spikes, every, 
 
 
 def load_checkpointed_spikes(directory):
-    """Spikes saved so far in a checkpoint directory: ``(indices, times, metadata)``."""
+    """Spikes saved so far in a checkpoint directory: ``(indices, times, metadata)``.
+
+    Reads only: a directory that does not exist is not created (FileNotFoundError).
+    """
+    if not Path(directory).is_dir():
+        raise FileNotFoundError(f"no checkpoint directory {str(directory)!r}")
     folder = CheckpointDirectory(directory)
     metadata = folder.read_metadata()
     if metadata is None:
@@ -426,7 +524,7 @@ def _sparseprop_fingerprint(network, state):
     }
 
 
-def sparseprop_checkpointed_run(network, state, *, directory, n_spikes, every, progress=False,
+def sparseprop_checkpointed_run(network, state, *, directory, n_spikes, every, progress=None,
                                 on_checkpoint=None):  # fmt: skip
     """A long SparseProp run with a checkpoint every `every` spikes; resumes if possible.
 
@@ -446,8 +544,8 @@ def sparseprop_checkpointed_run(network, state, *, directory, n_spikes, every, p
     every : int
         Spikes between checkpoints.
     progress : bool or None
-        Progress bar on stderr: True always, False never (default), None on an
-        interactive terminal.
+        Progress bar on stderr (`neurosrnn.progress.progress_bar`): None (default) on an
+        interactive terminal only, True always, False never.
     on_checkpoint : callable, optional
         ``on_checkpoint(n_chunks, n_spikes_done)`` after each checkpoint.
 

@@ -231,7 +231,7 @@ def _run_on_dask(runner, tasks, store, analysis, scheduler, n_workers, bar):
 
 
 def run_sweep(runner, points, *, store, seeds=(0,), analysis=firing_statistics, scheduler=None,
-              n_workers=2, progress=True, validate=True):  # fmt: skip
+              n_workers=2, progress=None, validate=True):  # fmt: skip
     """Run every point for every seed and gather one row per run into a table.
 
     Parameters
@@ -257,8 +257,8 @@ def run_sweep(runner, points, *, store, seeds=(0,), analysis=firing_statistics, 
     n_workers : int
         Workers of the LocalCluster.
     progress : bool or None
-        Progress bar on stderr (`neurosrnn.progress.progress_bar`): True always
-        (default), False never, None on an interactive terminal.
+        Progress bar on stderr (`neurosrnn.progress.progress_bar`): None (default) on an
+        interactive terminal only, True always, False never.
     validate : bool
         Call ``runner.validate_point`` on every point first.
 

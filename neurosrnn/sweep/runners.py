@@ -182,6 +182,7 @@ class Brian2NetworkRunner:
         model = self.neuron_model()
         model.validate_parameters(self.N, dict(self.parameters))
         self._check_value("J0", self.J0, model)
+        self._check_value("g", self.g, model)
         for state, bounds in self.initial_ranges.items():
             if state not in model.equations.names:
                 raise ValueError(

@@ -353,8 +353,9 @@ class ResultStore:
     Parameters
     ----------
     directory : str or pathlib.Path
-        Created if missing. Safe to share between processes and hosts on a shared
-        file system: each run writes only its own key, through a rename.
+        Created if missing (ValueError, naming it, when it is or lies under a file).
+        Safe to share between processes and hosts on a shared file system: each run
+        writes only its own key, through a rename.
 
     Examples
     --------
@@ -367,7 +368,15 @@ class ResultStore:
 
     def __init__(self, directory):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        if self.directory.exists() and not self.directory.is_dir():
+            raise ValueError(f"directory {str(directory)!r} exists and is not a folder")
+        try:  # an existing store that cannot be written still loads
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as error:
+            raise ValueError(
+                f"directory {str(directory)!r} cannot be created: a part of it is a file "
+                f"({error.strerror})"
+            ) from None
         self._locks = {}
 
     def __repr__(self):
