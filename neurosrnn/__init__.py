@@ -41,6 +41,9 @@ _LAZY = {
     "finite_size_lyapunov": "neurosrnn.perturbation",
     "extra_spike_experiment": "neurosrnn.perturbation",
     "encode": "neurosrnn.coding",
+    "write_nwb": "neurosrnn.nwb",
+    "read_nwb": "neurosrnn.nwb",
+    "NWBContents": "neurosrnn.nwb",
 }
 _SUBMODULES = (
     "analysis",
@@ -49,6 +52,7 @@ _SUBMODULES = (
     "devices",
     "learning",
     "models",
+    "nwb",
     "perturbation",
     "results",
     "sparseprop",

@@ -9,15 +9,18 @@ manifest written at build time, without Brian2's device).
 Results format (a folder)
 -------------------------
 ``metadata.json``
-    ``{"format": "neurosrnn-results", "format_version": 1, "spike_monitors":
-    {name: {"N": size of the recorded group, "n_spikes": ...}}, "state_monitors":
+    ``{"format": "neurosrnn-results", "format_version": 2, "spike_monitors":
+    {name: {"N": size of the recorded group, "n_spikes": ..., "t_start": 0.0,
+    "t_stop": end of the run in seconds or null, "i": "i", "t": "t"}}, "state_monitors":
     {name: {"variables": {var: {"dimensions": [7 SI exponents], "unit": "V"}}}},
     ...}`` plus the run's metadata: device settings, duration and dt in seconds,
     parameter overrides, wall time, package versions.
 ``spikes.npz``
-    For every spike monitor ``M``: ``M.i`` (int64 neuron indices) and ``M.t``
-    (float64 spike times in seconds), sorted by time, then index. When there is a
-    single spike monitor the arrays are also stored as plain ``i`` and ``t``.
+    Every spike once: with a single spike monitor, ``i`` (int64 neuron indices) and
+    ``t`` (float64 spike times in seconds), sorted by time, then index; with several,
+    ``M.i`` and ``M.t`` for every monitor ``M``. The ``i``/``t`` entries of
+    ``spike_monitors`` name the arrays. Format version 1 stored ``M.i``/``M.t`` and,
+    for a single monitor, the same spikes again as ``i``/``t``; it is still read.
 ``states.npz``
     For every state monitor ``M``: ``M.t`` (seconds), ``M.record`` (recorded
     indices) and ``M.<var>`` (shape ``(len(record), len(t))``, SI units without
@@ -25,6 +28,10 @@ Results format (a folder)
 
 Every file is written to a temporary name in the same folder and moved into place
 with `os.replace`, so a reader never sees a partial file.
+
+Spikes come back as `SpikeTrains`, the package's one spike-train type (this module
+re-exports `neurosrnn.analysis.SpikeTrains`), with the run's window ``[0, duration)``,
+so ``firing_summary(load_results(folder).spike_trains)`` works as it stands.
 """
 
 from __future__ import annotations
@@ -37,8 +44,9 @@ import numpy as np
 from brian2 import Quantity, SpikeMonitor, StateMonitor
 from brian2.units.fundamentalunits import get_dimensions, get_or_create_dimension, get_unit
 
+from neurosrnn.analysis import SpikeTrains
 from neurosrnn.atomic import atomic_write
-from neurosrnn.units import seconds_array
+from neurosrnn.units import seconds_array, to_seconds
 
 __all__ = [
     "RESULTS_FORMAT_VERSION",
@@ -54,7 +62,7 @@ __all__ = [
 ]
 
 #: Version of the results folder format (``metadata.json`` field ``format_version``).
-RESULTS_FORMAT_VERSION = 1
+RESULTS_FORMAT_VERSION = 2
 #: Name of the file a standalone build writes into its project folder, describing
 #: the monitors so that results of a binary run elsewhere can be loaded.
 MANIFEST_NAME = "neurosrnn_manifest.json"
@@ -97,83 +105,6 @@ def save_figure_atomic(figure, path, dpi=110):
 
 
 # ----------------------------------------------------------------------------- containers
-
-
-class SpikeTrains:
-    """Spikes of one group: neuron indices and times in seconds, sorted by (t, i).
-
-    Parameters
-    ----------
-    i : array of int
-        Neuron index of every spike.
-    t : array of float or brian2 quantity
-        Spike times (seconds if plain numbers).
-    N : int
-        Size of the recorded group.
-    name : str
-        Name of the monitor.
-
-    Notes
-    -----
-    Spikes are sorted by time and, within a time step, by index, so that devices
-    recording in different orders (brian2cuda does not sort by index) give equal
-    arrays.
-    """
-
-    def __init__(self, i, t, N, name="spikes"):
-        # Copies: a monitor's arrays may be views of buffers Brian2 reuses after a reset.
-        i = np.array(i, dtype=np.int64)
-        t = np.array(seconds_array(t, "t"), dtype=np.float64)
-        if i.ndim != 1 or i.shape != t.shape:
-            raise ValueError(
-                f"i and t must be 1-D arrays of equal length, got {i.shape}, {t.shape}"
-            )
-        if i.size and (i.min() < 0 or i.max() >= N):
-            raise ValueError(f"spike indices must lie in [0, {N}), got [{i.min()}, {i.max()}]")
-        if _is_sorted(i, t):  # Brian2's usual order: an O(n) check instead of a sort
-            self.i, self.t = i, t
-        else:
-            order = np.lexsort((i, t))
-            self.i = i[order]
-            self.t = t[order]
-        self.N = int(N)
-        self.name = name
-
-    def __repr__(self):
-        return f"<SpikeTrains {self.name!r}: {self.i.size} spikes from {self.N} neurons>"
-
-    def __len__(self):
-        return int(self.i.size)
-
-    def count(self):
-        """Number of spikes of every neuron (length `N`)."""
-        return np.bincount(self.i, minlength=self.N)
-
-    def trains(self):
-        """List of `N` arrays: the spike times (s) of every neuron."""
-        order = np.argsort(self.i, kind="stable")
-        boundaries = np.searchsorted(self.i[order], np.arange(self.N + 1))
-        times = self.t[order]
-        return [times[boundaries[k] : boundaries[k + 1]] for k in range(self.N)]
-
-    def __eq__(self, other):
-        if not isinstance(other, SpikeTrains):
-            return NotImplemented
-        return (
-            self.N == other.N
-            and np.array_equal(self.i, other.i)
-            and np.array_equal(self.t, other.t)
-        )
-
-    __hash__ = None
-
-
-def _is_sorted(i, t):
-    """Whether spikes are sorted by time and, within a time, by index."""
-    if i.size < 2:
-        return True
-    time_step = np.diff(t)
-    return bool(np.all((time_step > 0) | ((time_step == 0) & (np.diff(i) >= 0))))
 
 
 class StateRecording:
@@ -236,7 +167,7 @@ class SimulationResults:
     Parameters
     ----------
     spikes : dict
-        Monitor name -> `SpikeTrains`.
+        Monitor name -> `SpikeTrains` (`neurosrnn.analysis.SpikeTrains`).
     states : dict
         Monitor name -> `StateRecording`.
     metadata : dict
@@ -290,13 +221,20 @@ class SimulationResults:
         """Collect `brian2.SpikeMonitor` and `brian2.StateMonitor` objects after a run.
 
         Works on every device: Brian2 reads standalone results from the binary's
-        results folder.
+        results folder. The spike window is ``[0, metadata["duration_s"])`` when the
+        metadata give the run's duration (as `neurosrnn.devices.Simulation` does), else
+        ``[0, current time of the monitor's clock)``.
         """
         spikes, states = {}, {}
+        duration = (metadata or {}).get("duration_s")
         for monitor in monitors:
             if isinstance(monitor, SpikeMonitor) and monitor.record:
+                times = np.array(monitor.t_[:], dtype=np.float64)
+                stop = _stop_holding(times, duration)
+                if stop is None:
+                    stop = _stop_holding(times, _clock_time(monitor))
                 spikes[monitor.name] = SpikeTrains(
-                    monitor.i[:], monitor.t_[:], monitor.source.N, monitor.name
+                    monitor.i[:], times, monitor.source.N, monitor.name, t_stop=stop
                 )
             elif isinstance(monitor, StateMonitor):
                 states[monitor.name] = _state_recording(monitor)
@@ -352,7 +290,13 @@ class SimulationResults:
                 "format": "neurosrnn-results",
                 "format_version": RESULTS_FORMAT_VERSION,
                 "spike_monitors": {
-                    name: {"N": trains.N, "n_spikes": len(trains)}
+                    name: {
+                        "N": trains.N,
+                        "n_spikes": len(trains),
+                        "t_start": trains.t_start,
+                        "t_stop": trains.t_stop,
+                        **dict(zip("it", self._spike_array_names(name), strict=True)),
+                    }
                     for name, trains in self.spikes.items()
                 },
                 "state_monitors": state_description,
@@ -364,15 +308,19 @@ class SimulationResults:
         write_json_atomic(os.path.join(directory, "metadata.json"), metadata)
         return directory
 
+    def _spike_array_names(self, name):
+        """Names of monitor `name`'s arrays in ``spikes.npz``: plain ``i``/``t`` if alone."""
+        if len(self.spikes) == 1:
+            return "i", "t"
+        return f"{name}.i", f"{name}.t"
+
     def _spike_arrays(self):
-        """``spikes.npz`` content: ``M.i``/``M.t`` per monitor (plus ``i``/``t`` if one)."""
+        """``spikes.npz`` content: every spike once (see the module docstring)."""
         arrays = {}
         for name, trains in self.spikes.items():
-            arrays[f"{name}.i"] = trains.i
-            arrays[f"{name}.t"] = trains.t
-        if len(self.spikes) == 1:
-            arrays["i"] = self.i
-            arrays["t"] = self.t
+            i_name, t_name = self._spike_array_names(name)
+            arrays[i_name] = trains.i
+            arrays[t_name] = trains.t
         return arrays
 
     def _state_arrays(self):
@@ -423,6 +371,31 @@ def _state_recording(monitor):
     )
 
 
+def _clock_time(monitor):
+    """The current time (s) of a monitor's clock, or None where the device cannot tell."""
+    try:
+        return to_seconds(monitor.clock.t, f"{monitor.name}.clock.t")
+    except Exception:  # noqa: BLE001 - a standalone device may not expose it: no window end
+        return None
+
+
+def _stop_holding(times, stop):
+    """`stop` (s) if every spike lies before it, else None (the window end is unknown)."""
+    if stop is None:
+        return None
+    stop = float(stop)
+    if stop <= 0 or (times.size and times.max() >= stop):
+        return None
+    return stop
+
+
+def _window_of(info, metadata, times):
+    """``(t_start, t_stop)`` of a stored monitor; format 1 files give the run duration."""
+    if "t_stop" in info:
+        return info.get("t_start", 0.0), info["t_stop"]
+    return 0.0, _stop_holding(times, metadata.get("duration_s"))
+
+
 def _dims_list(dims):
     return [float(x) for x in dims._dims]
 
@@ -468,7 +441,17 @@ def load_results(directory):
     spikes, states = {}, {}
     with np.load(os.path.join(directory, "spikes.npz")) as arrays:
         for name, info in metadata.get("spike_monitors", {}).items():
-            spikes[name] = SpikeTrains(arrays[f"{name}.i"], arrays[f"{name}.t"], info["N"], name)
+            # format 1 always has "M.i"/"M.t" (and "i"/"t" again for a single monitor)
+            times = arrays[info.get("t", f"{name}.t")]
+            t_start, t_stop = _window_of(info, metadata, times)
+            spikes[name] = SpikeTrains(
+                arrays[info.get("i", f"{name}.i")],
+                times,
+                info["N"],
+                name,
+                t_start=t_start,
+                t_stop=t_stop,
+            )
     with np.load(os.path.join(directory, "states.npz")) as arrays:
         for name, info in metadata.get("state_monitors", {}).items():
             variables = info["variables"]
@@ -511,7 +494,7 @@ def load_standalone_results(project_directory, results_directory="results"):
         manifest = json.load(stream)
     folder = os.path.join(project_directory, results_directory)
     spikes = {
-        name: _read_raw_spikes(folder, name, info)
+        name: _read_raw_spikes(folder, name, info, manifest.get("duration_s"))
         for name, info in manifest["monitors"]["spike_monitors"].items()
     }
     states = {
@@ -530,11 +513,11 @@ def load_standalone_results(project_directory, results_directory="results"):
     return SimulationResults(spikes, states, metadata)
 
 
-def _read_raw_spikes(folder, name, info):
+def _read_raw_spikes(folder, name, info, duration):
     """`SpikeTrains` from a standalone binary's raw ``i`` and ``t`` files."""
     i = np.fromfile(os.path.join(folder, info["i"]), dtype=np.dtype(info["i_dtype"]))
     t = np.fromfile(os.path.join(folder, info["t"]), dtype=np.float64)
-    return SpikeTrains(i, t, info["N"], name)
+    return SpikeTrains(i, t, info["N"], name, t_stop=_stop_holding(t, duration))
 
 
 def _read_raw_states(folder, name, info):

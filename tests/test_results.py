@@ -135,3 +135,45 @@ def test_from_network_matches_the_monitors_on_runtime():
     first = trains.t[trains.i == 4][0]
     expected = -10e-3 * np.log(1 - 1 / 2.0)
     assert expected - 1e-4 <= first <= expected + 1e-12
+
+
+def test_spikes_npz_stores_every_spike_once_and_keeps_the_window(tmp_path):
+    i, t, N = _random_spikes()
+    one = SpikeTrains(i, t, N, "spikes", t_start=0.0, t_stop=1.5)
+    SimulationResults({"spikes": one}).save(tmp_path / "one")
+    with np.load(tmp_path / "one" / "spikes.npz") as arrays:
+        assert sorted(arrays.files) == ["i", "t"]  # the documented plain layout, once
+    loaded = load_results(tmp_path / "one").spike_trains
+    assert loaded == one and loaded.t_stop == 1.5
+    other = SpikeTrains(i[:7], t[:7], N, "other")  # no known end
+    SimulationResults({"spikes": one, "other": other}).save(tmp_path / "two")
+    with np.load(tmp_path / "two" / "spikes.npz") as arrays:
+        assert sorted(arrays.files) == ["other.i", "other.t", "spikes.i", "spikes.t"]
+    loaded = load_results(tmp_path / "two")
+    assert loaded.spikes["spikes"] == one and loaded.spikes["other"] == other
+    assert loaded.spikes["other"].t_stop is None
+
+
+def test_load_results_reads_format_1_files(tmp_path):
+    """Format 1 (written by the test, as version 1 wrote it): every spike twice."""
+    i, t, N = _random_spikes(seed=3)
+    order = np.lexsort((i, t))
+    metadata = {
+        "format": "neurosrnn-results",
+        "format_version": 1,
+        "spike_monitors": {"spikes": {"N": N, "n_spikes": int(i.size)}},
+        "state_monitors": {},
+        "duration_s": 1.0,
+    }
+    arrays = {"spikes.i": i[order], "spikes.t": t[order], "i": i[order], "t": t[order]}
+    write_json_atomic(tmp_path / "metadata.json", metadata)
+    write_npz_atomic(tmp_path / "spikes.npz", arrays)
+    write_npz_atomic(tmp_path / "states.npz", {})
+    loaded = load_results(tmp_path).spike_trains
+    assert loaded == SpikeTrains(i, t, N, t_stop=1.0)  # the window from duration_s
+    np.testing.assert_array_equal(loaded.i, i[order])
+    np.testing.assert_array_equal(loaded.t, t[order])
+    # a duration that does not hold every spike gives an unknown end, not an error
+    metadata["duration_s"] = 0.5
+    write_json_atomic(tmp_path / "metadata.json", metadata)
+    assert load_results(tmp_path).spike_trains.t_stop is None
