@@ -79,7 +79,7 @@ def plot_spectrum(exponents, *, errors=None, normalize_index=True, ax=None, labe
         errors = np.asarray(errors, dtype=float)
         ax.fill_between(index, values - errors, values + errors, alpha=0.3, color=line.get_color())
     ax.axhline(0.0, color="0.5", lw=0.8)
-    ax.set_ylabel("Lyapunov exponent λ_i")
+    ax.set_ylabel(r"Lyapunov exponent $\lambda_i$")
     if label is not None:
         ax.legend(frameon=False)
     return ax
@@ -127,7 +127,7 @@ def plot_convergence(times, running=None, *, n_show=5, ax=None, time_unit=None):
     if isinstance(n_show, bool) or not isinstance(n_show, int | np.integer) or n_show < 1:
         raise ValueError(f"n_show must be a positive integer, got {n_show!r}")
     for k in range(min(int(n_show), running.shape[1])):
-        ax.plot(times, running[:, k], label=f"λ_{k + 1}")
+        ax.plot(times, running[:, k], label=f"$\\lambda_{{{k + 1}}}$")
     ax.set_xlabel(f"averaging time ({time_unit})" if time_unit else "averaging time")
     ax.set_ylabel("running estimate")
     ax.legend(frameon=False, fontsize="small")

@@ -15,6 +15,7 @@ from .synchrony import spike_synchrony_chi
 
 __all__ = [
     "raster",
+    "rate_bin_edges",
     "population_rate_plot",
     "statistic_histogram",
     "summary_figure",
@@ -38,13 +39,83 @@ def _axes(ax):
     return ax
 
 
-def raster(spikes, *, ax=None, max_neurons=None, marker_size=2.0, color="k", **window):
+#: Colours of the populations in a raster: E, I, then matplotlib's cycle.
+_POPULATION_COLORS = ("tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple")
+
+
+def _population_masks(populations, N):
+    """``[(label, mask over neurons)]`` from an E/I split or a label -> indices mapping."""
+    if isinstance(populations, int | np.integer):
+        split = int(populations)
+        if not 0 <= split <= N:
+            raise ValueError(f"populations (N_excitatory) must lie in [0, N={N}], got {split}")
+        index = np.arange(N)
+        return [("E", index < split), ("I", index >= split)]
+    masks = []
+    for label, members in dict(populations).items():
+        mask = np.zeros(N, dtype=bool)
+        members = np.asarray(members, dtype=np.int64)
+        if members.size and (members.min() < 0 or members.max() >= N):
+            raise ValueError(f"population {label!r} names neurons outside 0 .. {N - 1}")
+        mask[members] = True
+        masks.append((str(label), mask))
+    return masks
+
+
+def _population_rows(masks, shown):
+    """``[(label, row of each neuron or -1)]``: the first neurons of every population.
+
+    Each population gets a share of the `shown` rows in proportion to its size (at
+    least one row for a non-empty population while rows remain); rows run through the
+    populations in order. With every neuron shown, rows are the neuron indices.
+    """
+    N = masks[0][1].size if masks else 0
+    rows = []
+    if shown >= N:
+        for label, mask in masks:
+            row_of = np.where(mask, np.arange(N), -1)
+            rows.append((label, row_of))
+        return rows
+    sizes = np.array([mask.sum() for _, mask in masks])
+    shares = np.minimum(sizes, np.maximum(np.round(shown * sizes / max(N, 1)), sizes > 0))
+    shares = shares.astype(int)
+    while shares.sum() > shown:  # rounding up small populations may overshoot
+        shares[np.argmax(shares)] -= 1
+    first = 0
+    for (label, mask), share in zip(masks, shares, strict=True):
+        row_of = np.full(N, -1, dtype=np.int64)
+        members = np.flatnonzero(mask)[:share]
+        row_of[members] = first + np.arange(members.size)
+        first += members.size
+        rows.append((label, row_of))
+    return rows
+
+
+def raster(
+    spikes,
+    *,
+    ax=None,
+    max_neurons=None,
+    marker_size=2.0,
+    color="k",
+    populations=None,
+    **window,
+):
     """Raster plot: one dot per spike, neuron index against time (seconds).
+
+    When only some neurons are drawn, the title says so (``showing n of N neurons``).
 
     Parameters
     ----------
     max_neurons : int, optional
         Draw only neurons ``0 .. max_neurons - 1`` (large networks).
+    color : color
+        Colour of the dots when `populations` is None.
+    populations : int or dict, optional
+        Colour populations apart, with a legend: an int is the number of excitatory
+        neurons (``0 .. n - 1`` are E in blue, the rest I in red); a dict maps a label
+        to the indices of its neurons. With `max_neurons`, each population shows its
+        first neurons, in proportion to its size, one block of rows after the other.
     **window
         ``N``, ``t_start``, ``t_stop`` as for `as_spike_trains`.
 
@@ -58,20 +129,75 @@ def raster(spikes, *, ax=None, max_neurons=None, marker_size=2.0, color="k", **w
     >>> ax = raster(([0, 1, 1], [0.1, 0.2, 0.3]), t_stop=1.0)
     >>> ax.get_xlabel(), ax.get_ylabel(), len(ax.collections[0].get_offsets())
     ('time (s)', 'neuron', 3)
+    >>> ax = raster(([0, 3, 5], [0.1, 0.2, 0.3]), N=10, t_stop=1.0, max_neurons=4, populations=2)
+    >>> ax.get_title(), [text.get_text() for text in ax.get_legend().get_texts()]
+    ('showing 4 of 10 neurons', ['E', 'I'])
     >>> plt.close("all")
     """
     st = as_spike_trains(spikes, **window)
     ax = _axes(ax)
-    indices, times = st.indices, st.times
-    if max_neurons is not None:
-        keep = indices < max_neurons
-        indices, times = indices[keep], times[keep]
-    ax.scatter(times, indices, s=marker_size, c=color, marker=".", linewidths=0)
+    shown = st.N if max_neurons is None else min(int(max_neurons), st.N)
+    if populations is None:
+        keep = st.indices < shown
+        ax.scatter(st.times[keep], st.indices[keep], s=marker_size, c=color, marker=".",
+                   linewidths=0)  # fmt: skip
+        ax.set_ylabel("neuron")
+    else:
+        rows = _population_rows(_population_masks(populations, st.N), shown)
+        for k, (label, row_of) in enumerate(rows):
+            mine = row_of[st.indices] >= 0
+            colour = _POPULATION_COLORS[k % len(_POPULATION_COLORS)]
+            ax.scatter(st.times[mine], row_of[st.indices[mine]], s=marker_size, marker=".",
+                       linewidths=0, color=colour, label=label)  # fmt: skip
+        ax.legend(loc="upper right", markerscale=4, fontsize="small")
+        ax.set_ylabel("neuron" if shown == st.N else "neuron (first of each population)")
+    if shown < st.N:
+        ax.set_title(f"showing {shown} of {st.N} neurons", fontsize="small")
     ax.set_xlim(st.t_start, st.t_stop)
-    ax.set_ylim(-0.5, (st.N if max_neurons is None else min(max_neurons, st.N)) - 0.5)
+    ax.set_ylim(-0.5, shown - 0.5)
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("neuron")
     return ax
+
+
+def rate_bin_edges(rates, duration, *, max_bins=30):
+    """Histogram edges for firing rates measured over `duration`: whole spike counts per bin.
+
+    A rate measured over ``T`` is a spike count over ``T``, so it only takes the values
+    ``k / T``. Equal-width bins that ignore this hold 0, 1 or 2 of those values and
+    draw gaps and spikes that are not in the data. These edges lie half-way between
+    the possible values, ``(k - 1/2) / T``, and every bin holds the same whole number
+    ``w`` of them (``w = 1`` when the counts span at most `max_bins` values).
+
+    Parameters
+    ----------
+    rates : array
+        Rates in Hz (NaN ignored).
+    duration : float
+        Measurement window ``T`` in seconds (> 0).
+    max_bins : int
+        Most bins.
+
+    Returns
+    -------
+    numpy.ndarray
+        Edges in Hz.
+
+    Examples
+    --------
+    >>> rate_bin_edges([0.0, 2.0, 4.0, 4.0], 0.5)  # counts 0, 1, 2: one bin each
+    array([-1.,  1.,  3.,  5.])
+    """
+    T = float(duration)
+    if not (np.isfinite(T) and T > 0):
+        raise ValueError(f"duration must be a finite time > 0 in seconds, got {duration!r}")
+    rates = np.asarray(rates, dtype=np.float64)
+    counts = np.round(rates[np.isfinite(rates)] * T)
+    if counts.size == 0:
+        return np.array([-0.5, 0.5]) / T
+    low, high = int(counts.min()), int(counts.max())
+    width = max(1, int(np.ceil((high - low + 1) / max_bins)))
+    n_bins = int(np.ceil((high - low + 1) / width))
+    return (low - 0.5 + width * np.arange(n_bins + 1)) / T
 
 
 def population_rate_plot(spikes, *, bin_size=0.005, ax=None, **window):
@@ -123,7 +249,7 @@ def statistic_histogram(values, *, ax=None, bins=30, label="", log=False, what="
     return ax
 
 
-def summary_figure(spikes, *, summary=None, max_neurons=200, **window):
+def summary_figure(spikes, *, summary=None, max_neurons=200, populations=None, **window):
     """Four panels: raster, population rate, rate histogram, CV histogram.
 
     Parameters
@@ -137,7 +263,13 @@ def summary_figure(spikes, *, summary=None, max_neurons=200, **window):
     summary : FiringSummary, optional
         Statistics already computed for ``spikes`` (spike input only).
     max_neurons : int
-        Neurons shown in the raster.
+        Neurons shown in the raster (its title says how many of N).
+    populations : int or dict, optional
+        Colour the raster's populations apart (see `raster`; an int is the number of
+        excitatory neurons).
+
+    The rate histogram's bins hold whole spike counts (`rate_bin_edges`), so the
+    quantisation of rates to ``k / T`` draws no gaps.
 
     Returns
     -------
@@ -170,11 +302,13 @@ def summary_figure(spikes, *, summary=None, max_neurons=200, **window):
         chi = spike_synchrony_chi(st, SUMMARY_CHI_TAU, dt=min(0.001, SUMMARY_BIN_SIZE))
         edges, rate = time_histogram(st, SUMMARY_BIN_SIZE, output="rate")
     figure, axes = plt.subplots(2, 2, figsize=(10, 6), layout="constrained")
-    raster(st, ax=axes[0, 0], max_neurons=max_neurons)
+    raster(st, ax=axes[0, 0], max_neurons=max_neurons, populations=populations)
     axes[0, 1].stairs(rate, edges, fill=True, color="0.4")
     axes[0, 1].set_xlabel("time (s)")
     axes[0, 1].set_ylabel("population rate (Hz)")
-    statistic_histogram(rates, ax=axes[1, 0], label="firing rate (Hz)")
+    statistic_histogram(
+        rates, ax=axes[1, 0], label="firing rate (Hz)", bins=rate_bin_edges(rates, st.duration)
+    )
     statistic_histogram(cvs, ax=axes[1, 1], label="CV of ISI")
     figure.suptitle(f"N = {st.N}, chi = {chi:.3f}")
     return figure

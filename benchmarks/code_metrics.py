@@ -20,7 +20,7 @@ import os
 import sys
 
 ROOTS = {"neurosrnn": "neurosrnn", "neurosrnn.models": "models", "neurosrnn.analysis": "analysis"}
-TOP3 = {"cli", "demo", "sweep", "store", "checkpoint", "sweep_file", "__main__"}
+TOP3 = {"cli", "demo", "sweep", "store", "checkpoint", "sweep_file", "spec_syntax", "__main__"}
 TOP2 = {"devices", "results", "sparseprop", "perturbation", "learning", "coding"}
 
 

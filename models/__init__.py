@@ -36,8 +36,10 @@ from .timescale_samplers import (
     constant_timescales,
     gamma_timescales,
     lognormal_timescales,
+    normal_values,
     truncated_normal_timescales,
     uniform_timescales,
+    uniform_values,
 )
 
 #: Name -> zero-argument factory returning a `NeuronModel`.
@@ -54,6 +56,8 @@ MODEL_LIBRARY = {
 
 __all__ = [
     "MODEL_LIBRARY",
+    "uniform_values",
+    "normal_values",
     "NeuronModel",
     "lif",
     "alif",

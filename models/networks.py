@@ -2,8 +2,9 @@
 
 Every recipe draws its graph once with `neurosrnn.connectivity` and hands it to Brian2
 as explicit indices, so runtime, C++ standalone, CUDA standalone and the SparseProp
-engine all see the same synapses. Per-neuron parameters may be given as scalars,
-arrays or `TimescaleSampler` objects (drawn from the recipe's seed).
+engine all see the same synapses. Per-neuron parameters and initial values may be given
+as scalars, arrays or `TimescaleSampler` objects (drawn from the recipe's seed: first
+the parameters, then the initial values, each in the order of its dict).
 
 Recipes
 -------
@@ -24,7 +25,8 @@ from brian2 import Hz, Network, SpikeMonitor, StateMonitor, Synapses, ms, mV, se
 from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
 
 from neurosrnn.connectivity import Connectivity, balanced_ei, fixed_out_degree
-from neurosrnn.validation import check_seed, int_array, seeded_rng
+from neurosrnn.units import to_seconds
+from neurosrnn.validation import check_int, check_seed, int_array, seeded_rng
 
 from .timescale_samplers import TimescaleSampler
 
@@ -105,12 +107,15 @@ class RecurrentNetwork:
 
 def _resolve_parameters(model, N, parameters, rng):
     """Draw sampler-valued parameters; leave the rest to `NeuronModel.validate_parameters`."""
-    resolved = {}
-    for name, value in (parameters or {}).items():
-        if isinstance(value, TimescaleSampler):
-            value = value.sample(N, seed=rng)
-        resolved[name] = value
-    return model.validate_parameters(N, resolved)
+    return model.validate_parameters(N, _drawn(N, parameters, rng))
+
+
+def _drawn(N, values, rng):
+    """`values` with every `TimescaleSampler` replaced by its `N` draws from `rng`, in order."""
+    return {
+        name: value.sample(N, seed=rng) if isinstance(value, TimescaleSampler) else value
+        for name, value in (values or {}).items()
+    }
 
 
 def check_coupling_units(model, value, name="J0"):
@@ -154,7 +159,9 @@ def recurrent_network(
         Per-neuron parameter values: scalars, length-N arrays or `TimescaleSampler`
         objects (drawn from `seed`).
     initial_values : dict, optional
-        Initial state values (quantities, arrays or Brian2 string expressions).
+        Initial state values (quantities, arrays, Brian2 string expressions or
+        `TimescaleSampler` objects such as ``uniform_values(0 * mV, 20 * mV)``, drawn
+        from `seed` after the parameters).
     record_states : sequence of str
         State variables to record with a `StateMonitor`.
     record_neurons : array of int, optional
@@ -173,10 +180,12 @@ def recurrent_network(
     RecurrentNetwork
     """
     N = _check_recurrent_arguments(model, connectivity, record_states)
+    to_seconds(delay, "delay", nonnegative=True, allow_none=True)
     rng = seeded_rng(seed, allow_none=True)
     if record_neurons is not None:
         record_neurons = int_array(record_neurons, "record_neurons", minimum=0, maximum=N - 1)
     values = _resolve_parameters(model, N, parameters, rng)
+    initial_values = _drawn(N, initial_values, rng)
     neurons = model.make_group(
         N, name=f"{name}_neurons", dt=dt, initial_values=initial_values, **values
     )
@@ -276,7 +285,15 @@ def balanced_ei_network(
     check_seed(seed)
     unit = check_coupling_units(model, J0)
     J0_value = float(np.asarray(J0 if get_dimensions(unit).is_dimensionless else J0 / unit))
-    graph = balanced_ei(N_excitatory, N_inhibitory, K, J0=J0_value, g=g, seed=seed)
+    graph = balanced_ei(
+        N_excitatory,
+        N_inhibitory,
+        K,
+        J0=J0_value,
+        g=g,
+        seed=seed,
+        J0_unit=None if get_dimensions(unit).is_dimensionless else unit,
+    )
     return recurrent_network(
         model,
         graph,
@@ -348,6 +365,7 @@ def inhibitory_pulse_network(
         With ``parameters`` holding ``I_ext`` (dimensionless, reference units) and
         ``J`` for cross-checks with the SparseProp engine.
     """
+    check_int(N, "N", minimum=2)
     _check_pulse_arguments(neuron, J0, target_rate, tau_m)
     rng = np.random.default_rng(check_seed(seed))
     graph = fixed_out_degree(N, N, K, seed=rng)

@@ -37,6 +37,8 @@ __all__ = [
     "lognormal_timescales",
     "uniform_timescales",
     "array_timescales",
+    "uniform_values",
+    "normal_values",
 ]
 
 
@@ -90,14 +92,18 @@ class TimescaleSampler:
         Parameter summary for ``repr``.
     mean : float
         Theoretical mean of the distribution, in `unit` (for documentation and tests).
+    positive : bool
+        Check that every draw is > 0 (time constants); False for values of any sign
+        such as initial membrane potentials (`uniform_values`, `normal_values`).
     """
 
-    def __init__(self, kind, draw, unit, description, mean):
+    def __init__(self, kind, draw, unit, description, mean, positive=True):
         self.kind = kind
         self._draw = draw
         self.unit = unit
         self.description = description
         self.mean = mean
+        self.positive = positive
 
     def __repr__(self):
         return f"<TimescaleSampler {self.kind}({self.description})>"
@@ -126,8 +132,10 @@ class TimescaleSampler:
         values = np.asarray(self._draw(rng, N), dtype=float)
         if values.shape != (N,):
             raise ValueError(f"{self.kind} sampler produced shape {values.shape}, expected ({N},)")
-        if not np.all(np.isfinite(values)) or np.any(values <= 0):
-            raise ValueError(f"{self.kind} sampler produced a non-positive or non-finite value")
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{self.kind} sampler produced a non-finite value")
+        if self.positive and np.any(values <= 0):
+            raise ValueError(f"{self.kind} sampler produced a non-positive value")
         return values * self.unit
 
 
@@ -249,4 +257,138 @@ def array_timescales(values):
 
     return TimescaleSampler(
         "array", draw, second, f"{magnitudes.size} values", float(magnitudes.mean())
+    )
+
+
+def _si_unit_and_magnitudes(names_values):
+    """The SI unit shared by every ``(name, value)`` pair and the values' magnitudes in it.
+
+    Raises
+    ------
+    brian2.DimensionMismatchError
+        Two values with different units (the first value's units are the reference).
+    ValueError
+        A value that is not a finite scalar.
+    """
+    from brian2.units.fundamentalunits import get_unit
+
+    (first_name, first_value), *_ = names_values
+    dimensions = get_dimensions(first_value)
+    unit = get_unit(dimensions)
+    magnitudes = []
+    for name, value in names_values:
+        if get_dimensions(value) != dimensions:
+            raise DimensionMismatchError(
+                f"{name} must have the units of {first_name} ({first_value!r})",
+                get_dimensions(value),
+                dimensions,
+            )
+        magnitude = np.asarray(value / unit if isinstance(unit, Quantity) else value, dtype=float)
+        if magnitude.ndim != 0 or not np.isfinite(magnitude):
+            raise ValueError(f"{name} must be a finite scalar, got {value!r}")
+        magnitudes.append(float(magnitude))
+    return (unit if isinstance(unit, Quantity) else 1), magnitudes
+
+
+def uniform_values(low, high):
+    """Uniform on ``[low, high)`` for a quantity of any unit and sign (e.g. initial ``v``).
+
+    Unlike `uniform_timescales`, the bounds may be zero or negative, so the sampler
+    serves initial values and parameters other than time constants. Values are drawn
+    in SI units: ``low + (high - low) U`` with ``U`` uniform on ``[0, 1)``.
+
+    Parameters
+    ----------
+    low, high : brian2 quantity or float
+        Bounds with the same units, ``low <= high``.
+
+    Returns
+    -------
+    TimescaleSampler
+        With ``positive=False``.
+
+    Examples
+    --------
+    >>> from brian2 import mV
+    >>> v = uniform_values(-70 * mV, -50 * mV).sample(1000, seed=1)
+    >>> bool(v.min() >= -70 * mV and v.max() < -50 * mV)
+    True
+    """
+    unit, (a, b) = _si_unit_and_magnitudes([("low", low), ("high", high)])
+    if b < a:
+        raise ValueError(f"high ({high!r}) must be >= low ({low!r})")
+    return TimescaleSampler(
+        "uniform",
+        lambda rng, N: rng.uniform(a, b, N),
+        unit,
+        f"low={low!r}, high={high!r}",
+        (a + b) / 2,
+        positive=False,
+    )
+
+
+def normal_values(mean, std, minimum=None, maximum=None):
+    """Normal(mean, std) of any unit and sign, optionally truncated to ``[minimum, maximum]``.
+
+    Draws outside the bounds are redrawn (not clipped), so the values follow the
+    truncated normal density exactly. With ``minimum > 0`` for a time, prefer
+    `truncated_normal_timescales`, which also checks positivity.
+
+    Parameters
+    ----------
+    mean, std : brian2 quantity or float
+        Same units; ``std >= 0``.
+    minimum, maximum : brian2 quantity or float, optional
+        Bounds in the same units (``minimum < maximum``); each must lie within 6 std of
+        the mean on the side that keeps the mean, so that redrawing ends quickly.
+
+    Returns
+    -------
+    TimescaleSampler
+        With ``positive=False``.
+
+    Examples
+    --------
+    >>> from brian2 import mV
+    >>> v = normal_values(-60 * mV, 5 * mV, minimum=-70 * mV).sample(500, seed=2)
+    >>> bool(v.min() >= -70 * mV)
+    True
+    """
+    pairs = [("mean", mean), ("std", std)]
+    pairs += [(name, value) for name, value in (("minimum", minimum), ("maximum", maximum))
+              if value is not None]  # fmt: skip
+    unit, magnitudes = _si_unit_and_magnitudes(pairs)
+    given = dict(zip([name for name, _ in pairs], magnitudes, strict=True))
+    mu, sigma = given["mean"], given["std"]
+    low, high = given.get("minimum", -np.inf), given.get("maximum", np.inf)
+    if sigma < 0:
+        raise ValueError(f"std must be >= 0, got {std!r}")
+    if not low < high:
+        raise ValueError(f"minimum ({minimum!r}) must be < maximum ({maximum!r})")
+    if sigma == 0 and not low <= mu <= high:
+        raise ValueError(f"mean {mean!r} lies outside [minimum, maximum] with std = 0")
+    if sigma > 0 and ((low - mu) / sigma > 6 or (mu - high) / sigma > 6):
+        raise ValueError(
+            "a bound lies more than 6 std beyond the mean: almost every draw would be "
+            "rejected; move the bound or the mean"
+        )
+
+    def draw(rng, N):
+        if sigma == 0:
+            return np.full(N, mu)
+        values = rng.normal(mu, sigma, N)
+        bad = np.flatnonzero((values < low) | (values > high))
+        while bad.size:
+            values[bad] = rng.normal(mu, sigma, bad.size)
+            bad = bad[(values[bad] < low) | (values[bad] > high)]
+        return values
+
+    bounds = "".join(f", {name}={value!r}" for name, value in pairs[2:])
+    return TimescaleSampler(
+        "normal" if not bounds else "truncated_normal",
+        draw,
+        unit,
+        f"mean={mean!r}, std={std!r}{bounds}",
+        mu,
+        positive=False,
     )

@@ -16,9 +16,61 @@ Commands
     and writes one folder per value (``DIR/run_000``, ...), listed in
     ``DIR/sweep.json``.
 
-Parameters are set with ``--set NAME=VALUE`` (e.g. ``--set tau_m=20ms``,
-``--set I_ext=25*mV``). Bad model names, unknown parameters and bad values end the
-command with exit status 2 and a one-line message.
+The network
+-----------
+By default ``run`` and ``build`` simulate the README's Quick start network: a balanced
+E/I network (1000 neurons, 80 % excitatory, K = 100) with heterogeneous membrane time
+constants and random initial values drawn from ``--seed``; for ``mat`` exactly
+``J0 = 20 mV``, ``g = 6``, ``tau_m = gamma(10 ms, 4)``, ``I_ext = 20 mV`` and
+``v = uniform(0 mV, 20 mV)``, and the same recipe adapted to every other model
+(`network_defaults`). So ::
+
+    neurosrnn run mat --device runtime --duration 1s --seed 1 --out results/mat
+
+gives the spike trains of ::
+
+    balanced_ei_network(mat(), 800, 200, K=100, J0=20 * mV, g=6.0, seed=1,
+                        parameters={"tau_m": gamma_timescales(10 * ms, shape=4),
+                                    "I_ext": 20 * mV},
+                        initial_values={"v": uniform_values(0 * mV, 20 * mV)})
+
+Per-neuron parameters and initial values are set with ``--set NAME=VALUE``: a value
+(``--set tau_m=20ms``, ``--set I_ext=25*mV``) or a sampler drawn from the seed
+(``--set tau_m=gamma(10ms, 4)``, ``--set v=uniform(-70mV, -50mV)``,
+``lognormal(median, sigma)``, ``normal(mean, std[, minimum, maximum])``; syntax:
+`neurosrnn.spec_syntax`). Samplers are drawn parameters first, then initial values,
+each in the order of the defaults, then the spec file, then ``--set``.
+
+``--spec FILE`` reads a network spec file, TOML in the syntax of the sweep files'
+``[network]`` section (`neurosrnn.sweep.spec`)::
+
+    [network]
+    model = "mat"
+    N_excitatory = 800
+    N_inhibitory = 200
+    K = 100
+    J0 = "20 mV"
+    g = 6
+    seed = 1
+    duration = "1 s"
+    dt = "0.1 ms"
+
+    [network.parameters]
+    tau_m = "gamma(10 ms, 4)"
+    I_ext = "20 mV"
+
+    [network.initial_values]
+    v = "uniform(0 mV, 20 mV)"
+
+Options on the command line override the file, which overrides the defaults.
+
+After a run the command warns (on stderr, exit status 0) when the network fired in
+lockstep: a spike-train synchrony chi above 0.9, or spikes at fewer distinct times than
+1 % of the spikes (or of the time steps). (The Quick start network itself fires in
+population bursts, chi about 0.5, and passes.)
+
+Bad model names, unknown parameters and bad values end the command with exit status
+2 and a one-line message.
 """
 
 from __future__ import annotations
@@ -26,14 +78,48 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import shutil
 import sys
 
-__all__ = ["main", "build_parser", "parse_quantity", "resolve_model", "model_library"]
+__all__ = [
+    "main",
+    "build_parser",
+    "parse_quantity",
+    "resolve_model",
+    "model_library",
+    "network_defaults",
+    "SYNCHRONY_WARNING_CHI",
+]
 
-_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_QUANTITY = re.compile(rf"^\s*({_NUMBER})\s*(?:\*?\s*([A-Za-z][A-Za-z0-9]*))?\s*$")
+#: Synchrony chi above which ``run`` warns that the network fired in lockstep.
+SYNCHRONY_WARNING_CHI = 0.9
+_SYNCHRONY_TAU = 0.01  # s, filter of the spike trains for chi
+
+# The Quick start network per model of the library, in the spec syntax: mat is the
+# README's Quick start; the others follow the same recipe (heterogeneous tau_m, a drive
+# near threshold, initial values spread between reset and threshold).
+_QUICK_START = {
+    "J0": "20 mV",
+    "g": 6,
+    "parameters": {"tau_m": "gamma(10 ms, 4)", "I_ext": "20 mV"},
+    "initial_values": {"v": "uniform(0 mV, 20 mV)"},
+}
+_LIF = dict(_QUICK_START, parameters={"tau_m": "gamma(10 ms, 4)", "I_ext": "30 mV"})
+_ALIF = {"J0": "0.01", "g": 6, "parameters": {"tau_m": "gamma(20 ms, 4)", "I_ext": "0.02"},
+         "initial_values": {"v": "uniform(0, 0.01)"}}  # fmt: skip
+_NETWORK_DEFAULTS = {
+    "mat": _QUICK_START,
+    "lif": _LIF,
+    "lif_exponential": _LIF,
+    "alif": _ALIF,
+    "multi_alif": _ALIF,
+}
+# Initial values of the other models: spread between reset (or rest) and threshold.
+_INITIAL_VALUES = {
+    "theta": {"theta": "uniform(-3.14159, 3.14159)"},
+    "qif": {"v": "uniform(-10, 10)"},
+    "adex": {"V": "uniform(-70 mV, -50 mV)"},
+}
 
 
 class CommandLineError(Exception):
@@ -42,6 +128,9 @@ class CommandLineError(Exception):
 
 def parse_quantity(text):
     """Parse ``"20ms"``, ``"20 ms"``, ``"20*ms"``, ``"-55 mV"`` or ``"0.5"`` into a value.
+
+    The command line's reader of `neurosrnn.spec_syntax.parse_quantity` (the one syntax
+    of values on the command line and in spec files).
 
     Parameters
     ----------
@@ -54,26 +143,16 @@ def parse_quantity(text):
     Raises
     ------
     ValueError
-        Not a number optionally followed by one Brian2 unit name.
-    """
-    import brian2.units as units
-    from brian2.units.fundamentalunits import Unit
+        Not a number optionally followed by a Brian2 unit expression.
 
-    match = _QUANTITY.match(text)
-    if match is None:
-        raise ValueError(
-            f"cannot read {text!r} as a value: write a number with an optional unit, "
-            "e.g. 20ms, 25*mV, 0.5"
-        )
-    number, unit_name = float(match.group(1)), match.group(2)
-    if unit_name is None:
-        return number
-    unit = {"s": units.second, "sec": units.second}.get(unit_name)
-    if unit is None:
-        unit = getattr(units, unit_name, None)
-    if not isinstance(unit, Unit):
-        raise ValueError(f"unknown unit {unit_name!r} in {text!r} (e.g. ms, second, mV, nA, Hz)")
-    return number * unit
+    Examples
+    --------
+    >>> parse_quantity("25*mV")
+    25. * mvolt
+    """
+    from neurosrnn.spec_syntax import parse_quantity as parse
+
+    return parse(text, "value")
 
 
 def _parse_assignment(text, option):
@@ -120,7 +199,7 @@ def resolve_model(name):
 
 
 def _default_coupling(model):
-    """A moderate ``J0`` for `model`.
+    """A moderate ``J0`` for a model without an entry in the defaults table.
 
     A tenth of its suprathreshold drive when that has the coupling's units, else
     1 mV for a voltage coupling, else 0.1 of the coupling unit.
@@ -137,59 +216,230 @@ def _default_coupling(model):
     return 0.1 * unit
 
 
-def _network_builder(model, args, parameters):
-    """The callable building the CLI's balanced E/I network of `model`."""
-    from neurosrnn.models.networks import balanced_ei_network
+def network_defaults(name):
+    """The default network of the library model `name`, in the spec syntax.
 
-    N_excitatory = int(round(args.N * args.excitatory_fraction))
-    N_inhibitory = args.N - N_excitatory
-    J0 = args.J0 if args.J0 is not None else _default_coupling(model)
+    For ``mat`` this is the README's Quick start network; the other models follow the
+    same recipe (a gamma-distributed membrane time constant with shape 4, a drive near
+    threshold, initial values spread between reset and threshold, ``g = 6``). A model
+    without an entry gets its suprathreshold drive, a tenth of it as ``J0`` and
+    gamma-distributed ``tau_m`` around its default.
 
-    def build():
+    Parameters
+    ----------
+    name : str
+        A key of `neurosrnn.models.MODEL_LIBRARY`.
+
+    Returns
+    -------
+    dict
+        ``J0``, ``g``, ``parameters`` and ``initial_values`` (name -> value text), as
+        in a network spec file.
+
+    Examples
+    --------
+    >>> network_defaults("mat")["parameters"]
+    {'tau_m': 'gamma(10 ms, 4)', 'I_ext': '20 mV'}
+    """
+    if name in _NETWORK_DEFAULTS:
+        defaults = _NETWORK_DEFAULTS[name]
+        return {
+            "J0": defaults["J0"],
+            "g": defaults["g"],
+            "parameters": dict(defaults["parameters"]),
+            "initial_values": dict(defaults["initial_values"]),
+        }
+    model = resolve_model(name)
+    parameters = {}
+    if "tau_m" in model.parameters:
+        parameters["tau_m"] = f"gamma({model.parameters['tau_m']!s}, 4)"
+    if model.suprathreshold_drive is not None:
+        parameters[model.drive_parameter] = str(model.suprathreshold_drive)
+    return {
+        "J0": str(_default_coupling(model)),
+        "g": 6,
+        "parameters": parameters,
+        "initial_values": dict(_INITIAL_VALUES.get(name, {})),
+    }
+
+
+def _read_spec(path):
+    """The ``[network]`` table of a network spec file, parsed (see the module docstring)."""
+    import tomllib
+
+    from neurosrnn.spec_syntax import check_keys, integer_key, parse_network_table
+
+    if not os.path.isfile(path):
+        raise CommandLineError(f"--spec file {path!r} does not exist")
+    with open(path, "rb") as handle:
+        try:
+            document = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as error:
+            raise CommandLineError(f"--spec {path} is not valid TOML: {error}") from None
+    check_keys(document, {"network"}, f"top level of {path}")
+    table = document.get("network", {})
+    check_keys(table, _SPEC_KEYS, "network")
+    spec = parse_network_table(table, "network")
+    if "seed" in table:
+        spec["seed"] = integer_key(table, "seed", "network", minimum=0)
+    if "N_excitatory" in spec and "N_inhibitory" not in spec:
+        spec["N_inhibitory"] = 0
+    if "N_inhibitory" in spec and "N_excitatory" not in spec:
+        raise ValueError("[network] N_inhibitory needs N_excitatory")
+    return spec
+
+
+_SPEC_KEYS = {
+    "model",
+    "N_excitatory",
+    "N_inhibitory",
+    "K",
+    "J0",
+    "g",
+    "seed",
+    "duration",
+    "dt",
+    "parameters",
+    "initial_values",
+}
+
+
+def _apply_spec(args):
+    """Fill the options not given on the command line from ``--spec`` (in place)."""
+    args.spec_values = _read_spec(args.spec) if getattr(args, "spec", None) else {}
+    spec = args.spec_values
+    if args.model is None:
+        args.model = spec.get("model")
+    for option in ("duration", "dt", "K", "J0", "g", "seed"):
+        if getattr(args, option, None) is None and option in spec:
+            setattr(args, option, spec[option])
+
+
+def _network_sizes(args):
+    """``(N_excitatory, N_inhibitory)`` from the options, the spec file, or 800 and 200."""
+    spec = args.spec_values
+    if args.N is None and args.excitatory_fraction is None and "N_excitatory" in spec:
+        return spec["N_excitatory"], spec["N_inhibitory"]
+    N = (
+        args.N
+        if args.N is not None
+        else spec.get("N_excitatory", 800) + spec.get("N_inhibitory", 200)
+    )
+    fraction = 0.8 if args.excitatory_fraction is None else args.excitatory_fraction
+    if not 0 <= fraction <= 1:
+        raise CommandLineError(f"--excitatory-fraction must lie in [0, 1], got {fraction}")
+    N_excitatory = int(round(N * fraction))
+    return N_excitatory, N - N_excitatory
+
+
+class _Network:
+    """The resolved network of a ``run`` or ``build`` command (all values checked)."""
+
+    def __init__(self, model, args, parameters, initial_values, defaults):
+        from neurosrnn.spec_syntax import parse_quantity as parse
+
+        self.model = model
+        self.N_excitatory, self.N_inhibitory = _network_sizes(args)
+        self.N = self.N_excitatory + self.N_inhibitory
+        self.K = args.K if args.K is not None else 100
+        self.J0 = args.J0 if args.J0 is not None else parse(defaults["J0"], "J0")
+        self.g = float(args.g if args.g is not None else defaults["g"])
+        self.seed = args.seed if args.seed is not None else 0
+        self.parameters = parameters
+        self.initial_values = initial_values
+        self.record = tuple(args.record)
+
+    def build(self):
+        from neurosrnn.models.networks import balanced_ei_network
+
         return balanced_ei_network(
-            model,
-            N_excitatory,
-            N_inhibitory,
-            args.K,
-            J0=J0,
-            g=args.g,
-            seed=args.seed,
-            parameters=parameters,
-            record_states=tuple(args.record),
+            self.model,
+            self.N_excitatory,
+            self.N_inhibitory,
+            self.K,
+            J0=self.J0,
+            g=self.g,
+            seed=self.seed,
+            parameters=self.parameters,
+            initial_values=self.initial_values,
+            record_states=self.record,
             name="network",
         )
 
-    description = {
-        "model": model.name,
-        "network": "balanced_ei",
-        "N_excitatory": N_excitatory,
-        "N_inhibitory": N_inhibitory,
-        "K": args.K,
-        "J0": str(J0),
-        "g": args.g,
-        "seed": args.seed,
-        "parameters": {name: str(value) for name, value in parameters.items()},
-    }
-    return build, description
+    def description(self):
+        return {
+            "model": self.model.name,
+            "network": "balanced_ei",
+            "N_excitatory": self.N_excitatory,
+            "N_inhibitory": self.N_inhibitory,
+            "K": self.K,
+            "J0": str(self.J0),
+            "g": self.g,
+            "seed": self.seed,
+            "parameters": {name: str(value) for name, value in self.parameters.items()},
+            "initial_values": {name: str(value) for name, value in self.initial_values.items()},
+        }
 
 
-def _checked_parameters(model, N, assignments):
-    """Parse and check ``--set`` values against the model (before any build)."""
-    values = {}
-    for text in assignments:
+def _checked_values(model, N, seed, args, defaults):
+    """Parameters and initial values: defaults, then ``--spec``, then ``--set``; checked.
+
+    Returns ``(parameters, initial_values)``, dicts of values and samplers in draw
+    order. Samplers are drawn here once with the network's seed (as the build will)
+    so that bad values are refused before anything is built.
+    """
+    from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions
+
+    from neurosrnn.models.timescale_samplers import TimescaleSampler
+    from neurosrnn.spec_syntax import parse_value
+    from neurosrnn.validation import seeded_rng
+
+    parameters = {k: parse_value(v, k) for k, v in defaults["parameters"].items()}
+    initial_values = {k: parse_value(v, k) for k, v in defaults["initial_values"].items()}
+    parameters.update(args.spec_values.get("parameters", {}))
+    initial_values.update(args.spec_values.get("initial_values", {}))
+    for name in {*args.spec_values.get("initial_values", {}), *args.spec_values.get(
+        "parameters", {}
+    )}:  # fmt: skip
+        _check_settable(model, name, "[network] of --spec")
+    for text in args.set:
         name, raw = _parse_assignment(text, "--set")
-        if name not in model.parameters:
-            raise CommandLineError(
-                f"unknown parameter {name!r} for model {model.name!r}; allowed: "
-                f"{', '.join(sorted(model.parameters))}"
+        _check_settable(model, name, "--set")
+        value = parse_value(raw.strip(), f"--set {name}")
+        (parameters if name in model.parameters else initial_values)[name] = value
+    states = {s: model.equations[s].dim for s in model.equations.names}
+    for name, value in initial_values.items():
+        if name in model.parameters:
+            raise CommandLineError(f"{name!r} is a parameter of model {model.name!r}, not a state")
+        dimension = value.unit.dim if isinstance(value, TimescaleSampler) else None
+        if dimension is None:
+            dimension = get_dimensions(value)
+        if dimension != states[name]:
+            raise DimensionMismatchError(
+                f"initial value of {name!r} for model {model.name!r} has the wrong units",
+                dimension,
+                states[name],
             )
-        try:
-            values[name] = parse_quantity(raw)
-        except ValueError as error:
-            raise CommandLineError(f"--set {name}: {error}") from None
-    if model.drive_parameter not in values and model.suprathreshold_drive is not None:
-        values[model.drive_parameter] = model.suprathreshold_drive
-    return model.validate_parameters(N, values)
+    if model.drive_parameter not in parameters and model.suprathreshold_drive is not None:
+        parameters[model.drive_parameter] = model.suprathreshold_drive
+    rng = seeded_rng(seed)
+    drawn = {
+        name: value.sample(N, seed=rng) if isinstance(value, TimescaleSampler) else value
+        for name, value in parameters.items()
+    }
+    model.validate_parameters(N, drawn)
+    return parameters, initial_values
+
+
+def _check_settable(model, name, option):
+    """Raise unless `name` is a parameter or a state variable of `model`."""
+    if name in model.parameters or name in model.equations.names:
+        return
+    raise CommandLineError(
+        f"unknown parameter {name!r} for model {model.name!r} in {option}; allowed: "
+        f"parameters {', '.join(sorted(model.parameters))}; initial values of "
+        f"{', '.join(sorted(set(model.equations.names) - set(model.parameters)))}"
+    )
 
 
 def _checked_sweep(model, N, text):
@@ -217,6 +467,16 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
     return value
 
 
@@ -253,15 +513,25 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_network_options(parser):
-    group = parser.add_argument_group("network (a balanced E/I network of the model)")
-    group.add_argument("--N", type=_positive_int, default=1000, help="number of neurons (1000)")
+    group = parser.add_argument_group(
+        "network (by default the README's Quick start network of the model; "
+        "see 'neurosrnn list --verbose')"
+    )
     group.add_argument(
-        "--K", type=_positive_int, default=100, help="in-degree of every neuron (100)"
+        "--spec",
+        metavar="FILE",
+        default=None,
+        help="network spec file (TOML, the [network] syntax of the sweep files); options "
+        "given here override it",
+    )
+    group.add_argument("--N", type=_positive_int, default=None, help="number of neurons (1000)")
+    group.add_argument(
+        "--K", type=_positive_int, default=None, help="in-degree of every neuron (100)"
     )
     group.add_argument(
         "--excitatory-fraction",
         type=float,
-        default=0.8,
+        default=None,
         help="fraction of excitatory neurons (0.8)",
     )
     group.add_argument(
@@ -269,17 +539,23 @@ def _add_network_options(parser):
         type=_coupling,
         default=None,
         help="coupling before 1/sqrt(K) scaling, in the model's coupling unit (e.g. 2mV); "
-        "default: a tenth of the model's suprathreshold drive",
+        "default: the model's Quick start value (20mV for mat)",
     )
-    group.add_argument("--g", type=float, default=5.0, help="relative inhibition g (5)")
-    group.add_argument("--seed", type=int, default=0, help="seed of the graph (0)")
+    group.add_argument("--g", type=float, default=None, help="relative inhibition g (6)")
+    group.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        help="seed of the graph, the samplers and the random initial values (0)",
+    )
     group.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="per-neuron parameter value for every neuron, e.g. --set tau_m=20ms "
-        "(repeatable); default drive: the model's suprathreshold drive",
+        help="a per-neuron parameter or an initial value: a value (tau_m=20ms) or a "
+        "sampler drawn from --seed (tau_m=gamma(10ms, 4), v=uniform(-70mV, -50mV), "
+        "lognormal(median, sigma), normal(mean, std[, minimum, maximum])); repeatable",
     )
     group.add_argument(
         "--record",
@@ -336,15 +612,25 @@ def _add_trained_options(parser):
 
 
 def _check_model_or_trained(args):
-    """Exactly one of MODEL and --trained; --inputs with --trained only."""
+    """Exactly one of MODEL and --trained; --inputs with --trained only.
+
+    Reads ``--spec`` first: the file may name the model and the duration.
+    """
+    if args.trained is not None and getattr(args, "spec", None):
+        raise CommandLineError("--spec describes a network of a MODEL, not a --trained one")
+    _apply_spec(args)
     if args.trained is None and args.model is None:
-        raise CommandLineError("give a MODEL (see 'neurosrnn list') or --trained STEM")
+        raise CommandLineError(
+            "give a MODEL (see 'neurosrnn list'), a --spec file naming one, or --trained STEM"
+        )
     if args.trained is not None and args.model is not None:
         raise CommandLineError("give either MODEL or --trained, not both")
     if args.trained is not None and args.inputs is None:
         raise CommandLineError("--trained needs --inputs FILE")
     if args.trained is None and args.inputs is not None:
         raise CommandLineError("--inputs is only used with --trained")
+    if args.command == "build" and args.duration is None:
+        args.duration = _time("1s")
     if args.trained is None and args.duration is None:
         raise CommandLineError("--duration is required with MODEL (e.g. --duration 1s)")
     if args.trained is not None and getattr(args, "sweep", None):
@@ -454,7 +740,7 @@ def _add_build_command(commands):
     _add_trained_options(build)
     _add_device_options(build, ("cpp_standalone", "cuda_standalone"))
     build.add_argument("--out", required=True, help="project folder")
-    build.add_argument("--duration", type=_time, default=_time("1s"), help="simulated time (1s)")
+    build.add_argument("--duration", type=_time, default=None, help="simulated time (1s)")
     build.add_argument("--no-compile", action="store_true", help="only generate the sources")
     _add_network_options(build)
 
@@ -518,17 +804,23 @@ def _command_list(args, out):
             f"{key}={value!s}" if isinstance(value, Quantity) else f"{key}={value!r}"
             for key, value in model.parameters.items()
         )
-        out.write(f"{name}: {parameters}\n")
+        # a variant's NeuronModel carries a suffix (lif -> lif_delta): say so
+        alias = f" (NeuronModel {model.name!r})" if model.name != name else ""
+        out.write(f"{name}: {parameters}{alias}\n")
         if args.verbose and model.description:
             out.write(f"    {model.description}\n")
+        if args.verbose:
+            defaults = network_defaults(name)
+            values = {**defaults["parameters"], **defaults["initial_values"]}
+            settings = ", ".join(f"{key}={value}" for key, value in values.items())
+            out.write(
+                f"    run/build network: J0={defaults['J0']}, g={defaults['g']}, {settings}\n"
+            )
     return 0
 
 
 def _prepare(args):
-    if not 0 <= args.excitatory_fraction <= 1:
-        raise CommandLineError(
-            f"--excitatory-fraction must lie in [0, 1], got {args.excitatory_fraction}"
-        )
+    """Model, resolved network and device settings of a ``run``/``build`` command."""
     model = resolve_model(args.model)
     unknown = sorted(set(args.record) - set(model.equations.names))
     if unknown:
@@ -536,9 +828,15 @@ def _prepare(args):
             f"--record {unknown[0]!r} is not a state of model {model.name!r}; allowed: "
             f"{', '.join(sorted(model.equations.names))}"
         )
-    parameters = _checked_parameters(model, args.N, args.set)
+    defaults = network_defaults(args.model)
+    N_excitatory, N_inhibitory = _network_sizes(args)
+    seed = args.seed if args.seed is not None else 0
+    parameters, initial_values = _checked_values(
+        model, N_excitatory + N_inhibitory, seed, args, defaults
+    )
+    network = _Network(model, args, parameters, initial_values, defaults)
     settings = _device_options(args)
-    return model, parameters, settings
+    return network, settings
 
 
 def _command_build(args, out):
@@ -549,11 +847,10 @@ def _command_build(args, out):
     if args.trained is not None:
         with _removed_on_failure(args.out):
             return _command_build_trained(args, _device_options(args), out)
-    model, parameters, settings = _prepare(args)
-    build, description = _network_builder(model, args, parameters)
+    network, settings = _prepare(args)
     simulation = Simulation(
-        build, args.duration, device=settings, directory=args.out, dt=args.dt,
-        metadata={"command": "build", **description},
+        network.build, args.duration, device=settings, directory=args.out, dt=args.dt,
+        metadata={"command": "build", **network.description()},
     )  # fmt: skip
     try:
         with _removed_on_failure(args.out):
@@ -563,7 +860,8 @@ def _command_build(args, out):
     action = "generated" if args.no_compile else "generated and compiled"
     command = "make && ./main" if args.no_compile else "./main"
     out.write(
-        f"{settings.describe()} project of {model.name!r} {action} in {args.out}; run it with "
+        f"{settings.describe()} project of {network.model.name!r} {action} in {args.out}; "
+        "run it with "
         f"'cd {args.out} && {command}' (results in {args.out}/results; read them with "
         "neurosrnn.results.load_standalone_results)\n"
     )
@@ -580,41 +878,84 @@ def _command_run(args, out):
     if args.trained is not None:
         with _removed_on_failure(args.out):
             return _command_run_trained(args, _device_options(args), out)
-    model, parameters, settings = _prepare(args)
-    sweep = _checked_sweep(model, args.N, args.sweep) if args.sweep else None
+    network, settings = _prepare(args)
+    sweep = _checked_sweep(network.model, network.N, args.sweep) if args.sweep else None
     check_can_run(settings)  # before a CUDA compile that could not run here
-    build, description = _network_builder(model, args, parameters)
     progress = args.progress if args.progress is not None else sys.stderr.isatty()
     directory = args.build_dir or os.path.join(args.out, "project")
     simulation = Simulation(
-        build,
+        network.build,
         args.duration,
         device=settings,
         directory=directory if settings.is_standalone else None,
         dt=args.dt,
         report="stderr" if progress else None,
-        metadata={"command": "run", **description},
+        metadata={"command": "run", **network.description()},
     )
+    check = _SynchronyCheck(network.N, args.duration, args.dt)
     # the output folder is created by the first write; a failed run removes what it created
     try:
         with _removed_on_failure(args.out, args.build_dir):
             simulation.build()
             if sweep is None:
-                return _run_once(simulation, args.out, out)
-            return _run_sweep(simulation, sweep, args.out, out, progress=args.progress)
+                return _run_once(simulation, args.out, out, check)
+            return _run_sweep(simulation, sweep, args.out, out, check, progress=args.progress)
     finally:
         simulation.close()
 
 
-def _run_once(simulation, folder, out):
+class _SynchronyCheck:
+    """The warning of a run whose neurons fire in lockstep (see the module docstring)."""
+
+    def __init__(self, N, duration, dt):
+        from neurosrnn.units import to_seconds
+
+        self.N = N
+        self.duration = to_seconds(duration, "duration")
+        self.dt = 1e-4 if dt is None else to_seconds(dt, "dt")
+
+    def message(self, i, t):
+        """The warning text for spikes ``(i, t)`` (t in seconds), or None if asynchronous."""
+        import numpy as np
+
+        from neurosrnn.analysis.synchrony import spike_synchrony_chi
+
+        t = np.asarray(t, dtype=float)
+        if t.size < 2:
+            return None
+        steps = max(1, int(round(self.duration / self.dt)))
+        distinct = np.unique(np.round(t / self.dt)).size
+        chi = spike_synchrony_chi(
+            (np.asarray(i), t), _SYNCHRONY_TAU, dt=0.001, N=self.N, t_start=0.0,
+            t_stop=self.duration,
+        )  # fmt: skip
+        lockstep = distinct < 0.01 * min(t.size, steps)
+        if not (chi > SYNCHRONY_WARNING_CHI or lockstep):
+            return None
+        return (
+            f"the network fired in lockstep ({t.size} spikes at {distinct} distinct times, "
+            f"synchrony chi = {chi:.2f}); randomise the initial values (e.g. --set "
+            "v=uniform(0mV, 20mV)) or draw heterogeneous parameters (e.g. --set "
+            "tau_m=gamma(10ms, 4))"
+        )
+
+    def warn(self, i, t, prefix=""):
+        message = self.message(i, t)
+        if message is not None:
+            sys.stderr.write(f"neurosrnn: warning: {prefix}{message}\n")
+        return message
+
+
+def _run_once(simulation, folder, out, check):
     """One run of a built `simulation`, results saved into `folder`."""
     results = simulation.run(save=False)
     results.save(folder)
     out.write(f"{len(results.i)} spikes written to {os.path.join(folder, 'spikes.npz')}\n")
+    check.warn(results.i, results.t)
     return 0
 
 
-def _run_sweep(simulation, sweep, folder, out, progress=None):
+def _run_sweep(simulation, sweep, folder, out, check, progress=None):
     """One run per value of ``sweep = (name, values)``: ``folder/run_<k>`` + ``sweep.json``.
 
     Every value was checked by `_checked_sweep` before the build.
@@ -629,6 +970,7 @@ def _run_sweep(simulation, sweep, folder, out, progress=None):
         results = simulation.run({name: value}, save=False)
         results.metadata["sweep"] = {name: str(value)}
         results.save(os.path.join(folder, f"run_{index:03d}"))
+        check.warn(results.i, results.t, f"run_{index:03d} ({name} = {value}): ")
         listing.append({"folder": f"run_{index:03d}", name: str(value), "spikes": len(results.i)})
     os.makedirs(folder, exist_ok=True)
     write_json_atomic(

@@ -1,5 +1,6 @@
 """Tests of the ``neurosrnn`` command line (called in-process through `main`)."""
 
+import contextlib
 import io
 import json
 import os
@@ -15,6 +16,7 @@ from neurosrnn.cli import build_parser, main, parse_quantity
 from neurosrnn.devices import find_gpus
 from neurosrnn.models import MODEL_LIBRARY
 from neurosrnn.models.networks import balanced_ei_network
+from neurosrnn.models.timescale_samplers import gamma_timescales, uniform_values
 from neurosrnn.results import load_results, load_standalone_results
 
 NETWORK = ["--N", "60", "--K", "6", "--seed", "4"]
@@ -27,10 +29,21 @@ def _main(argv, capsys):
 
 
 def _reference_spikes(drive, duration):
-    """The CLI's network built directly with the library and plain Brian2 (runtime)."""
+    """The CLI's network built directly with the library and plain Brian2 (runtime).
+
+    The CLI's default lif network: g = 6, gamma tau_m and uniform initial v from the seed.
+    """
     model = MODEL_LIBRARY["lif"]()
     network = balanced_ei_network(
-        model, 48, 12, 6, J0=3 * mV, g=5.0, seed=4, parameters={"I_ext": drive}
+        model,
+        48,
+        12,
+        6,
+        J0=3 * mV,
+        g=6.0,
+        seed=4,
+        parameters={"tau_m": gamma_timescales(10 * ms, 4), "I_ext": drive},
+        initial_values={"v": uniform_values(0 * mV, 20 * mV)},
     )
     network.network.run(duration, namespace={})
     order = np.lexsort((network.spike_monitor.i[:], network.spike_monitor.t[:]))
@@ -284,3 +297,172 @@ def test_failed_run_leaves_no_output_folder_it_created(tmp_path, capsys, monkeyp
         assert sorted(os.listdir(out_dir)) == ["mine.txt"]
     else:
         assert not out_dir.exists()
+
+
+# --- the README's network (issue 14) ---------------------------------------------------
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+QUICK_DURATION_MS = 200
+
+
+def _readme_quick_start_and_cli_line():
+    """The Quick start code block and the 'neurosrnn run ...' line of README.md."""
+    import re
+
+    text = open(README, encoding="utf-8").read()
+    section = text[text.index("## Quick start") :]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    line = re.search(r"`(neurosrnn run [^`]*)`", section, re.DOTALL).group(1)
+    return code, line.split()
+
+
+@pytest.fixture(scope="module")
+def readme_cli_run(tmp_path_factory):
+    """The README's CLI line on the runtime device (numpy target), 200 ms: (i, t, stderr)."""
+    _, argv = _readme_quick_start_and_cli_line()
+    assert argv[:3] == ["neurosrnn", "run", "mat"]
+    out_dir = tmp_path_factory.mktemp("readme") / "mat"
+    argv = argv[1:]
+    argv[argv.index("--device") + 1] = "runtime"
+    argv[argv.index("--duration") + 1] = f"{QUICK_DURATION_MS}ms"
+    argv[argv.index("--out") + 1] = str(out_dir)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        assert main([*argv, "--target", "numpy", "--no-progress"], out=io.StringIO()) == 0
+    with np.load(out_dir / "spikes.npz") as arrays:
+        return arrays["i"], arrays["t"], stderr.getvalue()
+
+
+def test_readme_cli_line_gives_the_quick_start_spike_trains(readme_cli_run):
+    """Issue 14: the README calls its CLI line 'the same network'; it gave another one."""
+    import brian2
+
+    code, _ = _readme_quick_start_and_cli_line()
+    assert "network.run(1 * second)" in code
+    code = code.replace("network.run(1 * second)", f"network.run({QUICK_DURATION_MS} * ms)")
+    code = code.replace("print(", "(")  # keep the test output quiet
+    previous = brian2.prefs.codegen.target
+    brian2.prefs.codegen.target = "numpy"
+    try:
+        namespace = {}
+        exec(compile(code, "README Quick start", "exec"), namespace)
+    finally:
+        brian2.prefs.codegen.target = previous
+    i, t, _ = readme_cli_run
+    reference_i, reference_t = namespace["network"].spikes()
+    assert len(reference_i) > 1000
+    np.testing.assert_array_equal(i, reference_i)
+    np.testing.assert_array_equal(t, reference_t)
+
+
+def test_readme_cli_network_is_not_synchronous(readme_cli_run):
+    """Issue 14: the CLI's default network fired every neuron in lockstep (chi = 1)."""
+    from neurosrnn.analysis.synchrony import spike_synchrony_chi
+
+    i, t, stderr = readme_cli_run
+    assert "lockstep" not in stderr
+    assert np.unique(i).size > 900  # nearly every neuron fires
+    chi = spike_synchrony_chi((i, t), 0.01, N=1000, t_start=0.0, t_stop=QUICK_DURATION_MS / 1e3)
+    assert chi < 0.9
+    assert np.unique(t).size > 0.01 * t.size
+
+
+def test_identical_neurons_warn_that_the_network_fired_in_lockstep(tmp_path, capsys):
+    argv = ["run", "lif", "--device", "runtime", "--target", "numpy", "--duration", "60ms"]
+    status, _, err = _main([*argv, "--out", str(tmp_path / "o"), *NETWORK, "--set", "v=0mV",
+                            "--set", "tau_m=10ms"], capsys)  # fmt: skip
+    assert status == 0
+    assert "neurosrnn: warning:" in err and "lockstep" in err and "v=uniform" in err
+
+
+def test_synchrony_check_flags_lockstep_and_passes_independent_trains():
+    from neurosrnn.cli import _SynchronyCheck
+
+    check = _SynchronyCheck(100, 1 * second, 0.1 * ms)
+    times = np.arange(10, 1000, 25) * 1e-3  # every neuron at the same 40 times
+    lockstep = (np.tile(np.arange(100), times.size), np.repeat(times, 100))
+    assert "lockstep" in check.message(*lockstep)
+    rng = np.random.default_rng(3)
+    t = np.round(np.sort(rng.uniform(0, 1, 4000)), 4)
+    assert check.message(rng.integers(0, 100, t.size), t) is None
+
+
+def test_set_draws_initial_values_from_the_seed_after_the_parameters(tmp_path, capsys):
+    """Issue 14: ``--set v=5mV`` said "unknown parameter 'v'"; samplers were impossible."""
+    out_dir = tmp_path / "o"
+    argv = ["run", "lif", "--device", "runtime", "--target", "numpy", "--duration", "1ms"]
+    status, _, err = _main([*argv, "--out", str(out_dir), *NETWORK, "--set",
+                            "tau_m=lognormal(median=12ms, sigma=0.3)", "--set",
+                            "v=uniform(5mV, 15mV)", "--record", "v"], capsys)  # fmt: skip
+    assert status == 0, err
+    # independent reference: one numpy stream from the seed, parameters then initial values
+    rng = np.random.default_rng(4)
+    rng.standard_normal(60)  # tau_m
+    v0 = rng.uniform(0.005, 0.015, 60)
+    recorded = load_results(out_dir).states["network_states"].values["v"]
+    np.testing.assert_allclose(recorded[:, 0], v0[:10], rtol=1e-12)
+    metadata = json.loads((out_dir / "metadata.json").read_text())
+    assert "lognormal" in metadata["parameters"]["tau_m"]
+    assert "uniform" in metadata["initial_values"]["v"]
+
+
+@pytest.mark.parametrize(
+    "assignment, message",
+    [
+        ("tau_m=gamma(10ms)", "--set tau_m: wrong arguments"),
+        ("tau_m=gamma(10mV, 4)", "tau_m"),
+        ("v=uniform(0mV, 20mV", "--set v: cannot read"),
+        ("v=poisson(3)", "unknown sampler 'poisson'"),
+        ("v=uniform(0ms, 2ms)", "initial value of 'v'"),
+        ("tau_m=uniform(-1ms, 1ms)", "must be > 0"),
+    ],
+)
+def test_bad_sampler_syntax_names_the_parameter(tmp_path, capsys, assignment, message):
+    argv = ["run", "lif", "--device", "runtime", "--duration", "10ms", *NETWORK]
+    status, _, err = _main([*argv, "--out", str(tmp_path / "o"), "--set", assignment], capsys)
+    assert status == 2
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_spec_file_builds_the_same_network_as_the_options(tmp_path, capsys):
+    spec = tmp_path / "network.toml"
+    spec.write_text(
+        '[network]\nmodel = "lif"\nN_excitatory = 48\nN_inhibitory = 12\nK = 6\n'
+        'J0 = "3 mV"\ng = 5\nseed = 4\nduration = "40 ms"\n\n'
+        '[network.parameters]\ntau_m = "gamma(12 ms, 5)"\nI_ext = "28 mV"\n\n'
+        '[network.initial_values]\nv = "uniform(2 mV, 18 mV)"\n'
+    )
+    device = ["--device", "runtime", "--target", "numpy"]
+    assert (
+        _main(["run", "--spec", str(spec), *device, "--out", str(tmp_path / "a")], capsys)[0] == 0
+    )
+    argv = ["run", "lif", *device, "--duration", "40ms", "--out", str(tmp_path / "b"), *NETWORK,
+            "--J0", "3mV", "--g", "5", "--set", "tau_m=gamma(12ms, 5)", "--set", "I_ext=28mV",
+            "--set", "v=uniform(2mV, 18mV)"]  # fmt: skip
+    assert _main(argv, capsys)[0] == 0
+    a, b = load_results(tmp_path / "a"), load_results(tmp_path / "b")
+    assert len(a.i) > 20
+    np.testing.assert_array_equal(a.i, b.i)
+    np.testing.assert_array_equal(a.t, b.t)
+    # options override the file
+    status, _, err = _main(["run", "--spec", str(spec), *device, "--set", "tau_m=3mV",
+                            "--out", str(tmp_path / "c")], capsys)  # fmt: skip
+    assert status == 2 and "tau_m" in err
+
+
+def test_spec_file_errors_name_the_entry(tmp_path, capsys):
+    spec = tmp_path / "network.toml"
+    spec.write_text('[network]\nmodel = "lif"\nno_such_key = 3\n')
+    argv = ["run", "--spec", str(spec), "--device", "runtime", "--duration", "5ms"]
+    status, _, err = _main([*argv, "--out", str(tmp_path / "o")], capsys)
+    assert status == 2 and "no_such_key" in err and err.count("\n") == 1
+
+
+def test_list_names_the_neuron_model_of_each_entry(capsys):
+    """Issue 14: 'neurosrnn list' said lif, the model's repr lif_delta."""
+    status, out, _ = _main(["list", "--verbose"], capsys)
+    assert status == 0
+    line = next(line for line in out.splitlines() if line.startswith("lif:"))
+    assert "'lif_delta'" in line
+    assert "J0=20 mV, g=6, tau_m=gamma(10 ms, 4), I_ext=20 mV, v=uniform(0 mV, 20 mV)" in out

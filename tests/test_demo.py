@@ -1,6 +1,7 @@
 """The `make demo` job on reduced sizes: files written, summary consistent."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -31,7 +32,8 @@ def test_demo_quick_writes_figures_and_consistent_summary(tmp_path):
     for part in summary["parts"].values():
         for key, value in part.items():
             if key.endswith("figure"):
-                with open(value, "rb") as stream:
+                assert not os.path.isabs(value), value  # relative to the results folder
+                with open(out / value, "rb") as stream:
                     assert stream.read(8) == b"\x89PNG\r\n\x1a\n"
     assert not list(out.glob(".*tmp*")), "temporary files left behind"
 
@@ -44,3 +46,17 @@ def test_demo_rejects_unknown_part(tmp_path):
     )
     assert result.returncode == 2
     assert "unknown part" in result.stderr
+
+
+def test_summary_paths_are_relative_to_the_results_folder(tmp_path):
+    """Issue 14: summary.json stored absolute paths, which break when the folder moves."""
+    import inspect
+
+    from neurosrnn.demo import __main__ as demo_main
+    from neurosrnn.demo import chaos
+
+    figure = tmp_path / "out" / "network_raster.png"
+    result = {"figure": str(figure), "n_spikes": 3, "note": str(figure)}
+    demo_main._relative_paths(result, tmp_path / "out")
+    assert result == {"figure": "network_raster.png", "n_spikes": 3, "note": str(figure)}
+    assert "λ_i" not in inspect.getsource(chaos)  # the chaos figure's axis label is mathtext

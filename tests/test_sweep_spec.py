@@ -7,7 +7,7 @@ import pytest
 from brian2 import Hz, metre, ms, mV, nA, second
 from brian2.units.fundamentalunits import DimensionMismatchError
 
-from neurosrnn.sweep.spec import load_sweep_file, parse_quantity
+from neurosrnn.sweep.spec import load_sweep_file, parse_quantity, parse_sweep
 
 _NETWORK = """
 [network]
@@ -197,3 +197,27 @@ def test_sparseprop_section(tmp_path):
 def test_bad_sparseprop_files(tmp_path, extra, error, match):
     with pytest.raises(error, match=match):
         load_sweep_file(_write(tmp_path, _SPARSEPROP + extra))
+
+
+def test_network_parameters_take_sampler_calls_drawn_from_the_graph_seed(tmp_path):
+    """One syntax for the command line, network spec files and sweep files (issue 14)."""
+
+    document = {
+        "sweep": {"store": str(tmp_path / "store")},
+        "network": {
+            "model": "lif",
+            "N_excitatory": 8,
+            "N_inhibitory": 2,
+            "K": 2,
+            "J0": "0.5 mV",
+            "graph_seed": 3,
+            "parameters": {"tau_m": "gamma(10 ms, 4)", "I_ext": "25 mV"},
+        },
+        "parameters": {"g": [4, 5]},
+    }
+    specification = parse_sweep(document)
+    tau_m = np.asarray(specification.runner.parameters["tau_m"] / second)
+    np.testing.assert_allclose(tau_m, np.random.default_rng(3).gamma(4, 0.0025, 10))
+    document["network"]["parameters"]["tau_m"] = "gamma(10 ms)"
+    with pytest.raises(ValueError, match=r"\[network.parameters\] tau_m: wrong arguments"):
+        parse_sweep(document)

@@ -99,3 +99,23 @@ def test_repr_names_distribution():
     assert "gamma" in repr(gamma_timescales(10 * ms, 2)) and "shape=2" in repr(
         gamma_timescales(10 * ms, 2)
     )
+
+
+def test_value_samplers_take_any_sign_and_follow_their_distributions():
+    from neurosrnn.models.timescale_samplers import normal_values, uniform_values
+
+    v = np.asarray(uniform_values(-70 * mV, -50 * mV).sample(N, seed=3) / mV)
+    assert stats.kstest(v, stats.uniform(-70, 20).cdf).pvalue > 1e-3
+    bounded = normal_values(-60 * mV, 5 * mV, minimum=-62 * mV, maximum=-50 * mV)
+    w = np.asarray(bounded.sample(N, seed=4) / mV)
+    reference = stats.truncnorm(-2 / 5, 10 / 5, loc=-60, scale=5)
+    assert w.min() >= -62 and w.max() <= -50
+    assert stats.kstest(w, reference.cdf).pvalue > 1e-3
+    free = np.asarray(normal_values(0.0, 2.0).sample(N, seed=5))
+    assert stats.kstest(free, stats.norm(0, 2).cdf).pvalue > 1e-3
+    with pytest.raises(DimensionMismatchError):
+        uniform_values(0 * mV, 1 * ms)
+    with pytest.raises(ValueError, match="high"):
+        uniform_values(1 * mV, 0 * mV)
+    with pytest.raises(ValueError, match="6 std"):
+        normal_values(0 * mV, 1 * mV, minimum=10 * mV)

@@ -1,5 +1,7 @@
 """Run the neurosrnn demo on embedded defaults and write figures plus ``summary.json``.
 
+File paths in ``summary.json`` are relative to the folder that holds it.
+
 Usage: ``python -m neurosrnn.demo [--out results/demo] [--seed 1] [--quick]
 [--parts network,sparseprop,chaos]``
 """
@@ -10,6 +12,7 @@ import argparse
 import importlib
 import importlib.util
 import inspect
+import os
 import platform
 import sys
 import time
@@ -28,6 +31,14 @@ def _versions():
         except PackageNotFoundError:
             found[package] = None
     return found
+
+
+def _relative_paths(result, out_dir):
+    """Replace the file paths of a part's `result` (keys ending in ``figure``) in place by
+    paths relative to `out_dir`, so ``summary.json`` stays valid when the folder moves."""
+    for key, value in result.items():
+        if key.endswith("figure") and isinstance(value, str):
+            result[key] = Path(os.path.relpath(value, out_dir)).as_posix()
 
 
 def _parse_args(argv):
@@ -76,6 +87,7 @@ def main(argv=None):
         for key, value in result.items():
             if key.endswith("figure"):
                 print(f"[demo]   figure: {value}")
+        _relative_paths(result, out_dir)
     summary_path = out_dir / "summary.json"
     from neurosrnn.results import write_json_atomic
 

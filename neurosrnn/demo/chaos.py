@@ -68,7 +68,7 @@ def run(out_dir: pathlib.Path, quick: bool = False, seed: int = 1) -> dict:
     figure = Figure(figsize=(9, 3.6), layout="constrained")
     left, right = figure.subplots(1, 2)
     plot_spectrum(exponents, errors=result.standard_error, normalize_index=N, ax=left)
-    left.set_ylabel("λ_i (1/s)")
+    left.set_ylabel(r"$\lambda_i$ (1/s)")
     left.set_title(f"theta network N={N}, K={K}: {m} exponents", fontsize=10)
     plot_convergence(result.times, result.running, n_show=4, ax=right, time_unit="s")
     right.set_ylabel("running estimate (1/s)")

@@ -49,6 +49,7 @@ def run(out_dir, quick=False, seed=1):
     from brian2 import defaultclock, ms, mV, prefs, second
 
     from neurosrnn.analysis import firing_summary
+    from neurosrnn.analysis.plotting import summary_figure
     from neurosrnn.models.multitimescale import mat
     from neurosrnn.models.networks import balanced_ei_network
     from neurosrnn.models.timescale_samplers import gamma_timescales, lognormal_timescales
@@ -79,10 +80,9 @@ def run(out_dir, quick=False, seed=1):
     network.run(config["duration_s"] * second, report="text", report_period=10 * second)
     simulated = time.perf_counter()
     indices, times = network.spikes()
-    summary = firing_summary(
-        (indices, times), N=N, t_start=0.0, t_stop=config["duration_s"], figure=True
-    )
-    figure = summary.figure
+    summary = firing_summary((indices, times), N=N, t_start=0.0, t_stop=config["duration_s"])
+    # E blue, I red; the raster's title says how many of the N neurons it shows
+    figure = summary_figure(summary, populations=config["N_excitatory"])
     figure.suptitle(
         f"MAT E/I network, N = {N}, K = {config['K']}: "
         f"{summary.rates.mean():.1f} Hz, mean CV {np.nanmean(summary.cv):.2f}"

@@ -27,10 +27,13 @@ def _figure(result, N, shown_neurons, bin_width, title):
     figure = Figure(figsize=(8, 5.5), layout="constrained")
     raster, rate = figure.subplots(2, 1, sharex=True, height_ratios=[2.2, 1])
     keep = result.spike_indices < shown_neurons
-    raster.plot(
-        result.spike_times[keep], result.spike_indices[keep], ",", color="black", rasterized=True
+    raster.plot(  # every neuron is inhibitory: one colour, that of I in the E/I rasters
+        result.spike_times[keep], result.spike_indices[keep], ",", color="tab:red",
+        rasterized=True,
+    )  # fmt: skip
+    raster.set_ylabel(
+        f"neuron (showing {shown_neurons:,} of {N:,})" if shown_neurons < N else "neuron"
     )
-    raster.set_ylabel("neuron")
     raster.set_ylim(-0.5, shown_neurons - 0.5)
     raster.set_title(title, fontsize=10)
     edges = np.arange(result.start_time, result.stop_time + bin_width, bin_width)

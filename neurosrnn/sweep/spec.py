@@ -25,8 +25,9 @@ Format
     dt = "0.1 ms"
     graph_seed = 1
 
-    [network.parameters]       # fixed per-neuron parameters
+    [network.parameters]       # fixed per-neuron parameters: values or samplers
     I_ext = "25 mV"
+    tau_m = "gamma(10 ms, 4)"  # drawn once from graph_seed, the same in every run
 
     [network.initial_ranges]   # initial values drawn per run seed
     v = ["0 mV", "20 mV"]
@@ -54,10 +55,14 @@ network on the exact SparseProp engine (`neurosrnn.sweep.runners.SparsePropRunne
     heterogeneity = [0.0, 0.2]
 
 In random mode each parameter is ``{low = "...", high = "...", log = false}`` or
-``{choices = [...]}``. Quantities are strings ``"<number> <unit>"`` with any Brian2
-unit (``"10 ms"``, ``"0.5 mV"``, ``"2 nA"``, ``"20 Hz"``, ``"1e-3 second"``, and the
-SI symbols ``s``, ``m``, ``V``, ``A``, ``kg``, ``g``);
-dimensionless values are plain numbers.
+``{choices = [...]}``. Values are written as on the command line (one syntax, read by
+`neurosrnn.spec_syntax`, which also reads the network spec files of ``neurosrnn run
+--spec``): quantities are strings ``"<number> <unit>"`` with any Brian2 unit
+(``"10 ms"``, ``"0.5 mV"``, ``"2 nA"``, ``"20 Hz"``, ``"1e-3 second"``, and the SI
+symbols ``s``, ``m``, ``V``, ``A``, ``kg``, ``g``); dimensionless values are plain
+numbers; ``[network.parameters]`` also takes sampler calls such as
+``"gamma(10 ms, 4)"``, ``"lognormal(200 ms, 0.5)"`` or ``"uniform(15 mV, 25 mV)"``,
+drawn once per sweep from ``graph_seed`` (in the order of the file).
 
 Validation happens in `load_sweep_file`, before anything runs or is written: unknown
 sections, keys, models or parameters, wrong or missing units (Brian2's
@@ -70,17 +75,20 @@ entry and what is allowed.
 
 from __future__ import annotations
 
-import ast
-import math
-import operator
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from neurosrnn.spec_syntax import (
+    check_keys,
+    integer_key,
+    parse_network_table,
+    parse_quantity,
+    required_key,
+)
 from neurosrnn.sweep.points import grid_points, random_points
 from neurosrnn.sweep.runners import Brian2NetworkRunner, SparsePropRunner
-from neurosrnn.validation import check_output_folder
+from neurosrnn.validation import check_output_folder, seeded_rng
 
 __all__ = ["SweepSpecification", "load_sweep_file", "parse_sweep", "parse_quantity"]
 
@@ -112,91 +120,9 @@ _SPARSEPROP_KEYS = {
     "duration",
     "graph_seed",
 }
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
-_OPERATORS = {ast.Mult: operator.mul, ast.Div: operator.truediv}
-
-
-def _evaluate_unit(node, units, text):
-    if isinstance(node, ast.Name):
-        if node.id not in units:
-            raise ValueError(f"unknown unit {node.id!r} in {text!r}")
-        return units[node.id]
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-        left = _evaluate_unit(node.left, units, text)
-        right = _evaluate_unit(node.right, units, text)
-        return _OPERATORS[type(node.op)](left, right)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-        if isinstance(node.right, ast.Constant) and isinstance(node.right.value, int):
-            return _evaluate_unit(node.left, units, text) ** node.right.value
-    raise ValueError(f"cannot read the unit of {text!r}: use e.g. 'mV', 'ms', 'mV/ms', 'Hz'")
-
-
-def parse_quantity(value, name="value"):
-    """Read ``"10 ms"``-style strings as Brian2 quantities; numbers stay floats.
-
-    Parameters
-    ----------
-    value : str, int or float
-        ``"<number> <unit expression>"`` (units: any Brian2 unit name, combined with
-        ``*``, ``/`` and integer ``**``), or a plain number (dimensionless).
-    name : str
-        Name used in error messages.
-
-    Returns
-    -------
-    brian2 quantity or float
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number or a quantity string, got {value!r}")
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value!r}")
-        return float(value)
-    if not isinstance(value, str):
-        raise ValueError(f"{name} must be a number or a string like '10 ms', got {value!r}")
-    match = _NUMBER.match(value)
-    if match is None:
-        raise ValueError(f"{name}: cannot read {value!r}; write a number and a unit, e.g. '10 ms'")
-    number = float(match.group(1))
-    unit_text = match.group(2)
-    if not unit_text:
-        return number
-    import brian2
-    from brian2.core.namespace import DEFAULT_UNITS
-
-    # SI symbols Brian2 leaves out of its namespace (they clash with variable names)
-    units = dict(DEFAULT_UNITS, s=brian2.second, m=brian2.metre, V=brian2.volt, A=brian2.amp,
-                 kg=brian2.kilogram, g=brian2.gram)  # fmt: skip
-    try:
-        tree = ast.parse(unit_text, mode="eval")
-    except SyntaxError:
-        raise ValueError(f"{name}: cannot read the unit of {value!r}") from None
-    try:
-        unit = _evaluate_unit(tree.body, units, value)
-    except ValueError as error:
-        raise ValueError(f"{name}: {error}") from None
-    return number * unit
-
-
-def _check_keys(table, allowed, where):
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in [{where}]; allowed: {sorted(allowed)}")
-
-
-def _required(table, key, where):
-    if key not in table:
-        raise ValueError(f"[{where}] needs {key!r}")
-    return table[key]
-
-
-def _integer(table, key, where, default=None, minimum=1):
-    value = table.get(key, default)
-    if value is None:
-        raise ValueError(f"[{where}] needs {key!r}")
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"[{where}] {key} must be an integer >= {minimum}, got {value!r}")
-    return value
+_check_keys = check_keys
+_required = required_key
+_integer = integer_key
 
 
 @dataclass
@@ -234,14 +160,12 @@ class SweepSpecification:
 def _parse_network(table):
     """`Brian2NetworkRunner` of a ``[network]`` section."""
     _check_keys(table, _NETWORK_KEYS, "network")
-    model = table.get("model")
-    if not isinstance(model, str) or not model:
+    shared = parse_network_table(table, "network")
+    if "model" not in shared:
         raise ValueError("[network] needs model = '<name>' (e.g. 'lif')")
-    duration = parse_quantity(table.get("duration", "1 s"), "[network] duration")
-    parameters = {
-        name: parse_quantity(value, f"[network.parameters] {name}")
-        for name, value in table.get("parameters", {}).items()
-    }
+    N_excitatory = _integer(table, "N_excitatory", "network")
+    N_inhibitory = _integer(table, "N_inhibitory", "network", default=0, minimum=0)
+    graph_seed = _integer(table, "graph_seed", "network", default=0, minimum=0)
     initial_ranges = {}
     for name, bounds in table.get("initial_ranges", {}).items():
         if not isinstance(bounds, list) or len(bounds) != 2:
@@ -249,23 +173,35 @@ def _parse_network(table):
         initial_ranges[name] = tuple(
             parse_quantity(bound, f"[network.initial_ranges] {name}") for bound in bounds
         )
-    dt = table.get("dt")
     return Brian2NetworkRunner(
-        model=model,
-        N_excitatory=_integer(table, "N_excitatory", "network"),
-        N_inhibitory=_integer(table, "N_inhibitory", "network", default=0, minimum=0),
+        model=shared["model"],
+        N_excitatory=N_excitatory,
+        N_inhibitory=N_inhibitory,
         K=_integer(table, "K", "network"),
         J0=parse_quantity(_required(table, "J0", "network"), "[network] J0"),
-        g=parse_quantity(table.get("g", 0.0), "[network] g"),
-        duration=duration,
-        parameters=parameters,
+        g=shared.get("g", 0.0),
+        duration=shared.get("duration", parse_quantity("1 s")),
+        parameters=_drawn_parameters(
+            shared.get("parameters", {}), N_excitatory + N_inhibitory, graph_seed
+        ),
         initial_ranges=initial_ranges,
-        graph_seed=_integer(table, "graph_seed", "network", default=0, minimum=0),
-        dt=None if dt is None else parse_quantity(dt, "[network] dt"),
+        graph_seed=graph_seed,
+        dt=shared.get("dt"),
         device=table.get("device", "runtime"),
         codegen_target=table.get("codegen_target", "numpy"),
         model_options=dict(table.get("model_options", {})),
     )
+
+
+def _drawn_parameters(parameters, N, graph_seed):
+    """Sampler-valued ``[network.parameters]`` drawn once from `graph_seed`, in file order."""
+    from neurosrnn.models.timescale_samplers import TimescaleSampler
+
+    rng = seeded_rng(graph_seed)
+    return {
+        name: value.sample(N, seed=rng) if isinstance(value, TimescaleSampler) else value
+        for name, value in parameters.items()
+    }
 
 
 def _parse_sparseprop(table):
