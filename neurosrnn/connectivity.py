@@ -24,11 +24,12 @@ an N = 10^6, K = 100 graph builds in seconds (``benchmarks/connectivity_build.py
 from __future__ import annotations
 
 import math
+import numbers
 
 import numba
 import numpy as np
 
-from neurosrnn.validation import int_array, seeded_rng
+from neurosrnn.validation import check_choice, check_int, int_array, seeded_rng
 
 __all__ = [
     "Connectivity",
@@ -41,6 +42,8 @@ __all__ = [
 _INDEX_DTYPE = np.int32
 # Above this many random keys the dense sampling path would use too much memory.
 _DENSE_KEYS_LIMIT = 20_000_000
+# Formats `Connectivity.to_scipy` can return (those of scipy.sparse's asformat).
+_SCIPY_FORMATS = ("csr", "csc", "coo", "bsr", "dia", "dok", "lil")
 
 
 class Connectivity:
@@ -143,8 +146,15 @@ class Connectivity:
         return self.weights[self.indptr[i] : self.indptr[i + 1]]
 
     def with_weights(self, weights):
-        """Return a copy of this graph with new per-synapse `weights` (scalar or array)."""
-        weights = np.broadcast_to(np.asarray(weights, dtype=float), self.indices.shape).copy()
+        """Return a copy of this graph with new per-synapse `weights` (scalar or array).
+
+        Raises
+        ------
+        ValueError
+            `weights` not finite, or not a scalar or an array broadcastable to one value
+            per synapse.
+        """
+        weights = _check_weights(weights, self.indices.shape)
         return Connectivity(self.indptr, self.indices, self.N_post, weights, self.description)
 
     def to_dense(self):
@@ -156,6 +166,176 @@ class Connectivity:
         values = self.weights if self.weights is not None else np.ones(self.n_synapses)
         np.add.at(matrix, (self.sources, self.indices), values)
         return matrix
+
+    def to_scipy(self, format="csr", *, allow_multapses=False):
+        """This graph as a ``scipy.sparse`` array of shape ``(N_pre, N_post)``.
+
+        Entry ``(i, j)`` is the weight of the synapse from presynaptic neuron ``i`` to
+        postsynaptic neuron ``j`` (1.0 for an unweighted graph); the rows are this graph's
+        CSR rows, so ``to_scipy("csr")`` has the same ``indptr`` and ``indices`` as the
+        graph. The result is in scipy's canonical form: sorted indices, one entry per
+        pair, and a synapse of weight 0 kept as an explicitly stored zero.
+
+        ``scipy.sparse`` holds one value per ``(pre, post)`` pair and *sums* duplicate
+        entries (:math:`A_{ij} = \\sum_{s: i_s = i, j_s = j} w_s`). A graph with
+        multapses therefore cannot be represented synapse by synapse: it is refused
+        unless `allow_multapses` is True, in which case each pair holds the sum of its
+        synapses' weights (as in `to_dense`), and `from_scipy` gives back a graph with
+        one synapse per pair.
+
+        Parameters
+        ----------
+        format : {"csr", "csc", "coo", "bsr", "dia", "dok", "lil"}
+            The scipy.sparse format of the result.
+        allow_multapses : bool
+            Accept a graph with several synapses between one pair, summing their weights.
+
+        Returns
+        -------
+        scipy.sparse.sparray
+            A sparse array (``csr_array`` for the default format) of float64 values.
+
+        Raises
+        ------
+        ValueError
+            `format` not one of the above, or the graph has multapses and
+            `allow_multapses` is False.
+
+        See Also
+        --------
+        from_scipy : The inverse conversion.
+        to_dense : The same matrix as a dense numpy array.
+
+        Examples
+        --------
+        >>> graph = Connectivity([0, 2, 3], [0, 2, 1], 3, weights=[0.5, -1.0, 2.0])
+        >>> matrix = graph.to_scipy()
+        >>> matrix.shape, matrix.indptr.tolist(), matrix.indices.tolist()
+        ((2, 3), [0, 2, 3], [0, 2, 1])
+        >>> matrix.toarray()
+        array([[ 0.5,  0. , -1. ],
+               [ 0. ,  2. ,  0. ]])
+        >>> Connectivity.from_scipy(matrix) == graph
+        True
+        """
+        from scipy import sparse  # here, not at module level: `import neurosrnn` stays light
+
+        check_choice(format, "format", _SCIPY_FORMATS)
+        if not isinstance(allow_multapses, bool):
+            raise TypeError(f"allow_multapses must be True or False, got {allow_multapses!r}")
+        values = np.ones(self.n_synapses) if self.weights is None else self.weights
+        # copy=True: sum_duplicates below works in place and must not touch this graph
+        matrix = sparse.csr_array(
+            (values.astype(float), self.indices, self.indptr),
+            shape=(self.N_pre, self.N_post),
+            copy=True,
+        )
+        n_stored = matrix.nnz
+        matrix.sum_duplicates()
+        n_merged = n_stored - matrix.nnz
+        if n_merged and not allow_multapses:
+            raise ValueError(
+                f"this graph has multapses ({n_merged} synapses repeat a (pre, post) pair "
+                "already connected); scipy.sparse keeps one entry per pair and sums their "
+                "weights: pass allow_multapses=True to accept the summed matrix"
+            )
+        return matrix.asformat(format)
+
+    @classmethod
+    def from_scipy(cls, matrix, *, description=None):
+        """The graph whose synapses are the stored entries of a ``scipy.sparse`` matrix.
+
+        Row ``i`` of `matrix` holds the targets of presynaptic neuron ``i``, so a matrix
+        of shape ``(N_pre, N_post)`` gives ``N_pre -> N_post`` neurons (square or not).
+        Every *stored* entry ``(i, j)`` becomes one synapse with weight ``matrix[i, j]``,
+        explicitly stored zeros included (call ``matrix.eliminate_zeros()`` first to drop
+        them); duplicate entries of a non-canonical matrix are summed first, as scipy
+        does, so the graph has one synapse per pair and sorted rows. A boolean matrix
+        (an adjacency pattern) gives an unweighted graph.
+
+        Parameters
+        ----------
+        matrix : scipy.sparse array or matrix, shape (N_pre, N_post)
+            Any format (CSR, CSC, COO, ...), of real numbers or booleans.
+        description : str, optional
+            How the graph was made, shown by ``repr``; default: the scipy type it came
+            from.
+
+        Returns
+        -------
+        Connectivity
+            Weighted (float64 weights) unless `matrix` is boolean.
+
+        Raises
+        ------
+        TypeError
+            `matrix` is not a scipy.sparse array or matrix (a dense numpy array
+            included: convert it with ``scipy.sparse.csr_array(array)``, which keeps only
+            its nonzero entries), holds neither real numbers nor booleans, or
+            `description` is not a string.
+        ValueError
+            `matrix` is not 2-D or has no columns, a stored value is NaN or infinite, or a
+            boolean matrix stores a False entry.
+
+        See Also
+        --------
+        to_scipy : The inverse conversion.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from scipy import sparse
+        >>> matrix = sparse.coo_array(([0.5, 2.0], ([0, 1], [2, 0])), shape=(2, 3))
+        >>> graph = Connectivity.from_scipy(matrix, description="two synapses")
+        >>> graph
+        <Connectivity 2 -> 3 neurons, 2 synapses, weighted, two synapses>
+        >>> graph.targets_of(0), graph.weights_of(0)
+        (array([2], dtype=int32), array([0.5]))
+        >>> Connectivity.from_scipy(matrix.astype(bool)).weights is None
+        True
+        """
+        from scipy import sparse  # here, not at module level: `import neurosrnn` stays light
+
+        if not sparse.issparse(matrix):
+            raise TypeError(
+                "matrix must be a scipy.sparse array or matrix, got "
+                f"{type(matrix).__module__}.{type(matrix).__qualname__}; convert a dense "
+                "array with scipy.sparse.csr_array(array) (which keeps its nonzero entries)"
+            )
+        if description is not None and not isinstance(description, str):
+            raise TypeError(f"description must be a string or None, got {description!r}")
+        if matrix.ndim != 2:
+            raise ValueError(f"matrix must be 2-D (N_pre, N_post), got shape {matrix.shape}")
+        N_pre, N_post = matrix.shape
+        if N_post < 1:
+            raise ValueError(
+                f"matrix must have at least one column (N_post), got shape {matrix.shape}"
+            )
+        dtype = matrix.dtype
+        weighted = not np.issubdtype(dtype, np.bool_)
+        if weighted and not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
+            raise TypeError(f"matrix must hold real numbers or booleans, got dtype {dtype}")
+        # an own copy in CSR form: sum_duplicates works in place (and sorts the rows)
+        csr = sparse.csr_array(matrix, copy=True)
+        csr.sum_duplicates()
+        if weighted:
+            weights = csr.data.astype(float)
+            n_bad = int(np.count_nonzero(~np.isfinite(weights)))
+            if n_bad:
+                raise ValueError(
+                    f"matrix must hold finite weights, found {n_bad} NaN or infinite stored values"
+                )
+        else:
+            weights = None
+            n_false = int(np.count_nonzero(~csr.data))
+            if n_false:
+                raise ValueError(
+                    f"a boolean matrix gives an unweighted graph, but this one stores "
+                    f"{n_false} False entries; call matrix.eliminate_zeros() first"
+                )
+        if description is None:
+            description = f"from scipy.sparse {type(matrix).__name__}"
+        return cls(csr.indptr, csr.indices, N_post, weights, description)
 
     def connect(self, synapses, weight_unit=None, weight_variable="w"):
         """Create these synapses in a `brian2.Synapses` object with explicit indices.
@@ -211,24 +391,64 @@ def _check_count(name, value, *, allow_zero=False):
     return int(value)
 
 
-def _check_degree(K, n_choices, multapses, what):
+def _check_degree(K, n_choices, multapses, what, name="K"):
     if isinstance(K, bool) or not isinstance(K, int | np.integer) or K < 0:
-        raise ValueError(f"K must be a non-negative integer, got {K!r}")
+        raise ValueError(f"{name} must be a non-negative integer, got {K!r}")
     if not multapses and K > n_choices:
         raise ValueError(
-            f"K={K} exceeds the {n_choices} distinct {what} available without multapses; "
-            "use K <= that number or multapses=True"
+            f"{name}={K} exceeds the {n_choices} distinct {what} available without multapses; "
+            f"use {name} <= that number or multapses=True"
+        )
+    if multapses and K > 0 and n_choices < 1:
+        raise ValueError(
+            f"{name}={K} needs at least one of the {what}, but none is available (the only "
+            "candidate is the neuron itself); use autapses=True or a larger population"
         )
     return int(K)
 
 
+def _check_real(value, name, *, nonnegative=False):
+    """`value` (a real scalar, not bool) as a finite float; with `nonnegative`, also >= 0."""
+    try:
+        if isinstance(value, bool | str | bytes) or np.ndim(value) != 0:
+            raise TypeError
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(value) or (nonnegative and value < 0):
+        kind = "a finite number >= 0" if nonnegative else "finite"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    return value
+
+
+def _check_weights(weights, shape):
+    """Finite float weights broadcast to `shape` (one per synapse), as a new array."""
+    try:
+        values = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"weights must be numbers, got {weights!r}") from None
+    try:
+        values = np.broadcast_to(values, shape).copy()
+    except ValueError:
+        raise ValueError(
+            f"weights must be a scalar or have one entry per synapse ({shape[0]}), "
+            f"got shape {values.shape}"
+        ) from None
+    if not np.all(np.isfinite(values)):
+        raise ValueError("weights must be finite (found NaN or inf)")
+    return values
+
+
 def _check_self_exclusion(N_pre, N_post, autapses, self_offset):
     """Return the offset o such that pre index i and post index i + o are one neuron, or None."""
+    if self_offset is not None:
+        # checked even when autapses make it unused: a bad value is a bug at the call site
+        self_offset = check_int(self_offset, "self_offset")
     if autapses:
         return None
     if self_offset is None:
         return 0 if N_pre == N_post else None
-    return int(self_offset)
+    return self_offset
 
 
 # --------------------------------------------------------------------------- sampling
@@ -402,7 +622,7 @@ def fixed_out_degree(
     K = _check_degree(K, N_post - (partner is not None), multapses, "postsynaptic neurons")
     rng = seeded_rng(seed)
     post_of_pre = _sample_rows(rng, N_pre, K, N_post, partner, multapses)
-    indptr = np.arange(0, (N_pre + 1) * K, K, dtype=np.int64)
+    indptr = K * np.arange(N_pre + 1, dtype=np.int64)  # (np.arange with step K fails at K=0)
     description = f"fixed out-degree K={K}, seed={_seed_repr(seed)}"
     graph = Connectivity(indptr, post_of_pre.ravel(), N_post, description=description)
     return graph if weights is None else graph.with_weights(weights)
@@ -430,7 +650,8 @@ def erdos_renyi(N_pre, N_post, p, *, seed, autapses=False, weights=None):
     """
     N_pre = _check_count("N_pre", N_pre)
     N_post = _check_count("N_post", N_post)
-    if not isinstance(p, int | float | np.floating) or not (0.0 <= float(p) <= 1.0):
+    is_number = not isinstance(p, bool) and isinstance(p, numbers.Real)
+    if not is_number or not (0.0 <= float(p) <= 1.0):
         raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
     rng = seeded_rng(seed)
     exclude_self = (not autapses) and N_pre == N_post
@@ -462,6 +683,7 @@ def balanced_ei(
     seed,
     autapses=False,
     multapses=False,
+    J0_unit=None,
 ):
     """Fixed in-degree E/I network with balanced ``1/sqrt(K)`` weight scaling.
 
@@ -488,6 +710,9 @@ def balanced_ei(
         Random seed.
     autapses, multapses : bool
         As in `fixed_in_degree`.
+    J0_unit : brian2 unit, optional
+        The unit `J0` is expressed in (e.g. ``mV``), shown with J0 in the repr; None:
+        a plain number.
 
     Returns
     -------
@@ -500,18 +725,29 @@ def balanced_ei(
     K = _check_degree(K, N - (not autapses), multapses, "presynaptic neurons")
     if K == 0:
         raise ValueError("K must be > 0 for a balanced network")
-    if not np.isfinite(J0):
-        raise ValueError(f"J0 must be finite, got {J0!r}")
-    if not np.isfinite(g) or g < 0:
-        raise ValueError(f"g must be a finite number >= 0, got {g!r}")
+    J0_value = _check_real(J0, "J0")
+    g_value = _check_real(g, "g", nonnegative=True)
     K_E = int(round(K * N_excitatory / N))
     K_I = K - K_E
+    # every neuron draws K_E of its inputs from the E and K_I from the I population
+    for K_block, N_block, population in (
+        (K_E, N_excitatory, "N_excitatory"),
+        (K_I, N_inhibitory, "N_inhibitory"),
+    ):
+        n_choices = N_block - (not autapses)
+        if K_block > 0 and (n_choices < 1 or (K_block > n_choices and not multapses)):
+            raise ValueError(
+                f"K={K} asks for {K_block} inputs from the {population}={N_block} neurons of "
+                f"that population, but only {max(n_choices, 0)} are available to each neuron "
+                f"(K_E = round(K N_E / N) = {K_E}, K_I = {K_I}); use a smaller K, a larger "
+                "population, or autapses/multapses"
+            )
     rng = seeded_rng(seed)
     blocks = []
-    scale = J0 / math.sqrt(K)
+    scale = J0_value / math.sqrt(K)
     for N_block, K_block, offset, weight in (
         (N_excitatory, K_E, 0, scale),
-        (N_inhibitory, K_I, N_excitatory, -g * scale),
+        (N_inhibitory, K_I, N_excitatory, -g_value * scale),
     ):
         if N_block == 0:
             continue
@@ -530,7 +766,7 @@ def balanced_ei(
     indptr, indices, weights = _stack_presynaptic_blocks(blocks)
     description = (
         f"balanced E/I N_E={N_excitatory}, N_I={N_inhibitory}, K={K} (K_E={K_E}, K_I={K_I}), "
-        f"J0={J0}, g={g}, seed={_seed_repr(seed)}"
+        f"J0={J0 if J0_unit is None else J0 * J0_unit}, g={g}, seed={_seed_repr(seed)}"
     )
     return Connectivity(indptr, indices, N, weights, description)
 
