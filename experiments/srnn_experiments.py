@@ -37,7 +37,7 @@ from neurosrnn.atomic import atomic_write
 from neurosrnn.coding import encode
 from neurosrnn.learning import data as datasets
 from neurosrnn.learning import energy
-from neurosrnn.learning.optim import adam_init, adam_update
+from neurosrnn.learning.optim import learning_rate_schedule
 from neurosrnn.learning.srnn import SRNNConfig
 from neurosrnn.learning.train import evaluate, train
 
@@ -85,9 +85,10 @@ def _rnn_logits(kind, params, x):
 
 
 def train_rnn(kind, dataset, n_hidden, epochs, batch_size, lr, seed):
-    """Adam + BPTT on the last hidden state; returns final test accuracy."""
+    """Adam (optax) + BPTT on the last hidden state; returns final test accuracy."""
     import jax
     import jax.numpy as jnp
+    import optax
 
     params = jax.tree_util.tree_map(
         lambda a: jnp.asarray(a, jnp.float32),
@@ -99,26 +100,29 @@ def train_rnn(kind, dataset, n_hidden, epochs, batch_size, lr, seed):
         logp = jax.nn.log_softmax(logits)
         return -jnp.take_along_axis(logp, yb[:, None], axis=1).mean()
 
-    lrs = jax.tree_util.tree_map(lambda _: lr, params)
-    state = adam_init(params, dtype=jnp.float32)
-
-    @jax.jit
-    def step(p, s, xb, yb, scale):
-        loss, g = jax.value_and_grad(loss_fn)(p, xb, yb)
-        g = jax.tree_util.tree_map(lambda a: jnp.clip(a, -1.0, 1.0), g)
-        p, s = adam_update(p, g, s, jax.tree_util.tree_map(lambda a: a * scale, lrs))
-        return p, s, loss
-
-    predict = jax.jit(lambda p, xb: jnp.argmax(_rnn_logits(kind, p, xb), axis=1))
     rng = np.random.default_rng(seed + 1_000_003)
     x = dataset.x_train.astype(np.float32)
     n = len(x)
-    for epoch in range(epochs):
-        scale = np.float32(0.5 ** (epoch // 10))
+    n_batches = n // batch_size
+    # Adam on element-wise clipped gradients, learning rate halved every 10 epochs
+    schedule = learning_rate_schedule(
+        lr, "step", steps_per_epoch=max(n_batches, 1), lr_step=(10, 0.5)
+    )
+    optimizer = optax.chain(optax.clip(1.0), optax.adam(schedule))
+    state = optimizer.init(params)
+
+    @jax.jit
+    def step(p, s, xb, yb):
+        loss, g = jax.value_and_grad(loss_fn)(p, xb, yb)
+        updates, s = optimizer.update(g, s, p)
+        return optax.apply_updates(p, updates), s, loss
+
+    predict = jax.jit(lambda p, xb: jnp.argmax(_rnn_logits(kind, p, xb), axis=1))
+    for _ in range(epochs):
         order = rng.permutation(n)
-        for b in range(n // batch_size):
+        for b in range(n_batches):
             idx = order[b * batch_size : (b + 1) * batch_size]
-            params, state, _ = step(params, state, x[idx], dataset.y_train[idx], scale)
+            params, state, _ = step(params, state, x[idx], dataset.y_train[idx])
     correct = predict(params, dataset.x_test.astype(np.float32)) == dataset.y_test
     return float(np.mean(np.asarray(correct)))
 
