@@ -1,6 +1,7 @@
 # neurosrnn: two commands on a fresh machine.
 #   make demo   create .venv (Python >= 3.12), install, run the demo on embedded defaults
 #   make test   create .venv with the test extras, run ruff and the whole pytest suite
+#   make docs   build the documentation site into docs/_build/html
 # Set PYTHON=/path/to/python3.12 to choose the interpreter yourself.
 
 SHELL := /bin/bash
@@ -16,7 +17,7 @@ FOUND_PYTHON := $(shell for p in $(CANDIDATES); do \
 	$$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { command -v $$p; break; }; \
 	done)
 
-.PHONY: demo test lint venv test-venv clean bench
+.PHONY: demo test lint venv test-venv clean bench docs
 
 $(VENV)/.base-installed: setup.cfg setup.py pyproject.toml
 	@if [ -z "$(FOUND_PYTHON)" ]; then echo "neurosrnn needs Python >= 3.12 (brian2 2.10.1): install one (e.g. 'pyenv install 3.12' or your OS package python3.12) or run 'make PYTHON=/path/to/python3.12 ...'"; exit 1; fi
@@ -43,5 +44,9 @@ lint: $(VENV)/.test-installed
 test: $(VENV)/.test-installed lint
 	$(VPY) -m pytest -q -n 2 --durations=15
 
+docs: $(VENV)/.test-installed
+	$(VPY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) results .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) results .pytest_cache .ruff_cache *.egg-info \
+		docs/_build docs/api/generated docs/gallery docs/tutorials

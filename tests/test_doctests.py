@@ -25,6 +25,13 @@ MODULES = [
     "neurosrnn.analysis.exponents",
     "neurosrnn.analysis.lyapunov",
     "neurosrnn.analysis.lyapunov_plots",
+    "neurosrnn.analysis._spikes",
+    "neurosrnn.analysis.neo_interop",
+    "neurosrnn.nwb",
+    "neurosrnn.spec_syntax",
+    "neurosrnn.connectivity",
+    "neurosrnn.learning.optim",
+    "neurosrnn.learning.train",
 ]
 
 

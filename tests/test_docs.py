@@ -1,0 +1,192 @@
+"""The documentation site builds without warnings and has its key pages.
+
+One Sphinx build (``-W``: any warning fails it) into a temporary folder, offline, in a
+subprocess so that Brian2's global state and the imports of the build stay out of the
+test process. The model gallery's f-I curves are checked against the closed-form
+firing rates of the LIF and theta neurons.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+pytestmark = pytest.mark.slow
+
+FORMAT_PAGES = {
+    "results": ("metadata.json", "spikes.npz", "states.npz", "format_version"),
+    "store": ("__checksum__", "__metadata__", "spike_indices", ".lock-"),
+    "checkpoints": ("checkpoint.npz", "chunk-000000.npz", "fingerprint"),
+    "sweep_spec": ("[sweep]", "[network]", "[sparseprop]", "[parameters]"),
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Build the site once; return the HTML folder (fails with Sphinx's output)."""
+    pytest.importorskip("sphinx")
+    pytest.importorskip("numpydoc")
+    pytest.importorskip("myst_nb")
+    out = tmp_path_factory.mktemp("docs")
+    html, doctrees = out / "html", out / "doctrees"
+    command = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-q",
+        "-b",
+        "html",
+        "-d",
+        str(doctrees),
+        str(DOCS),
+        str(html),
+    ]
+    environment = dict(os.environ, MPLBACKEND="Agg")
+    completed = subprocess.run(
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600
+    )
+    assert completed.returncode == 0, (
+        f"sphinx-build -W failed (exit {completed.returncode}):\n"
+        f"{completed.stdout[-6000:]}\n{completed.stderr[-6000:]}"
+    )
+    return html
+
+
+def _text(path):
+    assert path.is_file(), f"missing page {path}"
+    return path.read_text(encoding="utf-8")
+
+
+def test_api_reference_documents_cv_once_under_analysis(site):
+    page = _text(site / "api" / "generated" / "neurosrnn.analysis.html")
+    assert page.count('id="neurosrnn.analysis.cv"') == 1
+    assert "Coefficient of variation" in page
+    # the defining module links to it rather than documenting it a second time
+    statistics = _text(site / "api" / "generated" / "neurosrnn.analysis.statistics.html")
+    assert 'id="neurosrnn.analysis.statistics.cv"' not in statistics
+    assert "neurosrnn.analysis.html#neurosrnn.analysis.cv" in statistics
+    for module in ("neurosrnn.models", "neurosrnn.sweep", "neurosrnn.units", "neurosrnn.atomic"):
+        assert (site / "api" / "generated" / f"{module}.html").is_file(), module
+
+
+def test_model_gallery_has_a_page_and_a_figure_per_model(site):
+    from matplotlib.image import imread
+
+    from neurosrnn.models import MODEL_LIBRARY
+
+    for key in MODEL_LIBRARY:
+        page = _text(site / "gallery" / f"{key}.html")
+        images = re.findall(r'<img[^>]+src="([^"]+\.png)"', page)
+        assert images, f"gallery page of {key!r} has no figure"
+        figure = (site / "gallery" / images[0]).resolve()
+        assert figure.is_file(), figure
+        pixels = imread(figure)
+        assert pixels.shape[0] > 150 and pixels.shape[1] > 400
+        assert np.std(pixels) > 0.05, f"figure of {key!r} is blank"
+        model = MODEL_LIBRARY[key]()
+        for parameter in model.parameters:  # the parameter table lists every parameter
+            assert f'<span class="pre">{parameter}</span></code></p></td>' in page, parameter
+        assert "References" in page
+    index = _text(site / "gallery" / "index.html")
+    for key in MODEL_LIBRARY:
+        assert f'href="{key}.html"' in index
+
+
+def _curve(key):
+    record = json.loads((DOCS / "gallery" / f"{key}_fI.json").read_text(encoding="utf-8"))
+    return (
+        np.asarray(record["drives_si"]),
+        np.asarray(record["rates_hz"]),
+        record["window_s"][1] - record["window_s"][0],
+        record["dt_s"],
+    )
+
+
+def test_gallery_fi_curves_match_closed_form_rates(site):
+    """LIF: T = tau_ref + tau_m ln((v_inf - v_reset)/(v_inf - v_th)); theta: T = pi tau_m / sqrt(I).
+
+    The measured rate counts spikes in a window of length W on a grid of step dt: each
+    interval is within one dt of T (spikes and the end of the refractory period fall on
+    the grid) and the count is off by at most one spike.
+    """
+    from brian2 import second
+    from brian2 import volt as V
+
+    from neurosrnn.models import MODEL_LIBRARY
+
+    lif = MODEL_LIBRARY["lif"]()
+    p = {
+        name: float(value / (second if name.startswith("tau") else V))
+        for name, value in lif.parameters.items()
+    }
+    drives, rates, window, dt = _curve("lif")
+    v_inf = p["v_rest"] + drives
+    firing = v_inf > p["v_threshold"] + 1e-12
+    assert firing.sum() >= 10 and np.all(rates[~firing] == 0)
+    period = p["tau_ref"] + p["tau_m"] * np.log(
+        (v_inf[firing] - p["v_reset"]) / (v_inf[firing] - p["v_threshold"])
+    )
+    assert np.all(rates[firing] <= 1 / (period - dt) + 1 / window + 1e-9)
+    assert np.all(rates[firing] >= 1 / (period + dt) - 1 / window - 1e-9)
+
+    theta = MODEL_LIBRARY["theta"]()
+    tau_m = float(theta.parameters["tau_m"] / second)
+    drives, rates, window, dt = _curve("theta")
+    assert rates[0] == 0
+    expected = np.sqrt(drives[1:]) / (np.pi * tau_m)
+    np.testing.assert_allclose(rates[1:], expected, atol=1 / window + 1e-9, rtol=0.02)
+
+
+def test_tutorials_are_rendered(site):
+    notebooks = sorted((ROOT / "tutorials").glob("[0-9]*.ipynb"))
+    assert notebooks
+    for notebook in notebooks:
+        assert (site / "tutorials" / f"{notebook.stem}.html").is_file(), notebook.name
+    first = _text(site / "tutorials" / f"{notebooks[0].stem}.html")
+    assert "Adaptive multi-timescale neurons" in first
+    assert 'class="cell docutils container"' in first  # code cells rendered by myst-nb
+
+
+def test_file_format_pages(site):
+    for page, needles in FORMAT_PAGES.items():
+        text = _text(site / "formats" / f"{page}.html")
+        for needle in needles:
+            assert needle in text, f"{page}: {needle!r} missing"
+
+
+def test_changelog_and_citation_pages(site):
+    from neurosrnn import __version__
+
+    changelog = _text(site / "changelog.html")
+    assert "Unreleased" in changelog and "0.1.0" in changelog
+    citation = _text(site / "citation.html")
+    for needle in ("eLife", "e47314", "2408.12407", "SparseProp", "905"):
+        assert needle in citation, needle
+    assert f"version {__version__}" in citation
+
+
+def test_citation_file_metadata():
+    yaml = pytest.importorskip("yaml")
+    from neurosrnn import __version__
+
+    record = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert record["cff-version"] == "1.2.0"
+    assert record["version"] == __version__
+    assert record["authors"] == [{"name": "The neurosrnn developers"}]
+    titles = " ".join(reference["title"] for reference in record["references"])
+    for needle in ("adaptive spiking recurrent", "SparseProp", "Hybrid Coding", "Brian 2"):
+        assert needle in titles, needle
+    dois = {reference.get("doi") for reference in record["references"]}
+    assert {"10.7554/eLife.47314", "10.1038/s42256-021-00397-w"} <= dois
