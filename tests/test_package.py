@@ -33,6 +33,25 @@ def test_models_and_analysis_install_as_subpackages():
     assert Path(neurosrnn.analysis.__file__).parent == ROOT / "analysis"
 
 
+def test_setup_cfg_lists_every_package_of_the_source_tree():
+    """A non-editable install must hold every subpackage (neurosrnn.devices was once left
+    out: editable installs hid it, a wheel built for a GPU machine lacked it)."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    mapping = dict(
+        line.split(" = ")
+        for line in config["options"]["package_dir"].strip().splitlines()
+        if " = " in line
+    )
+    found = set()
+    for package, folder in mapping.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            relative = init.parent.relative_to(ROOT / folder)
+            found.add(".".join((package, *relative.parts)))
+    assert found == listed
+
+
 def test_lazy_public_api_resolves():
     import neurosrnn
     from neurosrnn import connectivity
