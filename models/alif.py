@@ -57,9 +57,17 @@ from ._base import NeuronModel
 __all__ = ["alif", "ALIF_RESET", "ZERO_SYNAPTIC_CURRENT"]
 
 #: Reset of the SRNN ALIF: the map's jumps pre-divided by the decay that follows.
+#:
+#: The decays are written ``exp(-(dt/tau))``, not ``exp(-dt/tau)``: the two are equal
+#: to the last bit (IEEE negation is exact and division is sign-symmetric), but
+#: Brian2's loop-invariant optimisation hoists the scalar ``-dt`` of the second form
+#: into the scalar block, so ``dt`` would be read there *and* in the per-neuron block
+#: (``exp(dt/tau_adp)``). brian2cuda's spike-resetter kernel puts both blocks in one
+#: C++ scope, and nvcc rejects the second ``const double dt``. With the parenthesised
+#: form ``dt`` is read only in the per-neuron block, on every device.
 ALIF_RESET = """
 b += exp(dt/tau_adp) - 1
-v -= (b0 + beta*exp(-dt/tau_adp)*b)/exp(-dt/tau_m)
+v -= (b0 + beta*exp(-(dt/tau_adp))*b)/exp(-(dt/tau_m))
 """
 
 #: ``(code, when)`` that zeroes the held synaptic current before synaptic propagation.

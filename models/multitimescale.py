@@ -197,12 +197,17 @@ def _multi_alif_equations(indices):
 
 
 def _multi_alif_reset(indices):
-    """Jump of every trace, then the soft reset by the decayed threshold (see `multi_alif`)."""
-    decayed_sum = " + ".join(f"beta_{k}*exp(-dt/tau_adaptation_{k})*b_{k}" for k in indices)
+    """Jump of every trace, then the soft reset by the decayed threshold (see `multi_alif`).
+
+    Decays are written ``exp(-(dt/tau))`` (bit-identical to ``exp(-dt/tau)``) so that
+    Brian2 does not hoist ``-dt`` out of the per-neuron code: brian2cuda's resetter
+    would then declare ``dt`` twice in one scope (see `neurosrnn.models.alif.ALIF_RESET`).
+    """
+    decayed_sum = " + ".join(f"beta_{k}*exp(-(dt/tau_adaptation_{k}))*b_{k}" for k in indices)
     return "\n".join(
         [
             *(f"b_{k} += exp(dt/tau_adaptation_{k}) - 1" for k in indices),
-            f"v -= (b0 + {decayed_sum})/exp(-dt/tau_m)",
+            f"v -= (b0 + {decayed_sum})/exp(-(dt/tau_m))",
         ]
     )
 
