@@ -1,300 +1,479 @@
-"""SparseProp scaling benchmark: time per spike vs N and K, speed-up, Brian2, 10^6 neurons.
+"""SparseProp scaling benchmark, like for like: engine, a reference heap, O(N) and Brian2.
 
-Prints tables and writes a log-log figure (``sparseprop_scaling.png``) into ``--out``.
+Every figure is a median over interleaved repeats measured in one process, and every
+table names the load average when it was taken, so that figures from a shared machine
+can be judged. Output is markdown (stdout, and ``--out FILE`` if given).
 
 Sections
 --------
-1. Time per network spike vs N = 10^3 .. 10^6 at K = 100 (memory-free and stored
-   CSR), and vs K at fixed N; the vectorised O(N) reference at each N and the speed-up.
-2. Throughput at N = 10^6, K = 100 on one core: network spikes/s, synaptic events/s.
-3. Brian2 cpp_standalone (clock-driven, RK4) on the same network (default N = 10^4,
-   K = 100, 20 s) at dt = 0.1 ms and 0.01 ms: wall time, rate, and the spike-time error
-   of Brian2 on the first spikes (matched by neuron and occurrence).
-4. A 10^6-neuron network for 10^7 spikes: wall time and peak resident memory.
+1. **Engine vs reference heap** at N = ``--sizes`` (default 10^3 .. 10^6), K = 100,
+   memory-free and stored graph. Both start from the same warmed state (a
+   ``--warm``-spike run of the engine) and must give bit-identical spikes (checked on
+   the first 10^3 spikes before timing). The reference heap (``reference_heap.py``) is a
+   plain 4-ary heap with inline keys written for this benchmark. Optionally a
+   ``--baseline REV`` column: the engine of git revision REV, loaded from
+   ``git show`` into a temporary package, measured in the same process.
+2. **O(N) reference** (`neurosrnn.sparseprop.reference.simulate_reference`) per spike,
+   its set-up (graph materialisation, copies) excluded.
+3. **Brian2 cpp_standalone** (N = 10^4, K = 100, dt = 0.01 ms) with Euler and with RK4
+   integration (labelled), on the same network and state: wall time of the simulation
+   proper (compilation excluded) per Brian2 spike vs the engine per spike.
+
+Timing protocol: a run of n and a run of 2n spikes from the same state; the time per
+spike is ``(T(2n) - T(n)) / n``, which cancels every one-off cost (heap construction,
+copies, graph materialisation, compiled-call overhead). Repeats alternate between the
+contenders (A B A B ...), and ratios are medians of the per-repeat ratios.
 
 The network is the inhibitory balanced theta network of SparseProp (Engelken 2023,
-NeurIPS, arXiv:2312.17216): J0 = 1, nu0 = 1 Hz, tau = 10 ms.
+NeurIPS, arXiv:2312.17216): J0 = 1, nu0 = 1 Hz, tau = 10 ms (`balanced_network`).
 
 Usage::
 
-    python benchmarks/sparseprop_scaling.py            # full (several minutes)
-    python benchmarks/sparseprop_scaling.py --quick    # small sizes, seconds
+    python benchmarks/sparseprop_scaling.py --quick --no-brian      # about a minute
+    python benchmarks/sparseprop_scaling.py --sizes 1e3,1e4,1e5,1e6 --repeats 5
+    python benchmarks/sparseprop_scaling.py --baseline HEAD --no-brian   # old vs new
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import gc
+import importlib
 import os
 import pathlib
-import resource
+import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+import numba
 import numpy as np
 
-from neurosrnn.atomic import atomic_write
-from neurosrnn.sparseprop.engine import balanced_network
-from neurosrnn.sparseprop.reference import simulate_reference
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from reference_heap import ReferenceHeapNetwork  # noqa: E402
+
+from neurosrnn.sparseprop.engine import balanced_network  # noqa: E402
+from neurosrnn.sparseprop.reference import simulate_reference  # noqa: E402
+
+K_DEFAULT = 100
+_CHECKED_SPIKES = 1000
+_BASELINE_MODULES = ("_heap", "_kernel", "engine", "phase_models", "topology")
 
 
-def _time_per_spike(network, n_spikes, seed=1):
-    state = network.initial_state(seed=seed)
-    warm = network.run(state, n_spikes=min(20_000, n_spikes), record_spikes=False, progress=False)
-    result = network.run(warm.state, n_spikes=n_spikes, record_spikes=False, progress=False)
-    return result.wall_time / result.n_spikes
+# --------------------------------------------------------------------------- environment
 
 
-def _reference_time_per_spike(network, n_spikes, seed=1):
-    phases = network.phases(network.initial_state(seed=seed))
-    simulate_reference(network, phases, n_spikes=5)  # warm-up
-    started = time.perf_counter()
-    simulate_reference(network, phases, n_spikes=n_spikes)
-    return (time.perf_counter() - started) / n_spikes
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as stream:
+            for line in stream:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
-def _table(title, header, rows):
-    print(f"\n{title}")
-    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
-    print("  ".join(str(h).rjust(w) for h, w in zip(header, widths, strict=True)))
-    for row in rows:
-        print("  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)))
+def _load():
+    try:
+        return "{:.2f} / {:.2f} / {:.2f}".format(*os.getloadavg())
+    except OSError:
+        return "n/a"
 
 
-def scaling_vs_N(sizes, K, n_spikes, reference_spikes):
-    rows, data = [], []
-    for N in sizes:
-        free = _time_per_spike(balanced_network(N, K, memory_free=True), n_spikes)
-        stored = _time_per_spike(balanced_network(N, K, memory_free=False), n_spikes)
-        reference = _reference_time_per_spike(
-            balanced_network(N, K, memory_free=False), reference_spikes(N)
+def _git_revision():
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=pathlib.Path(__file__).resolve().parent,
         )
-        data.append((N, free, stored, reference))
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "neurosrnn/sparseprop"],
+            capture_output=True,
+            text=True,
+            cwd=pathlib.Path(__file__).resolve().parent.parent,
+        ).stdout.strip()
+        return out.stdout.strip() + (" + uncommitted changes in sparseprop/" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+class _Report:
+    """Markdown lines printed as they come and optionally written to a file at the end."""
+
+    def __init__(self):
+        self.lines = []
+
+    def line(self, text=""):
+        print(text, flush=True)
+        self.lines.append(text)
+
+    def table(self, title, header, rows):
+        self.line()
+        self.line(f"**{title}** (load average 1/5/15 min: {_load()})")
+        self.line()
+        self.line("| " + " | ".join(header) + " |")
+        self.line("|" + "|".join(" --- " for _ in header) + "|")
+        for row in rows:
+            self.line("| " + " | ".join(str(cell) for cell in row) + " |")
+
+
+# --------------------------------------------------------------------------- contenders
+
+
+def _baseline_engine(revision):
+    """The engine modules of git `revision`, as a temporary package (for comparison only)."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="sparseprop_baseline_"))
+    package = folder / "_baseline_sparseprop"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for module in _BASELINE_MODULES:
+        source = subprocess.run(
+            ["git", "show", f"{revision}:neurosrnn/sparseprop/{module}.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=root,
+        ).stdout
+        source = source.replace(
+            "from neurosrnn.sparseprop import", "from _baseline_sparseprop import"
+        )
+        for name in _BASELINE_MODULES:
+            source = source.replace(f"neurosrnn.sparseprop.{name}", f"_baseline_sparseprop.{name}")
+        (package / f"{module}.py").write_text(source)
+    sys.path.insert(0, str(folder))
+    return importlib.import_module("_baseline_sparseprop.engine"), folder
+
+
+def _convert_state(state, state_class):
+    values = {item.name: getattr(state, item.name) for item in dataclasses.fields(state_class)}
+    values["keys"] = np.array(state.keys, copy=True)
+    return state_class(**values)
+
+
+class _Engine:
+    """Times `SparsePropNetwork.run` from a fixed state (a fresh copy for every run)."""
+
+    def __init__(self, network, state):
+        self.network, self.state = network, state
+
+    def elapsed(self, n_spikes):
+        state = self.state.copy()
+        gc.collect()
+        started = time.perf_counter()
+        self.network.run(state, n_spikes=n_spikes, record_spikes=False, progress=False)
+        return time.perf_counter() - started
+
+    def spikes(self, n_spikes):
+        result = self.network.run(self.state.copy(), n_spikes=n_spikes, progress=False)
+        return result.spike_indices, result.spike_times
+
+
+class _ReferenceHeap:
+    """Times the benchmark's reference heap from the same state (set-up included)."""
+
+    def __init__(self, network, state):
+        self.network, self.state = network, state
+
+    def elapsed(self, n_spikes):
+        gc.collect()
+        started = time.perf_counter()
+        ReferenceHeapNetwork(self.network, self.state).run(n_spikes)
+        return time.perf_counter() - started
+
+    def spikes(self, n_spikes):
+        return ReferenceHeapNetwork(self.network, self.state).run(n_spikes, record=True)
+
+
+class _OrderN:
+    """Times `simulate_reference` (set-up included; cancelled by the two run lengths)."""
+
+    def __init__(self, network, state):
+        self.network, self.phases = network, network.phases(state)
+
+    def elapsed(self, n_spikes):
+        gc.collect()
+        started = time.perf_counter()
+        simulate_reference(self.network, self.phases, n_spikes=n_spikes)
+        return time.perf_counter() - started
+
+
+def _per_spike(contenders, n_spikes, repeats):
+    """Per-spike seconds of each contender, interleaved: ``{name: [one per repeat]}``."""
+    samples = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, contender in contenders.items():
+            short = contender.elapsed(n_spikes)
+            long = contender.elapsed(2 * n_spikes)
+            samples[name].append(max(long - short, 1e-12) / n_spikes)
+    return samples
+
+
+def _median_ratio(numerator, denominator):
+    return statistics.median(a / b for a, b in zip(numerator, denominator, strict=True))
+
+
+def _check_same_spikes(reference, other, label):
+    indices_a, times_a = reference.spikes(_CHECKED_SPIKES)
+    indices_b, times_b = other.spikes(_CHECKED_SPIKES)
+    if not (np.array_equal(indices_a, indices_b) and np.array_equal(times_a, times_b)):
+        raise AssertionError(f"{label}: spikes differ from the engine's; not like for like")
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _warmed_state(network, warm):
+    state = network.initial_state(seed=1)
+    return network.run(state, n_spikes=warm, record_spikes=False, progress=False).state
+
+
+def engine_vs_heaps(report, sizes, n_spikes, warm, repeats, baseline=None):
+    """Section 1: engine vs reference heap (vs baseline engine) at each N, both topologies."""
+    rows = []
+    for N in sizes:
+        for memory_free in (True, False):
+            network = balanced_network(N, K_DEFAULT, memory_free=memory_free)
+            state = _warmed_state(network, warm)
+            contenders = {
+                "engine": _Engine(network, state),
+                "heap": _ReferenceHeap(network, state),
+            }
+            _check_same_spikes(contenders["engine"], contenders["heap"], "reference heap")
+            if baseline is not None:
+                old = baseline.balanced_network(N, K_DEFAULT, memory_free=memory_free)
+                old_state = _convert_state(state, baseline.SparsePropState)
+                contenders["baseline"] = _Engine(old, old_state)
+                _check_same_spikes(contenders["engine"], contenders["baseline"], "baseline")
+            samples = _per_spike(contenders, n_spikes, repeats)
+            engine = statistics.median(samples["engine"])
+            heap = statistics.median(samples["heap"])
+            row = [
+                f"{N:.0e}",
+                "memory-free" if memory_free else "stored",
+                f"{engine * 1e6:.2f}",
+                f"{K_DEFAULT / engine:.3g}",
+                f"{heap * 1e6:.2f}",
+                f"{_median_ratio(samples['heap'], samples['engine']):.2f}",
+            ]
+            if baseline is not None:
+                old = statistics.median(samples["baseline"])
+                row[4:4] = [f"{old * 1e6:.2f}"]
+                row.append(f"{_median_ratio(samples['baseline'], samples['engine']):.2f}")
+            row.append(_load())
+            rows.append(row)
+            del network, contenders
+            gc.collect()
+    header = ["N", "graph", "engine us/spike", "engine syn. events/s", "ref. heap us/spike"]
+    header.append("heap / engine")
+    if baseline is not None:
+        header[4:4] = ["baseline us/spike"]
+        header.append("baseline / engine")
+    header.append("load")
+    report.table(
+        f"Engine vs reference 4-ary heap, K = {K_DEFAULT}, theta, one core: median of "
+        f"{repeats} interleaved repeats, (T(2n) - T(n)) / n with n = {n_spikes}, from a "
+        f"state after {warm} spikes; spikes checked bit-identical on the first "
+        f"{_CHECKED_SPIKES}",
+        header,
+        rows,
+    )
+    by_graph = {}
+    for row in rows:
+        by_graph.setdefault(row[1], []).append(float(row[2]))
+    for graph, values in by_graph.items():
+        if len(values) > 1:
+            report.line(
+                f"- per-spike growth {rows[0][0]} -> {rows[-1][0]} ({graph}): "
+                f"{values[-1] / values[0]:.2f}x"
+            )
+
+
+def order_n_reference(report, sizes, warm, repeats, short_spikes):
+    """Section 2: the O(N) reference per spike, its set-up cancelled, vs the engine."""
+    rows = []
+    for N in sizes:
+        network = balanced_network(N, K_DEFAULT, memory_free=False)
+        state = _warmed_state(network, warm)
+        n = short_spikes(N)
+        samples = _per_spike(
+            {"engine": _Engine(network, state), "O(N)": _OrderN(network, state)}, n, repeats
+        )
+        reference = statistics.median(samples["O(N)"])
         rows.append(
             (
                 f"{N:.0e}",
-                f"{free * 1e6:.2f}",
-                f"{stored * 1e6:.2f}",
-                f"{K / stored:.3g}",
+                n,
+                f"{statistics.median(samples['engine']) * 1e6:.2f}",
                 f"{reference * 1e6:.1f}",
-                f"{reference / stored:.0f}x",
+                f"{_median_ratio(samples['O(N)'], samples['engine']):.0f}x",
+                _load(),
             )
         )
-        print(f"  ... N = {N} done", flush=True)
-    _table(
-        f"Time per network spike vs N (K = {K}, theta, one core)",
-        ["N", "memory-free us", "stored CSR us", "syn. events/s", "O(N) ref us", "speed-up"],
-        rows,
-    )
-    base = data[0]
-    print(
-        f"growth from N={base[0]:.0e} to N={data[-1][0]:.0e}: memory-free "
-        f"{data[-1][1] / base[1]:.2f}x, stored {data[-1][2] / base[2]:.2f}x (goal <= 2x)"
-    )
-    return data
-
-
-def scaling_vs_K(N, degrees, n_spikes):
-    rows, data = [], []
-    for K in degrees:
-        per_spike = _time_per_spike(balanced_network(N, K, memory_free=True), n_spikes)
-        data.append((K, per_spike))
-        rows.append(
-            (K, f"{per_spike * 1e6:.2f}", f"{per_spike / K * 1e9:.1f}", f"{K / per_spike:.3g}")
-        )
-    _table(
-        f"Time per network spike vs K (N = {N:.0e}, memory-free)",
-        ["K", "us/spike", "ns/synaptic event", "syn. events/s"],
-        rows,
-    )
-    return data
-
-
-def throughput(N, K, n_spikes):
-    rows = []
-    for memory_free in (True, False):
-        network = balanced_network(N, K, memory_free=memory_free)
-        per_spike = _time_per_spike(network, n_spikes)
-        rows.append(
-            (
-                "memory-free" if memory_free else "stored CSR",
-                f"{1 / per_spike:.3g}",
-                f"{K / per_spike:.3g}",
-            )
-        )
-    _table(
-        f"Throughput at N = {N:.0e}, K = {K}, one core",
-        ["topology", "network spikes/s", "synaptic events/s"],
+    report.table(
+        f"O(N) reference (numpy, stored graph) per spike, set-up excluded: median of "
+        f"{repeats} interleaved repeats of (T(2n) - T(n)) / n",
+        ["N", "n", "engine us/spike", "O(N) us/spike", "engine faster", "load"],
         rows,
     )
 
 
-def _matched_error(exact_indices, exact_times, indices, times, n_first):
-    errors = []
-    for k in range(n_first):
-        neuron = exact_indices[k]
-        occurrence = np.count_nonzero(exact_indices[:k] == neuron)
-        candidates = times[indices == neuron]
-        if occurrence >= candidates.size:
-            return np.inf
-        errors.append(abs(candidates[occurrence] - exact_times[k]))
-    return float(np.mean(errors))
-
-
-def brian2_comparison(N, K, duration, dts, n_first=200):
+def _brian2_run(network, state, method, dt_ms, duration):
+    """Wall time (s) of the Brian2 cpp_standalone simulation proper, and its spikes."""
     import brian2
     from brian2 import BrianLogger, ms, second
 
-    from neurosrnn.sparseprop.brian2_network import brian2_network
+    from neurosrnn.devices import reset_brian_state, select_device
+    from neurosrnn.models.networks import recurrent_network
+    from neurosrnn.models.theta import theta
 
-    try:
-        from neurosrnn.devices import reset_brian_state, select_device
-    except ImportError:  # plain Brian2 fallback
-        select_device = None
-
-    # theta_post is rewritten from itself in on_pre; each synapse is applied in turn
     BrianLogger.suppress_hierarchy("brian2.codegen.generators.base")
-    network = balanced_network(N, K, memory_free=False)
-    state = network.initial_state(seed=1)
-    exact = network.run(state, duration=duration, progress=False)
+    directory = tempfile.mkdtemp(prefix="sparseprop_brian2_")
+    try:
+        select_device("cpp_standalone", dt=dt_ms * ms)
+        model = dataclasses.replace(theta(), method=method)
+        built = recurrent_network(
+            model,
+            network.weighted_connectivity(),
+            parameters={"tau_m": network.tau * second, "I_ext": network.drive},
+            initial_values={"theta": network.model_state(state)},
+            dt=dt_ms * ms,
+            name=f"bench_{method}",
+        )
+        built.network.run(duration * second)
+        started = time.perf_counter()
+        brian2.device.build(directory=directory, compile=True, run=True, with_output=False)
+        build_and_run = time.perf_counter() - started
+        simulate = float(getattr(brian2.device, "_last_run_time", np.nan))
+        indices, _ = built.spikes()
+        return simulate, build_and_run, indices.size
+    finally:
+        reset_brian_state()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def brian2_comparison(report, N, duration, dt_ms, warm):
+    """Section 3: Brian2 Euler and RK4 vs the engine on one network and state."""
+    network = balanced_network(N, K_DEFAULT, memory_free=False)
+    state = _warmed_state(network, warm)
+    exact = network.run(state.copy(), duration=duration, record_spikes=False, progress=False)
+    engine_per_spike = exact.wall_time / exact.n_spikes
     rows = [
         (
-            "SparseProp (exact)",
+            "SparseProp engine (exact)",
             "-",
-            f"{exact.wall_time:.2f}",
-            "-",
-            f"{exact.mean_rate:.4f}",
-            "0",
+            f"{exact.wall_time:.3f}",
+            exact.n_spikes,
+            f"{engine_per_spike * 1e6:.2f}",
+            "1",
+            _load(),
         )
     ]
-    timings = {"exact": exact.wall_time}
-    for dt in dts:
-        directory = tempfile.mkdtemp(prefix="sparseprop_brian2_")
-        try:
-            if select_device is not None:
-                select_device("cpp_standalone", dt=dt * ms)
-            else:
-                brian2.set_device("cpp_standalone", build_on_run=False)
-                brian2.defaultclock.dt = dt * ms
-            built = brian2_network(network, state, dt=dt * ms)
-            built.network.run(duration * second)
-            started = time.perf_counter()
-            brian2.device.build(directory=directory, compile=True, run=True, with_output=False)
-            total = time.perf_counter() - started
-            simulate = float(getattr(brian2.device, "_last_run_time", np.nan))
-            indices, times = built.spikes()
-            rate = indices.size / (N * duration)
-            error = _matched_error(exact.spike_indices, exact.spike_times, indices, times, n_first)
-            rows.append(
-                (
-                    f"Brian2 cpp_standalone, dt = {dt} ms",
-                    f"{total:.1f}",
-                    f"{simulate:.2f}",
-                    f"{simulate / exact.wall_time:.0f}x",
-                    f"{rate:.4f}",
-                    f"{error:.2e}",
-                )
+    for method in ("euler", "rk4"):
+        simulate, total, n_spikes = _brian2_run(network, state, method, dt_ms, duration)
+        per_spike = simulate / max(n_spikes, 1)
+        rows.append(
+            (
+                f"Brian2 cpp_standalone, {method.upper()}, dt = {dt_ms} ms",
+                f"{total:.1f}",
+                f"{simulate:.3f}",
+                n_spikes,
+                f"{per_spike * 1e6:.2f}",
+                f"{per_spike / engine_per_spike:.0f}x",
+                _load(),
             )
-            timings[dt] = simulate
-        finally:
-            if select_device is not None:
-                reset_brian_state()
-            else:
-                brian2.device.reinit()
-                brian2.devices.device.reset_device("runtime")
-            shutil.rmtree(directory, ignore_errors=True)
-        print(f"  ... Brian2 dt = {dt} ms done", flush=True)
-    _table(
-        f"SparseProp vs Brian2 cpp_standalone: N = {N:.0e}, K = {K}, {duration:g} s simulated "
-        f"(error: mean |t_Brian2 - t_exact| over the first {n_first} spikes, s)",
-        ["engine", "build+run s", "simulate s", "SparseProp faster", "rate Hz", "error s"],
+        )
+    report.table(
+        f"Brian2 vs engine: N = {N:.0e}, K = {K_DEFAULT}, {duration:g} s simulated from the "
+        f"same state (simulate s: Brian2's own run time, compilation excluded; the engine's "
+        f"includes its set-up)",
+        [
+            "engine",
+            "build+run s",
+            "simulate s",
+            "spikes",
+            "us/spike",
+            "per-spike ratio to engine",
+            "load",
+        ],
         rows,
     )
-    return timings
 
 
-def big_run(N, K, n_spikes):
-    network = balanced_network(N, K, memory_free=True)
-    state = network.initial_state(seed=1)
-    result = network.run(state, n_spikes=n_spikes, record_spikes=False, progress=False)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB -> MB on Linux
-    _table(
-        f"Large run: N = {N:.0e}, K = {K}, memory-free topology",
-        ["spikes", "simulated s", "wall s", "spikes/s", "rate Hz", "peak RSS MB"],
-        [
-            (
-                f"{result.n_spikes:.3g}",
-                f"{result.duration:.2f}",
-                f"{result.wall_time:.1f}",
-                f"{result.n_spikes / result.wall_time:.3g}",
-                f"{result.mean_rate:.3f}",
-                f"{peak:.0f}",
-            )
-        ],
-    )
-
-
-def _figure(vs_N, vs_K, path):
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9, 3.8), layout="constrained")
-    left, right = figure.subplots(1, 2)
-    N = np.array([row[0] for row in vs_N])
-    left.loglog(N, [row[1] * 1e6 for row in vs_N], "o-", label="SparseProp, memory-free")
-    left.loglog(N, [row[2] * 1e6 for row in vs_N], "s-", label="SparseProp, stored CSR")
-    left.loglog(N, [row[3] * 1e6 for row in vs_N], "^-", label="O(N) reference (numpy)")
-    left.set_xlabel("N")
-    left.set_ylabel("time per network spike (us)")
-    left.legend(fontsize=8)
-    K = np.array([row[0] for row in vs_K])
-    right.loglog(K, [row[1] * 1e6 for row in vs_K], "o-")
-    right.loglog(K, K * vs_K[0][1] / K[0] * 1e6, ":", color="gray", label="proportional to K")
-    right.set_xlabel("K")
-    right.set_ylabel("time per network spike (us)")
-    right.legend(fontsize=8)
-    with atomic_write(path) as stream:
-        figure.savefig(stream, dpi=110, format="png")
+def _sizes(text):
+    try:
+        sizes = [int(float(item)) for item in text.split(",") if item.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--sizes: integers like 1e3,1e4, got {text!r}") from error
+    if not sizes or min(sizes) <= K_DEFAULT:
+        raise argparse.ArgumentTypeError(f"--sizes: every N must exceed K = {K_DEFAULT}")
+    return sizes
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("."))
-    parser.add_argument("--brian2-duration", type=float, default=None, help="seconds")
-    parser.add_argument("--skip-brian2", action="store_true")
-    parser.add_argument("--big-spikes", type=int, default=None)
-    parser.add_argument(
-        "--big-only", action="store_true", help="only the large run (used in a fresh process)"
-    )
+    parser.add_argument("--quick", action="store_true", help="N = 10^3, 10^4; fewer spikes")
+    parser.add_argument("--sizes", type=_sizes, default=None, help="e.g. 1e3,1e4,1e5,1e6")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats (>= 1)")
+    parser.add_argument("--spikes", type=int, default=None, help="n of (T(2n) - T(n)) / n")
+    parser.add_argument("--warm", type=int, default=None, help="spikes before timing")
+    parser.add_argument("--baseline", default=None, help="git revision of an old engine")
+    parser.add_argument("--no-brian", action="store_true", help="skip Brian2 (slow to build)")
+    parser.add_argument("--no-order-n", action="store_true", help="skip the O(N) reference")
+    parser.add_argument("--brian-duration", type=float, default=None, help="seconds")
+    parser.add_argument("--out", type=pathlib.Path, default=None, help="markdown file")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    if args.quick:
-        sizes, degrees, n_spikes = [10**3, 10**4], [10, 100], 20_000
-        brian2_N, brian2_duration, big = 1000, 0.5, (10**5, 100, 10**5)
-    else:
-        sizes, degrees, n_spikes = [10**3, 10**4, 10**5, 10**6], [10, 30, 100, 300, 1000], 200_000
-        brian2_N, brian2_duration, big = 10**4, 20.0, (10**6, 100, 10**7)
-    if args.brian2_duration is not None:
-        brian2_duration = args.brian2_duration
-    if args.big_spikes is not None:
-        big = (big[0], big[1], args.big_spikes)
-    if args.big_only:
-        big_run(*big)
-        return
-    print(f"SparseProp scaling benchmark ({os.cpu_count()} CPUs visible, numba, one thread)")
-    vs_N = scaling_vs_N(sizes, 100, n_spikes, lambda N: int(np.clip(2e8 / (N * 10), 100, 20_000)))
-    vs_K = scaling_vs_K(sizes[-2] if len(sizes) > 2 else sizes[-1], degrees, n_spikes)
-    throughput(sizes[-1], 100, n_spikes)
-    if not args.skip_brian2:
-        brian2_comparison(brian2_N, 100, brian2_duration, [0.1, 0.01])
-    # the large run in a fresh process, so that its peak memory is its own
-    command = [sys.executable, __file__, "--big-only", "--big-spikes", str(big[2])]
-    subprocess.run(command + (["--quick"] if args.quick else []), check=True)
-    path = args.out / "sparseprop_scaling.png"
-    _figure(vs_N, vs_K, path)
-    print(f"\nfigure: {path}")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    sizes = args.sizes or ([10**3, 10**4] if args.quick else [10**3, 10**4, 10**5, 10**6])
+    n_spikes = args.spikes or (20_000 if args.quick else 100_000)
+    warm = args.warm or (20_000 if args.quick else 100_000)
+    brian_duration = args.brian_duration or (0.5 if args.quick else 2.0)
+
+    report = _Report()
+    report.line("# SparseProp scaling benchmark")
+    report.line()
+    report.line(f"- command: `python {' '.join([pathlib.Path(__file__).name, *sys.argv[1:]])}`")
+    report.line(f"- CPU: {_cpu_model()} ({os.cpu_count()} logical CPUs visible; one used)")
+    report.line(f"- load average at start: {_load()}")
+    report.line(
+        f"- numba {numba.__version__}, numpy {np.__version__}, Python "
+        f"{platform.python_version()}, revision {_git_revision()}"
+    )
+    report.line(f"- repeats: {args.repeats} (interleaved), medians reported")
+    baseline, folder = (None, None)
+    if args.baseline:
+        baseline, folder = _baseline_engine(args.baseline)
+        report.line(f"- baseline: engine of git revision {args.baseline}")
+    try:
+        engine_vs_heaps(report, sizes, n_spikes, warm, args.repeats, baseline)
+        if not args.no_order_n:
+            order_n_reference(
+                report,
+                sizes,
+                warm,
+                args.repeats,
+                lambda N: int(np.clip(2e7 / N, 50, 5000)),
+            )
+        if not args.no_brian:
+            brian2_comparison(report, 10**4, brian_duration, 0.01, warm)
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+    if args.out is not None:
+        from neurosrnn.atomic import atomic_write
+
+        with atomic_write(args.out, mode="w") as stream:
+            stream.write("\n".join(report.lines) + "\n")
 
 
 if __name__ == "__main__":

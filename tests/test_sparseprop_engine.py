@@ -539,3 +539,88 @@ def test_reprs_are_informative():
     assert "10 spikes of 100 neurons" in repr(result)
     assert "N=100" in repr(result.state)
     assert "theta" in repr(phase_model("qif"))
+
+
+# --------------------------------------------------------------------------- issue 17
+
+# sha256 of the first 2 * 10^4 spikes (int32 indices, float64 times), recorded with the
+# engine before the changes of issue 17 (heap kept in the state, K-sized duplicate
+# check): theta and LIF, stored and memory-free, one drive and per-neuron drives.
+_ISSUE17_FINGERPRINTS = {
+    "lif_time_regenerated": "9b2e4cd65cff359924ab496148f8c6018ee874967990f6f91a3b2bdfb9101d21",
+    "theta_time_regenerated": "fe65f6614c95d21f7729b4aa0e2c3a6ff5bd31b1600f70c39bdee5413df67785",
+    "theta_phase_csr_large": "444aeb02ccb4f77873c21fd13ff89de0b2882ecd9e85a24f1fbcf9ddaaddc6e6",
+    "lif_phase_regenerated_large": (
+        "e9d28800ad48aaf2eaf8740db815297b34406638f275f61cff3dbc217a3510b0"
+    ),
+}
+
+
+def _issue17_network(name):
+    if name == "lif_time_regenerated":
+        return balanced_network(2000, 50, model="lif", seed=11, heterogeneity=0.3), 12
+    if name == "theta_time_regenerated":
+        return balanced_network(2000, 50, seed=13, heterogeneity=0.3), 14
+    if name == "theta_phase_csr_large":
+        return balanced_network(100_000, 100, seed=15, memory_free=False), 16
+    return balanced_network(100_000, 100, model="lif", seed=17), 18
+
+
+@pytest.mark.parametrize("name", sorted(_ISSUE17_FINGERPRINTS))
+def test_spike_order_and_times_match_the_engine_before_issue_17(name):
+    net, seed = _issue17_network(name)
+    result = net.run(net.initial_state(seed=seed), n_spikes=20_000, progress=False)
+    assert _spike_fingerprint(result) == _ISSUE17_FINGERPRINTS[name]
+    # the same spikes in 20 runs that continue from each other's states
+    state, indices, times = net.initial_state(seed=seed), [], []
+    for _ in range(20):
+        part = net.run(state, n_spikes=1000, progress=False)
+        indices.append(part.spike_indices)
+        times.append(part.spike_times)
+        state = part.state
+    assert_array_equal(np.concatenate(indices), result.spike_indices)
+    assert_array_equal(np.concatenate(times), result.spike_times)
+    assert_array_equal(state.keys, result.state.keys)
+
+
+def test_continuing_a_run_builds_no_heap_at_a_million_neurons():
+    from neurosrnn.sparseprop import engine
+
+    net = balanced_network(1_000_000, 100, seed=2)
+    start = net.initial_state(seed=3)
+    builds = engine.HEAP_BUILDS[0]
+    first = net.run(start, n_spikes=1, progress=False)
+    assert engine.HEAP_BUILDS[0] == builds + 1  # the start state has only keys
+    state, indices = first.state, [first.spike_indices]
+    for _ in range(5):
+        part = net.run(state, n_spikes=1, progress=False)
+        indices.append(part.spike_indices)
+        state = part.state
+    assert engine.HEAP_BUILDS[0] == builds + 1  # continuing: no construction, no scatter
+    assert state.__dict__["_keys"] is None  # keys never ordered by neuron on the way
+    whole = net.run(start, n_spikes=6, progress=False)
+    assert_array_equal(np.concatenate(indices), whole.spike_indices)
+    assert_array_equal(state.keys, whole.state.keys)
+
+
+def test_a_continued_state_is_left_unchanged_and_its_keys_guard_the_kept_heap():
+    net = balanced_network(300, 10, rate=10.0, seed=4)
+    first = net.run(net.initial_state(seed=5), n_spikes=500, progress=False)
+    keys_before = np.array(first.state.keys)
+    once = net.run(first.state, n_spikes=300, progress=False)
+    again = net.run(first.state, n_spikes=300, progress=False)  # the same state twice
+    assert_array_equal(first.state.keys, keys_before)
+    assert_array_equal(once.spike_indices, again.spike_indices)
+    assert_array_equal(once.spike_times, again.spike_times)
+    with pytest.raises(ValueError, match="read-only"):
+        first.state.keys[0] = 0.0  # would leave the kept heap stale
+    # replacing the keys drops the kept heap: the next run uses the new keys
+    edited = first.state.copy()
+    edited.keys[:] = keys_before[::-1]
+    replaced = first.state.copy()
+    replaced.keys = keys_before[::-1].copy()
+    assert replaced._heap is None
+    a = net.run(edited, n_spikes=200, progress=False)
+    b = net.run(replaced, n_spikes=200, progress=False)
+    assert_array_equal(a.spike_indices, b.spike_indices)
+    assert not np.array_equal(a.spike_indices, once.spike_indices[:200])

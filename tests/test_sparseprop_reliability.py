@@ -6,6 +6,10 @@ holds, stale temporaries, sample times in the past, runaway zero-delay cascades 
 bad seeds or degrees.
 """
 
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -14,11 +18,20 @@ from numpy.testing import assert_array_equal
 
 from neurosrnn.connectivity import Connectivity, fixed_out_degree
 from neurosrnn.sparseprop import RegeneratedConnectivity, SparsePropNetwork, balanced_network
+from neurosrnn.sparseprop.lyapunov import lyapunov_spectrum
 from neurosrnn.sparseprop.reference import simulate_reference
 from neurosrnn.sweep.checkpoint import (
+    CHECKPOINT_FORMAT_VERSION,
     CheckpointDirectory,
+    load_checkpointed_spikes,
     run_with_checkpoints,
     sparseprop_checkpointed_run,
+)
+from neurosrnn.sweep.store import (
+    CorruptResultError,
+    UnsupportedFormatError,
+    read_verified_arrays,
+    write_arrays_atomic,
 )
 
 TAU = 0.01
@@ -100,6 +113,211 @@ def test_resume_with_the_same_network_continues(tmp_path):
     assert_array_equal(indices, reference.spike_indices)
     assert_array_equal(times, reference.spike_times)
     assert_array_equal(final.keys, reference.state.keys)
+
+
+# ------------------------------------------------- damaged, misplaced, other-version files
+
+
+def _truncate(path, _):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _flip_byte(path, _):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _other_version(path, _):
+    # a consistent, checksummed file that says it has another format version
+    arrays, metadata = read_verified_arrays(path)
+    write_arrays_atomic(path, arrays, {**metadata, "format_version": CHECKPOINT_FORMAT_VERSION + 1})
+
+
+def _copy_from(name):
+    def copy(path, other_directory):
+        path.write_bytes((other_directory / name).read_bytes())
+
+    return copy
+
+
+def _remove(path, _):
+    path.unlink()
+
+
+_DAMAGES = {
+    "checkpoint-truncated": ("checkpoint.npz", _truncate, CorruptResultError, "unreadable"),
+    "checkpoint-altered": ("checkpoint.npz", _flip_byte, CorruptResultError, "checkpoint.npz"),
+    "checkpoint-other-version": (
+        "checkpoint.npz",
+        _other_version,
+        UnsupportedFormatError,
+        "checkpoint format version 2",
+    ),
+    "checkpoint-of-another-run": (
+        "checkpoint.npz",
+        _copy_from("checkpoint.npz"),
+        ValueError,
+        "fingerprint mismatch",
+    ),
+    "chunk-truncated": ("chunk-000001.npz", _truncate, CorruptResultError, "unreadable"),
+    "chunk-altered": ("chunk-000001.npz", _flip_byte, CorruptResultError, "chunk-000001"),
+    "chunk-other-version": (
+        "chunk-000001.npz",
+        _other_version,
+        UnsupportedFormatError,
+        "checkpoint format version 2",
+    ),
+    "chunk-under-another-number": (
+        "chunk-000001.npz",
+        lambda path, _: path.write_bytes((path.parent / "chunk-000000.npz").read_bytes()),
+        CorruptResultError,
+        "holds chunk 0, expected 1",
+    ),
+    "chunk-of-another-run": (
+        "chunk-000001.npz",
+        _copy_from("chunk-000001.npz"),
+        CorruptResultError,
+        "belongs to another run",
+    ),
+    "chunk-missing": ("chunk-000002.npz", _remove, CorruptResultError, "is missing"),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "error", "fragment"), list(_DAMAGES.values()), ids=list(_DAMAGES)
+)
+def test_damaged_checkpoint_files_are_refused_before_anything_is_written(
+    tmp_path, name, damage, error, fragment
+):
+    network, other = _theta(), _theta(drive=0.3)
+    state = network.initial_state(seed=1)
+    directory, other_directory = tmp_path / "run", tmp_path / "other"
+    sparseprop_checkpointed_run(network, state, directory=directory, n_spikes=600, every=200)
+    sparseprop_checkpointed_run(
+        other, other.initial_state(seed=1), directory=other_directory, n_spikes=600, every=200
+    )
+    damage(directory / name, other_directory)
+    before = _snapshot(directory)
+    with pytest.raises(error, match=fragment):  # resuming (and continuing) the run
+        sparseprop_checkpointed_run(network, state, directory=directory, n_spikes=1000, every=200)
+    assert _snapshot(directory) == before  # nothing written, nothing removed
+    if error is not ValueError:  # reading the saved spikes refuses them as well
+        with pytest.raises(error, match=fragment):
+            load_checkpointed_spikes(directory)
+        assert _snapshot(directory) == before
+
+
+def test_chunks_that_do_not_add_up_to_the_checkpoint_are_refused(tmp_path):
+    network = _theta()
+    state = network.initial_state(seed=1)
+    sparseprop_checkpointed_run(network, state, directory=tmp_path, n_spikes=600, every=200)
+    folder = CheckpointDirectory(tmp_path)
+    indices, times = folder.load_spikes(1)
+    fingerprint = folder.read_metadata()["fingerprint"]
+    folder.save_chunk(1, indices[:150], times[:150], fingerprint=fingerprint)
+    with pytest.raises(CorruptResultError, match="hold 550 spikes, the checkpoint 600"):
+        load_checkpointed_spikes(tmp_path)
+
+
+def test_checkpoints_written_before_the_version_field_still_resume(tmp_path):
+    network = _theta()
+    state = network.initial_state(seed=1)
+    sparseprop_checkpointed_run(network, state, directory=tmp_path, n_spikes=400, every=200)
+    for path in sorted(tmp_path.glob("*.npz")):  # as the earlier layout wrote them
+        arrays, metadata = read_verified_arrays(path)
+        metadata.pop("format_version")
+        metadata.pop("run", None)
+        write_arrays_atomic(path, arrays, metadata)
+    indices, times, _ = sparseprop_checkpointed_run(
+        network, state, directory=tmp_path, n_spikes=600, every=200
+    )
+    reference = network.run(state, n_spikes=600, progress=False)
+    assert_array_equal(indices, reference.spike_indices)
+    assert_array_equal(times, reference.spike_times)
+
+
+# ------------------------------------------------- SIGKILL and resume, synchronised on files
+
+_KILLED_RUN = """
+import os, signal, sys, time
+from pathlib import Path
+from neurosrnn.sparseprop import RegeneratedConnectivity, SparsePropNetwork
+from neurosrnn.sweep.checkpoint import sparseprop_checkpointed_run
+
+directory, where, marker = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+graph = RegeneratedConnectivity(300, 20, seed=3)
+network = SparsePropNetwork("theta", graph, drive=0.2, tau=0.01, coupling=-0.1)
+
+if where == "inside-a-write":
+    # killed between writing a temporary file and renaming it: the 6th rename is the
+    # chunk file of the third chunk (renames: checkpoint 0, then chunk + checkpoint per chunk)
+    real_replace, renames = os.replace, []
+
+    def replace(source, target):
+        renames.append(target)
+        if len(renames) == 6:
+            os.kill(os.getpid(), signal.SIGKILL)
+        real_replace(source, target)
+
+    os.replace = replace
+
+
+def block_after_three(n_chunks, done):
+    if where == "between-chunks" and n_chunks == 3:
+        marker.touch()  # the parent kills us now; this wait ends only by the kill
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+sparseprop_checkpointed_run(network, network.initial_state(seed=1), directory=directory,
+                            n_spikes=2000, every=200, on_checkpoint=block_after_three)
+"""
+
+
+@pytest.mark.parametrize("where", ["between-chunks", "inside-a-write"])
+def test_sigkilled_checkpointed_run_resumes_bit_for_bit(tmp_path, where):
+    directory, marker = tmp_path / "run", tmp_path / "blocked"
+    script = tmp_path / "killed_run.py"
+    script.write_text(_KILLED_RUN)
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(directory), where, str(marker)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if where == "between-chunks":
+            deadline = time.monotonic() + 120  # only a real hang gets here
+            while not marker.exists():
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "the run never reached its third checkpoint"
+                time.sleep(0.01)
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read()
+    saved = CheckpointDirectory(directory).read_metadata()
+    assert saved["n_chunks"] == (3 if where == "between-chunks" else 2)
+    assert not saved["finished"]
+    if where == "inside-a-write":  # the temporary file of the chunk being renamed
+        assert [p.name for p in directory.iterdir() if p.name.startswith(".tmp-chunk-000002")]
+
+    network = _theta()
+    state = network.initial_state(seed=1)
+    indices, times, final = sparseprop_checkpointed_run(
+        network, state, directory=directory, n_spikes=2000, every=200
+    )
+    reference = network.run(state, n_spikes=2000, progress=False)
+    assert_array_equal(indices, reference.spike_indices)
+    assert_array_equal(times, reference.spike_times)
+    assert_array_equal(final.keys, reference.state.keys)
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        ["checkpoint.npz", *(f"chunk-{n:06d}.npz" for n in range(10))]
+    )  # no temporary left behind
 
 
 # --------------------------------------------------------------------------- item 2
@@ -220,6 +438,66 @@ def test_runaway_cascade_is_stopped_by_the_reference():
     with pytest.raises(RuntimeError, match=r"runaway cascade: more than N = 200 spikes at t = "):
         simulate_reference(network, phases, n_spikes=20_000, duration=1.0)
     assert time.perf_counter() - started < 10
+
+
+def _excitatory_theta():
+    # all-to-all pulses so strong that tan(phase/2) + c rounds to infinity: every target is
+    # put at pi (threshold) and fires at the same instant, and fires the spiker again.
+    # LIF with excitatory weights is refused by the spectrum, theta is not.
+    graph = fixed_out_degree(20, 20, 19, seed=1, weights=1e20)
+    return SparsePropNetwork("theta", graph, drive=0.5, tau=TAU)
+
+
+_THETA_CASCADE_RUNS = {
+    "engine": lambda network: network.run(
+        network.initial_state(seed=1), n_spikes=10**5, progress=False
+    ),
+    "reference": lambda network: simulate_reference(
+        network, network.phases(network.initial_state(seed=1)), n_spikes=10**5, duration=1.0
+    ),
+    # the spectrum's own event loop: in the burn-in (no tangent vectors) ...
+    "lyapunov-burn-in": lambda network: lyapunov_spectrum(
+        network, n_spikes=10, m=2, seed=1, n_burn_in_spikes=10**5
+    ),
+    # ... and in the averaging window (tangent vectors and recorded spikes)
+    "lyapunov-averaging": lambda network: lyapunov_spectrum(
+        network,
+        n_spikes=10**5,
+        m=2,
+        seed=1,
+        n_burn_in_spikes=0,
+        n_transient_spikes=0,
+        record_spikes=True,
+    ),
+}
+
+
+@pytest.mark.parametrize("run", list(_THETA_CASCADE_RUNS.values()), ids=list(_THETA_CASCADE_RUNS))
+def test_theta_runaway_cascade_is_stopped_by_every_event_loop(run):
+    # before the fix the spectrum processed all 10**5 spikes at one instant and returned
+    # exponents of -6e9 1/s; now each loop stops at the (N + 1)-th spike of the instant
+    network = _excitatory_theta()
+    with pytest.raises(RuntimeError, match=r"runaway cascade: more than N = 20 spikes at t = \d"):
+        run(network)
+
+
+def test_lyapunov_cascade_check_leaves_ordinary_simultaneous_spikes_alone():
+    # an inhibitory theta network never puts two spikes on one instant by a pulse, and the
+    # spectrum's spikes still match the engine's one for one
+    graph = fixed_out_degree(30, 30, 5, seed=2, weights=-0.3)
+    network = SparsePropNetwork("theta", graph, drive=0.5, tau=TAU)
+    state = network.initial_state(seed=4)
+    ours = lyapunov_spectrum(
+        network,
+        n_spikes=300,
+        m=1,
+        state=state,
+        n_burn_in_spikes=0,
+        n_transient_spikes=0,
+        record_spikes=True,
+    )
+    engine = network.run(state, n_spikes=300, progress=False)
+    assert_array_equal(ours.spike_indices, engine.spike_indices)
 
 
 def test_finite_simultaneous_volleys_still_run():

@@ -22,9 +22,10 @@ reads like the algorithm:
     stored CSR graph (``indptr`` int64, ``targets`` int32) with per-synapse weights or
     one weight per presynaptic neuron.
 ``regeneration``
-    ``(regenerate, seed, K, multapses, stamp, row)``: the memory-free mode of
-    `neurosrnn.sparseprop.topology.regenerate_targets` (``row`` receives the targets,
-    ``stamp`` marks drawn targets when multapses are excluded).
+    ``(regenerate, seed, K, multapses, table, row)``: the memory-free mode of
+    `neurosrnn.sparseprop.topology.regenerate_row` (``row`` receives the targets,
+    ``table``, from `neurosrnn.sparseprop.topology.duplicate_table`, is the K-sized
+    duplicate check when multapses are excluded).
 ``heap``
     ``(keys, ids, position)``: the indexed 4-ary min-heap of `neurosrnn.sparseprop._heap`.
 ``clock``
@@ -33,9 +34,9 @@ reads like the algorithm:
     ``time_base + (Phi / omega - compensation)`` (phase representation) or
     ``time_base + (Phi - compensation)`` (time representation), see `clock_to_time`.
 ``counters``
-    int64 array (indices `SINCE_REBASE`, `STAMP`, `TOTAL`, `SAMPLE_POINTER`,
-    `REACHED_STOP`, `SIMULTANEOUS`); ``counters[SIMULTANEOUS]`` counts the spikes after
-    the first one at the current instant (see `simulate`).
+    int64 array (indices `SINCE_REBASE`, `STAMP` (unused, kept for the layout), `TOTAL`,
+    `SAMPLE_POINTER`, `REACHED_STOP`, `SIMULTANEOUS`); ``counters[SIMULTANEOUS]`` counts
+    the spikes after the first one at the current instant (see `simulate`).
 ``recording``
     ``(record, out_index, out_time)``: spike buffers of one chunk.
 ``sampling``
@@ -52,7 +53,7 @@ import numba
 
 from neurosrnn.sparseprop._heap import heapify, sift_down, sift_up
 from neurosrnn.sparseprop.phase_models import pulse_phase
-from neurosrnn.sparseprop.topology import regenerate_targets
+from neurosrnn.sparseprop.topology import regenerate_row
 
 __all__ = [
     "COMPENSATION",
@@ -135,10 +136,9 @@ def _reset_spiker(neurons, heap, j, offset):
 def _targets_of(j, graph, regeneration, counters, n_neurons):
     """``(start, count)`` of the targets of ``j``: a CSR slice, or ``row[:K]`` regenerated."""
     indptr = graph[0]
-    regenerate, seed, K, multapses, stamp, row = regeneration
+    regenerate, seed, K, multapses, table, row = regeneration
     if regenerate:
-        counters[STAMP] += 1
-        regenerate_targets(seed, j, K, n_neurons, multapses, stamp, counters[STAMP], row)
+        regenerate_row(seed, j, K, n_neurons, multapses, table, row)
         return 0, K
     start = indptr[j]
     return start, indptr[j + 1] - start

@@ -52,7 +52,7 @@ from neurosrnn.sparseprop._kernel import (
     clock_to_time,
 )
 from neurosrnn.sparseprop.phase_models import PhaseModel, phase_model
-from neurosrnn.sparseprop.topology import RegeneratedConnectivity
+from neurosrnn.sparseprop.topology import RegeneratedConnectivity, duplicate_table
 from neurosrnn.units import to_seconds
 from neurosrnn.validation import check_int, check_seed
 
@@ -118,7 +118,7 @@ def isi_cv(spike_indices, spike_times, N, min_spikes=3):
 def runaway_cascade_message(N, time_seconds):
     """The error of a zero-delay cascade that does not end (engine and reference)."""
     return (
-        f"runaway cascade: more than N = {N} spikes at t = {time_seconds!r} s without time "
+        f"runaway cascade: more than N = {N} spikes at t = {float(time_seconds)!r} s without time "
         "advancing; excitatory zero-delay coupling makes the targets of a spike fire at "
         "the same instant and fire it again, so the cascade never ends. Weaken the "
         "excitatory weights (a volley must not carry a neuron from reset past threshold "
@@ -166,9 +166,14 @@ class SparsePropState:
 
     def __repr__(self):
         return (
-            f"<SparsePropState N={self.keys.size}, t={self.time * self.tau:.6g} s, "
+            f"<SparsePropState N={self.n_neurons}, t={self.time * self.tau:.6g} s, "
             f"{self.n_spikes} spikes so far, {self.representation} representation>"
         )
+
+    @property
+    def n_neurons(self):
+        """Number of neurons (without ordering the keys)."""
+        return self._heap[0].size if self._heap is not None else np.size(self.keys)
 
     @property
     def time_seconds(self):
@@ -176,8 +181,48 @@ class SparsePropState:
         return self.time * self.tau
 
     def copy(self):
-        """Independent copy."""
-        return replace(self, keys=self.keys.copy())
+        """Independent copy (its keys writable; the engine rebuilds its heap on the next run)."""
+        return replace(self, keys=np.array(self.keys, copy=True))
+
+    def _attach_heap(self, heap):
+        """Keep the engine's heap ``(keys by position, ids, position)`` of these keys."""
+        self.__dict__["_keys"] = None
+        self.__dict__["_heap"] = heap
+
+    @property
+    def _heap(self):
+        """The engine heap of `keys` (valid while the keys are not replaced), or None."""
+        return self.__dict__.get("_heap")
+
+
+def _get_state_keys(state):
+    keys = state.__dict__.get("_keys")
+    if keys is None and state._heap is not None:
+        keys_by_position, ids, _ = state._heap
+        keys = np.empty(keys_by_position.size)
+        keys[ids] = keys_by_position
+        # read-only: an in-place change would leave the kept heap stale
+        keys.flags.writeable = False
+        state.__dict__["_keys"] = keys
+    return keys
+
+
+def _set_state_keys(state, keys):
+    state.__dict__["_keys"] = keys
+    state.__dict__["_heap"] = None
+
+
+# `keys` is a dataclass field (checkpoints and `dataclasses.replace` see it) stored lazily:
+# a state returned by a run keeps the run's heap and orders its keys by neuron only when
+# they are read, so continuing a run does no O(N) reordering or heap construction.
+SparsePropState.keys = property(
+    _get_state_keys,
+    _set_state_keys,
+    doc="Threshold arrival of each neuron on the engine clock, shape (N,).",
+)
+
+# heap constructions by `SparsePropNetwork.run` so far (tests count them)
+HEAP_BUILDS = [0]
 
 
 @dataclass
@@ -364,6 +409,8 @@ class SparsePropNetwork:
             self._regeneration = (False, 0, 0, True)
         # targets of the spiking neuron in the memory-free mode (work array)
         self._row = np.zeros(max(self._regeneration[2], 1), dtype=np.int32)
+        # K-sized duplicate check of the memory-free mode (no per-neuron stamp array)
+        self._table = duplicate_table(self._regeneration[2])
 
     def __repr__(self):
         drive = (
@@ -467,14 +514,16 @@ class SparsePropNetwork:
     def _check_state(self, state):
         if not isinstance(state, SparsePropState):
             raise ValueError(f"state must be a SparsePropState, got {type(state).__name__}")
-        if state.keys.shape != (self.N,):
-            raise ValueError(f"state has {state.keys.size} neurons, this network {self.N}")
+        shape = (state._heap[0].size,) if state._heap is not None else np.shape(state.keys)
+        if shape != (self.N,):
+            raise ValueError(f"state has {np.size(state.keys)} neurons, this network {self.N}")
         if state.representation != self.representation:
             raise ValueError(
                 f"state uses the {state.representation} representation, this network "
                 f"the {self.representation} one"
             )
-        if not np.all(np.isfinite(state.keys)):
+        if state._heap is None and not np.all(np.isfinite(state.keys)):
+            # (a kept heap holds the keys of a finished run: finite, not checked again)
             raise ValueError("state keys must be finite")
 
     def phases(self, state, at=None):
@@ -803,25 +852,15 @@ class _KernelRun:
     """
 
     def __init__(self, network, state, sampling, *, record_spikes):
-        N = network.N
         self.network = network
         self.record_spikes = record_spikes
-        keys = state.keys.copy()
-        ids = np.arange(N, dtype=np.int32)
-        position = np.empty(N, dtype=np.int32)
-        heapify(keys, ids, position)
-        self.heap = (keys, ids, position)
+        self.heap = _start_heap(state)
         self.clock = np.array([state.offset, state.time_base, state.time_base_compensation])
         self.counters = np.zeros(N_COUNTERS, dtype=np.int64)
         self.counters[SINCE_REBASE] = state.spikes_since_rebase
         self.counters[TOTAL] = state.n_spikes
         regenerate, seed, K, multapses = network._regeneration
-        stamp = (
-            np.full(N, -1, dtype=np.int64)
-            if regenerate and not multapses
-            else np.zeros(1, dtype=np.int64)
-        )
-        self.regeneration = (regenerate, seed, K, multapses, stamp, network._row)
+        self.regeneration = (regenerate, seed, K, multapses, network._table, network._row)
         self.sampling = sampling.kernel
         self.start_spikes = self.committed = state.n_spikes
         self.start_time = state.time
@@ -917,11 +956,8 @@ class _KernelRun:
     def final_state(self, end_time):
         """The `SparsePropState` at `end_time` (tau units)."""
         network = self.network
-        keys_by_position, ids, _ = self.heap
-        keys = np.empty(network.N)
-        keys[ids] = keys_by_position
-        return SparsePropState(
-            keys=keys,
+        state = SparsePropState(
+            keys=None,
             offset=float(self.clock[OFFSET]),
             time_base=float(self.clock[TIME_BASE]),
             time_base_compensation=float(self.clock[COMPENSATION]),
@@ -931,6 +967,52 @@ class _KernelRun:
             representation=network.representation,
             tau=network.tau,
         )
+        # the run is over: its heap becomes the state's (keys in neuron order on demand)
+        state._attach_heap(self.heap)
+        return state
+
+
+def _start_heap(state):
+    """The kernel's heap for a run from `state`: the state's own heap, copied, if it has one.
+
+    A state returned by a run keeps that run's valid heap, so continuing costs one
+    sequential copy (the state is not modified by the new run) instead of a heap
+    construction; otherwise the heap is built from the keys (`_heap.heapify`, counted
+    in `HEAP_BUILDS`).
+    """
+    heap = state._heap
+    if heap is not None:
+        keys, ids, position = _aligned_heap(heap[0].size)
+        keys[:], ids[:], position[:] = heap
+        return keys, ids, position
+    N = state.keys.size
+    keys, ids, position = _aligned_heap(N)
+    keys[:] = state.keys
+    ids[:] = np.arange(N, dtype=np.int32)
+    heapify(keys, ids, position)
+    HEAP_BUILDS[0] += 1
+    return keys, ids, position
+
+
+def _aligned_view(n, dtype):
+    """An uninitialised array of `n` items whose 4-child families never straddle a line.
+
+    The children of heap position ``p`` are ``4p + 1 .. 4p + 4``. The view starts 3
+    items after a 64-byte boundary (a cache line), so item ``4p + 1`` lies at byte
+    ``itemsize * 4 (p + 1)`` from that boundary: for float64 keys the 32 bytes of a family fill one
+    half of a line, for int32 ids 16 bytes of a quarter; none is split across two lines.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    pad = 64 // itemsize
+    buffer = np.empty(n + 2 * pad, dtype=dtype)
+    misalignment = (buffer.ctypes.data // itemsize) % pad
+    start = (pad - misalignment) % pad + 3
+    return buffer[start : start + n]
+
+
+def _aligned_heap(N):
+    """``(keys, ids, position)`` arrays of a heap of `N` entries (see `_aligned_view`)."""
+    return _aligned_view(N, np.float64), _aligned_view(N, np.int32), np.empty(N, np.int32)
 
 
 # --------------------------------------------------------------------------- recipes

@@ -65,7 +65,11 @@ from neurosrnn.analysis.exponents import (
 from neurosrnn.connectivity import Connectivity
 from neurosrnn.progress import progress_bar
 from neurosrnn.sparseprop._heap import heapify, update
-from neurosrnn.sparseprop.engine import SparsePropNetwork, SparsePropState
+from neurosrnn.sparseprop.engine import (
+    SparsePropNetwork,
+    SparsePropState,
+    runaway_cascade_message,
+)
 from neurosrnn.sparseprop.phase_models import LIF, pulse_derivative, pulse_phase
 from neurosrnn.sparseprop.topology import RegeneratedConnectivity
 
@@ -79,7 +83,7 @@ __all__ = [
 
 # indices into the small float / int clock arrays of the kernel
 _CLOCK, _TIME_BASE = 0, 1
-_SINCE_REBASE, _TOTAL = 0, 1
+_SINCE_REBASE, _TOTAL, _SIMULTANEOUS = 0, 1, 2
 
 
 # --------------------------------------------------------------------------- kernel
@@ -95,13 +99,22 @@ def _advance(model, heap, clock, neurons, graph, q, n_spikes, rebase_interval, r
     * ``heap = (heap_key, heap_id, position)``: the indexed min-heap of next threshold
       times (tau units) relative to ``floats[_TIME_BASE]``;
     * ``clock = (floats, ints)``: ``floats[_CLOCK]`` is the time of the last processed
-      spike, ``ints`` count spikes (in total and since the last rebase);
+      spike, ``ints`` count spikes (in total, since the last rebase, and after the first
+      one at the current instant);
     * ``neurons = (omega, scale)``: phase speeds and pulse scales;
     * ``graph = (indptr, indices, weights)``: CSR targets and weights;
     * ``record = (enabled, spike_index, spike_time)``: buffers for the spikes.
 
     Every `rebase_interval` spikes the keys are shifted to keep them small. Returns the
     sum of ``ln d_i`` over all delivered pulses.
+
+    Runaway cascades (as in the engine's kernel): a pulse can put a target at threshold
+    (a theta phase that rounds to :math:`\\pi` under a huge excitatory weight), so it fires
+    at the same instant and can fire the spiker again, forever, without the clock moving.
+    ``ints[_SIMULTANEOUS]`` counts the spikes after the first one at the current clock
+    value; the loop stops *before* the spike that would make it N (N + 1 spikes at one
+    instant: by pigeonhole some neuron fires twice with zero interval), leaving
+    ``ints[_SIMULTANEOUS] == N`` for the caller to report. One integer compare per spike.
     """
     code, phase_reset, phase_threshold = model
     heap_key, heap_id, position = heap
@@ -115,6 +128,12 @@ def _advance(model, heap, clock, neurons, graph, q, n_spikes, rebase_interval, r
     for s in range(n_spikes):
         j = heap_id[0]
         t = heap_key[0]
+        if t > floats[_CLOCK]:
+            ints[_SIMULTANEOUS] = 0
+        else:  # at the current instant: a zero-delay cascade
+            ints[_SIMULTANEOUS] += 1
+            if ints[_SIMULTANEOUS] >= N:
+                break
         if enabled:
             spike_index[s] = j
             spike_time[s] = t + floats[_TIME_BASE]
@@ -163,7 +182,7 @@ class _EventKernel:
         position = np.empty(network.N, dtype=np.int32)
         heapify(heap_key, heap_id, position)
         self.heap = (heap_key, heap_id, position)
-        self.clock = (np.array([0.0, float(start_time)]), np.zeros(2, dtype=np.int64))
+        self.clock = (np.array([0.0, float(start_time)]), np.zeros(3, dtype=np.int64))
         self.neurons = (network.omega.astype(float), network.scale.astype(float))
         model = network.model
         self.model = (model.code, float(model.phase_reset), float(model.phase_threshold))
@@ -171,7 +190,11 @@ class _EventKernel:
         self._no_spikes = (False, np.zeros(1, dtype=np.int32), np.zeros(1))
 
     def run(self, q, count, record=False):
-        """Advance `count` spikes moving `q`; ``(sum of ln d_i, (indices, times in s) or None)``."""
+        """Advance `count` spikes moving `q`; ``(sum of ln d_i, (indices, times in s) or None)``.
+
+        Raises RuntimeError (`neurosrnn.sparseprop.engine.runaway_cascade_message`) when more
+        than N spikes fall on one instant.
+        """
         buffers = (True, np.empty(count, dtype=np.int32), np.empty(count)) if record else None
         log_d = _advance(
             self.model,
@@ -184,6 +207,9 @@ class _EventKernel:
             self.rebase_interval,
             self._no_spikes if buffers is None else buffers,
         )
+        if self.clock[1][_SIMULTANEOUS] >= self.network.N:
+            network = self.network
+            raise RuntimeError(runaway_cascade_message(network.N, float(self.now() * network.tau)))
         if buffers is None:
             return log_d, None
         return log_d, (buffers[1].copy(), buffers[2] * self.network.tau)
@@ -389,6 +415,10 @@ def lyapunov_spectrum(
     ValueError
         Not a SparsePropNetwork, bad counts, autapses, or an LIF network with
         excitatory weights.
+    RuntimeError
+        A runaway zero-delay cascade: more than N spikes at one instant (a theta network
+        whose excitatory pulses put their targets at threshold), as in
+        `SparsePropNetwork.run`.
 
     Notes
     -----

@@ -28,7 +28,7 @@ import numpy as np
 from neurosrnn.connectivity import Connectivity
 from neurosrnn.validation import check_seed
 
-__all__ = ["RegeneratedConnectivity", "regenerate_targets"]
+__all__ = ["RegeneratedConnectivity", "duplicate_table", "regenerate_row", "regenerate_targets"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -84,6 +84,65 @@ def regenerate_targets(seed, j, K, N, multapses, stamp, stamp_value, out):
             if stamp[value] == stamp_value:
                 continue
             stamp[value] = stamp_value
+        out[filled] = value
+        filled += 1
+
+
+def duplicate_table(K):
+    """Work array of `regenerate_row`: an int32 hash set of ``>= 2 K`` slots (power of two).
+
+    Its size depends on K only, not on N: the memory-free engine keeps no per-neuron
+    work array (the O(N) ``stamp`` of `regenerate_targets` is not needed).
+    """
+    size = 8
+    while size < 2 * max(int(K), 1):
+        size *= 2
+    return np.full(size, -1, dtype=np.int32)
+
+
+@numba.njit(cache=True)
+def regenerate_row(seed, j, K, N, multapses, table, out):
+    """The row of `regenerate_targets` with a K-sized duplicate check.
+
+    Draws exactly the values of `regenerate_targets` in the same order (a draw equal to
+    an earlier draw of the row is rejected), but remembers the row's draws in `table`,
+    an open-addressing hash set with linear probing (`duplicate_table`), cleared at the
+    start of each row: O(K) work and memory per row, independent of N.
+
+    Parameters
+    ----------
+    seed, j, K, N, multapses, out
+        As for `regenerate_targets`.
+    table : int32 array
+        From `duplicate_table` (size a power of two, ``>= 2 K``); overwritten.
+    """
+    base = _mix64(np.uint64(seed) * _GOLDEN + np.uint64(j) * _ROW_MULT + np.uint64(1))
+    n_choices = N - 1
+    mask = table.shape[0] - 1
+    if not multapses:
+        table[:] = -1
+    counter = np.uint64(0)
+    filled = 0
+    while filled < K:
+        h = _mix64(base + counter * _GOLDEN)
+        counter += np.uint64(1)
+        u = float(h >> np.uint64(11)) * _INV_2_53
+        value = int(u * n_choices)
+        if value >= n_choices:  # guard against rounding at u -> 1
+            value = n_choices - 1
+        if value >= j:
+            value += 1
+        if not multapses:
+            slot = value & mask
+            seen = False
+            while table[slot] >= 0:
+                if table[slot] == value:
+                    seen = True
+                    break
+                slot = (slot + 1) & mask
+            if seen:
+                continue
+            table[slot] = value
         out[filled] = value
         filled += 1
 
