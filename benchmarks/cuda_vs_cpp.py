@@ -29,13 +29,13 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+from machine import cpu_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -162,7 +162,7 @@ def main(argv=None):
     }
     report = {
         "gpu": _gpu_name(),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "load_average": os.getloadavg(),
         "python": sys.version.split()[0],
         "neurons_large": args.neurons,

@@ -55,6 +55,7 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+from machine import cpu_model  # noqa: E402
 from reference_heap import ReferenceHeapNetwork  # noqa: E402
 
 from neurosrnn.sparseprop.engine import balanced_network  # noqa: E402
@@ -66,17 +67,6 @@ _BASELINE_MODULES = ("_heap", "_kernel", "engine", "phase_models", "topology")
 
 
 # --------------------------------------------------------------------------- environment
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as stream:
-            for line in stream:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _load():
@@ -443,7 +433,7 @@ def main(argv=None):
     report.line("# SparseProp scaling benchmark")
     report.line()
     report.line(f"- command: `python {' '.join([pathlib.Path(__file__).name, *sys.argv[1:]])}`")
-    report.line(f"- CPU: {_cpu_model()} ({os.cpu_count()} logical CPUs visible; one used)")
+    report.line(f"- CPU: {cpu_model()} ({os.cpu_count()} logical CPUs visible; one used)")
     report.line(f"- load average at start: {_load()}")
     report.line(
         f"- numba {numba.__version__}, numpy {np.__version__}, Python "

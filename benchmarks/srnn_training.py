@@ -19,22 +19,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 
 import numpy as np
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as stream:
-            for line in stream:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from machine import cpu_model
 
 
 def _load_average():
@@ -89,7 +78,7 @@ def main(argv=None):
     from neurosrnn.learning import srnn, train
 
     print(f"JAX {jax.__version__}; default backend {jax.default_backend()}")
-    print(f"CPU: {_cpu_model()} ({os.cpu_count()} logical cores); load average {_load_average()}")
+    print(f"CPU: {cpu_model()} ({os.cpu_count()} logical cores); load average {_load_average()}")
     devices = _available(platforms)
     if not devices:
         print("no requested platform is available; nothing to time")
