@@ -28,6 +28,7 @@ FORMAT_PAGES = {
     "store": ("__checksum__", "__metadata__", "spike_indices", ".lock-"),
     "checkpoints": ("checkpoint.npz", "chunk-000000.npz", "fingerprint"),
     "sweep_spec": ("[sweep]", "[network]", "[sparseprop]", "[parameters]"),
+    "network_spec": ("[network.initial_values]", "truncated to the bounds", "--spec"),
 }
 
 
@@ -164,6 +165,19 @@ def test_file_format_pages(site):
         text = _text(site / "formats" / f"{page}.html")
         for needle in needles:
             assert needle in text, f"{page}: {needle!r} missing"
+
+
+def test_network_spec_page_example_is_read_by_the_command_line(tmp_path):
+    """The page's TOML example is a valid `neurosrnn run --spec` file (no Sphinx needed)."""
+    from neurosrnn import cli
+
+    page = (ROOT / "docs" / "formats" / "network_spec.md").read_text()
+    example = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "network.toml"
+    path.write_text(example)
+    spec = cli._read_spec(str(path))
+    assert spec["model"] == "mat" and spec["seed"] == 1
+    assert set(spec["parameters"]) == {"tau_m", "I_ext"}
 
 
 def test_changelog_and_citation_pages(site):
