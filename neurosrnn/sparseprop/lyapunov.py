@@ -366,7 +366,7 @@ def lyapunov_spectrum(
     n_segments=10,
     max_records=500,
     record_spikes=False,
-    progress=False,
+    progress=None,
     blas_threads=1,
 ):
     """Exact Lyapunov spectrum of a SparseProp theta or LIF network.
@@ -400,8 +400,8 @@ def lyapunov_spectrum(
     record_spikes : bool
         Keep the spikes of the averaging window.
     progress : bool or None
-        Progress bar on stderr: True always, False never (default), None on an
-        interactive terminal (`neurosrnn.progress.progress_bar`).
+        Progress bar on stderr (`neurosrnn.progress.progress_bar`): None (default) on an
+        interactive terminal only, True always, False never.
     blas_threads : int or None
         BLAS threads for the QR steps (default 1; several threads are often much
         slower on a shared machine); None leaves the setting alone.
