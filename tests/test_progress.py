@@ -173,6 +173,16 @@ def _run_extra_spike_experiment(progress, tmp_path):
     )  # fmt: skip
 
 
+def _run_sparseprop_two_trajectory(progress, tmp_path):
+    from neurosrnn.sparseprop.lyapunov import two_trajectory_exponent
+
+    network = _sparseprop_network()
+    two_trajectory_exponent(
+        network, duration=20 * network.tau, interval=5 * network.tau, burn_in=0.0,
+        transient=0.0, n_segments=2, progress=progress,
+    )  # fmt: skip
+
+
 def _run_with_checkpoints(progress, tmp_path):
     from neurosrnn.sweep.checkpoint import run_with_checkpoints
 
@@ -250,6 +260,9 @@ LONG_RUNNING = [
     ("sparseprop-run", _engine_run, _run_engine, "SparseProp"),
     ("sparseprop-lyapunov", _function("neurosrnn.sparseprop.lyapunov", "lyapunov_spectrum"),
      _run_sparseprop_lyapunov, None),
+    ("sparseprop-two-trajectory", _function("neurosrnn.sparseprop.lyapunov",
+                                            "two_trajectory_exponent"),
+     _run_sparseprop_two_trajectory, "two-trajectory"),
     ("qr-lyapunov", _function("neurosrnn.analysis.exponents", "qr_lyapunov"),
      _run_qr_lyapunov, None),
     ("map-spectrum", _function("neurosrnn.analysis.lyapunov", "map_spectrum"),

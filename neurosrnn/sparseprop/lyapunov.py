@@ -547,6 +547,7 @@ def two_trajectory_exponent(
     burn_in=None,
     transient=None,
     n_segments=10,
+    progress=None,
 ):
     """Largest Lyapunov exponent from two trajectories of the SparseProp engine.
 
@@ -590,6 +591,10 @@ def two_trajectory_exponent(
         ``duration / 10``).
     n_segments : int
         Contiguous segments for the error bar.
+    progress : bool or None
+        Progress bar on stderr over the renormalisation intervals
+        (`neurosrnn.progress.progress_bar`): None (default) on an interactive terminal
+        only, True always, False never.
 
     Returns
     -------
@@ -619,9 +624,15 @@ def two_trajectory_exponent(
     delta *= epsilon / np.linalg.norm(delta)
     n_transient = int(round(transient / interval))
     n_intervals = max(1, int(round(duration / interval)))
-    growth = copies.renormalized_growth(
-        reference, delta, epsilon, interval, n_transient, n_intervals
-    )
+    with progress_bar(
+        total=n_transient + n_intervals,
+        label="two-trajectory",
+        progress=progress,
+        unit="intervals",
+    ) as bar:
+        growth = copies.renormalized_growth(
+            reference, delta, epsilon, interval, n_transient, n_intervals, bar
+        )
     return TwoTrajectoryResult.from_log_growth(
         growth, interval, epsilon=epsilon, n_segments=n_segments
     )
@@ -682,8 +693,13 @@ class _PhaseCopies:
         """The state rebuilt from its phases (both copies share one representation)."""
         return self.network.initial_state(phases=self.network.phases(state))
 
-    def renormalized_growth(self, reference, delta, epsilon, interval, n_transient, n_intervals):
-        """:math:`\\ln(d/\\epsilon)` of `n_intervals` intervals after `n_transient` discarded."""
+    def renormalized_growth(
+        self, reference, delta, epsilon, interval, n_transient, n_intervals, bar
+    ):
+        """:math:`\\ln(d/\\epsilon)` of `n_intervals` intervals after `n_transient` discarded.
+
+        `bar` (a `neurosrnn.progress.progress_bar`) advances by one per interval.
+        """
         reference = self.rebuilt(reference)
         perturbed = self.displaced(reference, delta)
         growth = np.empty(n_intervals)
@@ -701,6 +717,7 @@ class _PhaseCopies:
                 growth[step - n_transient] = math.log(distance / epsilon)
             reference = self.rebuilt(reference)
             perturbed = self.displaced(reference, difference * (epsilon / distance))
+            bar.update(1)
         return growth
 
 
