@@ -44,6 +44,19 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
+@numba.njit(cache=True, inline="always")
+def _draw(base, counter, n_choices, j):
+    """Draw number `counter` of a row: a neuron in ``[0, N)`` other than `j`."""
+    h = _mix64(base + counter * _GOLDEN)
+    u = float(h >> np.uint64(11)) * _INV_2_53
+    value = int(u * n_choices)
+    if value >= n_choices:  # guard against rounding at u -> 1
+        value = n_choices - 1
+    if value >= j:
+        value += 1
+    return value
+
+
 @numba.njit(cache=True)
 def regenerate_targets(seed, j, K, N, multapses, stamp, stamp_value, out):
     """Write the `K` targets of neuron `j` into ``out[:K]`` (draw order, not sorted).
@@ -72,14 +85,8 @@ def regenerate_targets(seed, j, K, N, multapses, stamp, stamp_value, out):
     counter = np.uint64(0)
     filled = 0
     while filled < K:
-        h = _mix64(base + counter * _GOLDEN)
+        value = _draw(base, counter, n_choices, j)
         counter += np.uint64(1)
-        u = float(h >> np.uint64(11)) * _INV_2_53
-        value = int(u * n_choices)
-        if value >= n_choices:  # guard against rounding at u -> 1
-            value = n_choices - 1
-        if value >= j:
-            value += 1
         if not multapses:
             if stamp[value] == stamp_value:
                 continue
@@ -124,14 +131,8 @@ def regenerate_row(seed, j, K, N, multapses, table, out):
     counter = np.uint64(0)
     filled = 0
     while filled < K:
-        h = _mix64(base + counter * _GOLDEN)
+        value = _draw(base, counter, n_choices, j)
         counter += np.uint64(1)
-        u = float(h >> np.uint64(11)) * _INV_2_53
-        value = int(u * n_choices)
-        if value >= n_choices:  # guard against rounding at u -> 1
-            value = n_choices - 1
-        if value >= j:
-            value += 1
         if not multapses:
             slot = value & mask
             seen = False
