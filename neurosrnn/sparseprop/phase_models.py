@@ -49,6 +49,7 @@ import numpy as np
 __all__ = [
     "THETA",
     "LIF",
+    "TABULATED",
     "PhaseModel",
     "phase_model",
     "theta_ptc",
@@ -65,6 +66,8 @@ __all__ = [
 THETA = 0
 #: Integer code of the LIF model in the compiled kernels.
 LIF = 1
+#: Integer code of tabulated models in the compiled kernels.
+TABULATED = 2
 
 
 # --------------------------------------------------------------------------- PTCs
