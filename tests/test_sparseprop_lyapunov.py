@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from neurosrnn.connectivity import fixed_out_degree
 from neurosrnn.sparseprop import SparsePropNetwork, balanced_network
 from neurosrnn.sparseprop import lyapunov as sl
+from neurosrnn.sparseprop.lyapunov import lyapunov_spectrum, two_trajectory_exponent
 
 
 def _theta_network(N, K, *, rate=1.0, seed=1, tau=0.01):
@@ -234,3 +235,61 @@ def test_spiking_result_is_a_lyapunov_result_with_derived_quantities(full_theta_
     assert result.ks_entropy == ly.ks_entropy(result.exponents)
     total_rate = network.N * result.mean_rate
     assert result.entropy_per_spike == ly.entropy_per_spike(result.exponents, total_rate)
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+def _tabulated_lif(mu, tau):
+    from neurosrnn.sparseprop.phase_tables import tabulate
+
+    return tabulate(
+        lambda v: (mu - v) / tau, v_reset=0.0, v_threshold=1.0, v_min=-5.0, name="lif", cache=False
+    )
+
+
+@pytest.mark.parametrize("refractory", [None, 0.002])
+def test_tabulated_lif_spectrum_equals_the_closed_form_lif_spectrum(refractory):
+    tau, mu = 0.01, 1.3
+    graph = fixed_out_degree(40, 40, 8, seed=1, weights=-0.2)
+    tabulated = SparsePropNetwork(_tabulated_lif(mu, tau), graph, tau=tau, refractory=refractory)
+    closed = SparsePropNetwork("lif", graph, drive=mu - 1, tau=tau, refractory=refractory)
+    kwargs = {"n_spikes": 2000, "n_burn_in_spikes": 400, "n_transient_spikes": 200, "seed": 1}
+    one = lyapunov_spectrum(tabulated, **kwargs, progress=False)
+    two = lyapunov_spectrum(closed, **kwargs, progress=False)
+    assert_allclose(one.exponents, two.exponents, rtol=0, atol=1e-8)
+    assert_allclose(one.log_contraction, two.log_contraction, rtol=1e-10)
+    assert_allclose(one.exponents.sum(), one.contraction_rate, rtol=1e-8)
+
+
+def test_refractory_spectrum_agrees_with_the_two_trajectory_estimate():
+    # an inhibitory LIF network with refractoriness is stable: the largest non-zero
+    # exponent from the Jacobians matches the separation of two engine trajectories
+    graph = fixed_out_degree(40, 40, 8, seed=1, weights=-0.2)
+    net = SparsePropNetwork("lif", graph, drive=0.3, tau=0.01, refractory=0.002)
+    spectrum = lyapunov_spectrum(net, n_spikes=6000, m=3, seed=2, progress=False)
+    nonzero = spectrum.exponents[np.argsort(np.abs(spectrum.exponents))[1:]]
+    two = two_trajectory_exponent(net, duration=2.0, seed=2, epsilon=1e-8, progress=False)
+    assert spectrum.exponents.max() == pytest.approx(0.0, abs=0.2)
+    assert nonzero.max() < -5
+    assert two.exponent == pytest.approx(nonzero.max(), rel=0.25)
+
+
+def test_delays_are_refused_by_the_spectrum_and_handled_by_two_trajectories():
+    graph = fixed_out_degree(40, 40, 8, seed=1, weights=-0.2)
+    net = SparsePropNetwork("lif", graph, drive=0.3, tau=0.01, delay=0.001, refractory=0.001)
+    with pytest.raises(ValueError, match="pulses in flight.*use two_trajectory_exponent"):
+        lyapunov_spectrum(net, n_spikes=100)
+    result = two_trajectory_exponent(net, duration=1.0, seed=1, progress=False)
+    assert np.isfinite(result.exponent) and result.exponent < 0
+    # a theta network with delays is chaotic
+    theta = balanced_network(300, 30, model="theta", rate=4.0, seed=3)
+    theta = SparsePropNetwork(
+        "theta",
+        theta.connectivity,
+        drive=theta.drive[0],
+        tau=0.01,
+        coupling=theta.coupling,
+        delay=0.001,
+    )
+    assert two_trajectory_exponent(theta, duration=1.0, seed=1, progress=False).exponent > 0

@@ -3,8 +3,12 @@
 Engelken R. (2023) SparseProp: Efficient event-based simulation and training of sparse
 recurrent spiking neural networks. NeurIPS 36 (arXiv:2312.17216).
 
-- `SparsePropNetwork`: theta (QIF) and LIF networks with delta pulses, phase or time
-  representation, stored CSR or memory-free (`RegeneratedConnectivity`) topology.
+- `SparsePropNetwork`: theta (QIF), LIF and tabulated (`PhaseTable`, any 1-D neuron
+  dv/dt = f(v), built by `tabulate`) networks with delta pulses, synaptic delays and
+  refractory periods, phase or time representation, stored CSR or memory-free
+  (`RegeneratedConnectivity`) topology.
+- `exact_network` (module `neurosrnn.sparseprop.from_brian2`, imported on first use):
+  the exact network of Brian2 equations or a `NeuronModel`.
 - `simulate_reference`: the plain O(N)-per-spike algorithm, for checks.
 - `balanced_network`: the inhibitory balanced reference network.
 - `brian2_network` (module `neurosrnn.sparseprop.brian2_network`): the same network as a
@@ -33,6 +37,7 @@ from neurosrnn.sparseprop.lyapunov import (
     two_trajectory_exponent,
 )
 from neurosrnn.sparseprop.phase_models import PhaseModel, phase_model
+from neurosrnn.sparseprop.phase_tables import PhaseTable, tabulate
 from neurosrnn.sparseprop.reference import simulate_reference
 from neurosrnn.sparseprop.topology import RegeneratedConnectivity
 
@@ -44,6 +49,9 @@ __all__ = [
     "isi_cv",
     "PhaseModel",
     "phase_model",
+    "PhaseTable",
+    "tabulate",
+    "exact_network",
     "simulate_reference",
     "RegeneratedConnectivity",
     "SpikingLyapunovResult",
@@ -52,3 +60,12 @@ __all__ = [
     "lyapunov_spectrum",
     "two_trajectory_exponent",
 ]
+
+
+def __getattr__(name):
+    # the Brian2 front end imports brian2 and sympy: only when it is asked for
+    if name == "exact_network":
+        from neurosrnn.sparseprop.from_brian2 import exact_network
+
+        return exact_network
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,9 +14,12 @@ Every ``rebase_interval`` spikes the clock is folded into the time base (see
 reads like the algorithm:
 
 ``neurons``
-    ``(model_code, homogeneous, omega, scale, phase_reset, phase_threshold)``: the model
-    code of `neurosrnn.sparseprop.phase_models`, True for the phase representation (one
-    speed, ``omega[0]``, ``scale[0]``), and the per-neuron phase speeds and PTC scales.
+    ``(model_code, homogeneous, omega, scale, phase_reset, phase_threshold, population,
+    tables)``: the model code of `neurosrnn.sparseprop.phase_models` (`THETA`, `LIF` or
+    `TABULATED`), True for the phase representation (one speed, ``omega[0]``,
+    ``scale[0]``), the per-neuron phase speeds and PTC scales, and for tabulated models
+    each neuron's population (int64) and the `neurosrnn.sparseprop.phase_tables.kernel_tables`
+    tuple (`empty_kernel_tables` and a 1-element population array for theta and LIF).
 ``graph``
     ``(indptr, targets, synapse_weights, presynaptic_weights, use_synapse_weights)``: a
     stored CSR graph (``indptr`` int64, ``targets`` int32) with per-synapse weights or
@@ -42,6 +45,26 @@ reads like the algorithm:
 ``sampling``
     ``(sample_times, sample_neurons, samples)``: phases of some neurons at given times
     (tau units), written into ``samples[time, neuron]``.
+``events`` (`simulate_events` only)
+    ``(refractory_on, refractory_period, refractory_end, delay_mode, delay, synapse_delay,
+    fifo, pending, sizes)``: refractoriness (per-neuron period and end of the current
+    refractory period, both on the engine clock), the delay mode (`NO_DELAY`,
+    `HOMOGENEOUS_DELAY`, `SYNAPSE_DELAYS`), the delay(s) in clock units, the ring buffer
+    ``fifo = (source, arrival, sequence)`` of spikes whose pulses are in flight (one delay
+    for all synapses), the binary min-heap ``pending = (arrival, sequence, synapse,
+    source)`` of single pulses in flight (one delay per synapse), and ``sizes`` (int64:
+    `FIFO_HEAD`, `FIFO_COUNT`, `PENDING_COUNT`).
+
+Networks without delays and refractoriness run `simulate`, whose loop is that of the
+original algorithm; `simulate_events` adds pulses in flight and refractoriness.
+
+Tie rule (both loops): at one instant, pulses that arrive then are delivered before any
+spike at that instant, in the order of their spike, then of their synapse (CSR order,
+or draw order for a memory-free graph); spikes at equal times fire in order of neuron
+index (the heap's rule); a pulse that lifts a neuron to threshold makes it fire at that
+instant, after the pulses arriving at that instant (which still act on it, in order).
+A pulse arriving at a refractory neuron (arrival strictly before the end of its
+refractory period) is ignored.
 
 All state lives in these arrays and is updated in place, so the caller can read it
 after every chunk and continue exactly. Times are in units of tau.
@@ -49,10 +72,13 @@ after every chunk and continue exactly. Times are in units of tau.
 
 from __future__ import annotations
 
+import math
+
 import numba
 
 from neurosrnn.sparseprop._heap import heapify, sift_down, sift_up
-from neurosrnn.sparseprop.phase_models import pulse_phase
+from neurosrnn.sparseprop.phase_models import TABULATED, pulse_phase
+from neurosrnn.sparseprop.phase_tables import table_pulse_phase
 from neurosrnn.sparseprop.topology import regenerate_row
 
 __all__ = [
@@ -66,16 +92,32 @@ __all__ = [
     "TIME_BASE",
     "TOTAL",
     "N_COUNTERS",
+    "NEEDED_SPACE",
+    "NO_DELAY",
+    "HOMOGENEOUS_DELAY",
+    "SYNAPSE_DELAYS",
+    "FIFO_HEAD",
+    "FIFO_COUNT",
+    "PENDING_COUNT",
     "clock_to_time",
     "record_samples",
     "simulate",
+    "simulate_events",
+    "pending_heapify",
 ]
 
 # indices into the `clock` array
 OFFSET, TIME_BASE, COMPENSATION = 0, 1, 2
 # indices into the `counters` array
 SINCE_REBASE, STAMP, TOTAL, SAMPLE_POINTER, REACHED_STOP, SIMULTANEOUS = 0, 1, 2, 3, 4, 5
-N_COUNTERS = 6
+# (simulate_events) set to the buffer size needed when a pulse buffer is full: the loop
+# stops before the spike, the caller grows the buffer and calls again
+NEEDED_SPACE = 6
+N_COUNTERS = 7
+# delay modes of `simulate_events`
+NO_DELAY, HOMOGENEOUS_DELAY, SYNAPSE_DELAYS = 0, 1, 2
+# indices into the `sizes` array of the events group
+FIFO_HEAD, FIFO_COUNT, PENDING_COUNT = 0, 1, 2
 
 
 @numba.njit(cache=True, inline="always")
@@ -92,15 +134,19 @@ def clock_to_time(homogeneous, clock_value, time_base, compensation, omega0):
 
 
 @numba.njit(cache=True)
-def record_samples(neurons, heap, time_base, until, sampling, counters):
+def record_samples(neurons, heap, time_base, until, sampling, counters, refractory_end):
     """Write the phases of the sampled neurons at every sample time up to `until`.
 
     `time_base` is the compensated time of clock zero; the phase of neuron ``i`` at
     time ``t`` is :math:`\\phi_{th} - (key_i - \\Phi(t))` (phase representation) or
-    :math:`\\phi_{th} - \\omega_i (key_i - \\Phi(t))` (time representation). Advances
+    :math:`\\phi_{th} - \\omega_i (key_i - \\Phi(t))` (time representation), or the
+    reset phase while the neuron is refractory (``Phi(t) < refractory_end[i]``;
+    `refractory_end` is empty without refractoriness). Advances
     ``counters[SAMPLE_POINTER]``.
     """
-    _, homogeneous, omega, _, _, phase_threshold = neurons
+    homogeneous, omega = neurons[1], neurons[2]
+    phase_reset, phase_threshold = neurons[4], neurons[5]
+    held = refractory_end.shape[0] > 0
     keys, _, position = heap
     sample_times, sample_neurons, samples = sampling
     pointer = counters[SAMPLE_POINTER]
@@ -115,6 +161,8 @@ def record_samples(neurons, heap, time_base, until, sampling, counters):
             else:
                 clock_value = sample_time - time_base
                 samples[pointer, m] = phase_threshold - omega[i] * (key - clock_value)
+            if held and clock_value < refractory_end[i]:
+                samples[pointer, m] = phase_reset
         pointer += 1
     counters[SAMPLE_POINTER] = pointer
 
@@ -122,7 +170,8 @@ def record_samples(neurons, heap, time_base, until, sampling, counters):
 @numba.njit(cache=True, inline="always")
 def _reset_spiker(neurons, heap, j, offset):
     """Reset the spiker ``j`` (the heap top): its key grows by the reset distance."""
-    _, homogeneous, omega, _, phase_reset, phase_threshold = neurons
+    homogeneous, omega = neurons[1], neurons[2]
+    phase_reset, phase_threshold = neurons[4], neurons[5]
     keys, ids, position = heap
     reset_distance = phase_threshold - phase_reset
     if homogeneous:
@@ -162,17 +211,22 @@ def _touch_targets(graph, regeneration, heap, start, count):
 
 
 @numba.njit(cache=True, inline="always")
-def _apply_pulses(neurons, graph, regeneration, heap, j, start, count, offset):
+def _apply_pulses(
+    neurons, graph, regeneration, heap, j, start, count, offset, refractory_on, refractory_end
+):
     """Move every target of spiker ``j`` along the phase transition curve, in order.
 
     Target ``i`` at phase :math:`\\phi_i` (theta: not below the reset) jumps to
     :math:`g(\\phi_i)` (`neurosrnn.sparseprop.phase_models.pulse_phase`); its key becomes
-    the clock plus the new distance to threshold, and its heap entry moves.
+    the clock plus the new distance to threshold, and its heap entry moves. With
+    `refractory_on` (a literal False in `simulate`, so the test compiles away), a target
+    whose refractory period ends after `offset` ignores the pulse.
     """
     # Unpacked once per spike, not per target: every array bound to a name in compiled
     # code costs reference counts, and so does a call with array arguments; for the same
     # reason the heap move is written out here rather than calling `_heap.update`.
-    model, homogeneous, omega, scale, phase_reset, phase_threshold = neurons
+    model, homogeneous, omega, scale = neurons[0], neurons[1], neurons[2], neurons[3]
+    phase_reset, phase_threshold = neurons[4], neurons[5]
     _, targets, synapse_weights, presynaptic_weights, use_synapse_weights = graph
     regenerate, row = regeneration[0], regeneration[5]
     keys, ids, position = heap
@@ -181,6 +235,9 @@ def _apply_pulses(neurons, graph, regeneration, heap, j, start, count, offset):
     scale0 = scale[0]
     for k in range(count):
         i = row[k] if regenerate else targets[start + k]
+        if refractory_on:
+            if offset < refractory_end[i]:
+                continue
         weight = synapse_weights[start + k] if use_synapse_weights else presynaptic_weights[j]
         p = position[i]
         key = keys[p]
@@ -193,9 +250,12 @@ def _apply_pulses(neurons, graph, regeneration, heap, j, start, count, offset):
         else:
             speed = omega[i]
             phase = phase_threshold - speed * (key - offset)
-            if phase < phase_reset and model == 0:
-                phase = phase_reset
-            new_phase = pulse_phase(model, phase, weight, scale[i], speed, phase_threshold)
+            if model == TABULATED:
+                new_phase = table_pulse_phase(neurons[7], neurons[6][i], phase, weight)
+            else:
+                if phase < phase_reset and model == 0:
+                    phase = phase_reset
+                new_phase = pulse_phase(model, phase, weight, scale[i], speed, phase_threshold)
             new_key = offset + (phase_threshold - new_phase) / speed
         keys[p] = new_key
         if new_key < key:
@@ -255,6 +315,7 @@ def simulate(
     keys, ids, _ = heap
     record, out_index, out_time = recording
     sampled = sampling[0].shape[0] > 0
+    no_ends = sampling[0][:0]  # an empty float64 array: no refractoriness
     offset = clock[OFFSET]
     time_base = clock[TIME_BASE]
     compensation = clock[COMPENSATION]
@@ -276,7 +337,9 @@ def simulate(
         spike_time = clock_to_time(homogeneous, next_clock, time_base, compensation, omega[0])
         if sampled:
             until = spike_time if spike_time < stop_time else stop_time
-            record_samples(neurons, heap, time_base - compensation, until, sampling, counters)
+            record_samples(
+                neurons, heap, time_base - compensation, until, sampling, counters, no_ends
+            )
         if spike_time > stop_time:
             counters[REACHED_STOP] = 1
             break
@@ -292,7 +355,7 @@ def simulate(
         touched = _touch_targets(graph, regeneration, heap, start, count)
         if touched != touched:  # never true for finite keys
             break
-        _apply_pulses(neurons, graph, regeneration, heap, j, start, count, offset)
+        _apply_pulses(neurons, graph, regeneration, heap, j, start, count, offset, False, no_ends)
         n += 1
         counters[TOTAL] += 1
         counters[SINCE_REBASE] += 1
@@ -302,6 +365,321 @@ def simulate(
         clock[OFFSET] = offset
         clock[TIME_BASE] = time_base
         clock[COMPENSATION] = compensation
+    clock[OFFSET] = offset
+    clock[TIME_BASE] = time_base
+    clock[COMPENSATION] = compensation
+    counters[SIMULTANEOUS] = simultaneous
+    return n
+
+
+# --------------------------------------------------------------------------- pulses in flight
+
+
+@numba.njit(cache=True, inline="always")
+def _pending_before(pending, a, b):
+    """Whether pending event ``a`` is delivered before ``b``: arrival, then spike, then synapse."""
+    arrival, sequence, synapse, _ = pending
+    if arrival[a] != arrival[b]:
+        return arrival[a] < arrival[b]
+    if sequence[a] != sequence[b]:
+        return sequence[a] < sequence[b]
+    return synapse[a] < synapse[b]
+
+
+@numba.njit(cache=True, inline="always")
+def _pending_swap(pending, a, b):
+    arrival, sequence, synapse, source = pending
+    arrival[a], arrival[b] = arrival[b], arrival[a]
+    sequence[a], sequence[b] = sequence[b], sequence[a]
+    synapse[a], synapse[b] = synapse[b], synapse[a]
+    source[a], source[b] = source[b], source[a]
+
+
+@numba.njit(cache=True)
+def _pending_sift_down(pending, p, n):
+    while True:
+        first = 2 * p + 1
+        if first >= n:
+            return
+        best = first
+        if first + 1 < n and _pending_before(pending, first + 1, first):
+            best = first + 1
+        if _pending_before(pending, best, p):
+            _pending_swap(pending, best, p)
+            p = best
+        else:
+            return
+
+
+@numba.njit(cache=True)
+def _pending_push(pending, n, arrival_clock, sequence_number, synapse_index, source_neuron):
+    """Insert one pulse into the binary min-heap of `n` entries (capacity checked by the caller)."""
+    arrival, sequence, synapse, source = pending
+    arrival[n] = arrival_clock
+    sequence[n] = sequence_number
+    synapse[n] = synapse_index
+    source[n] = source_neuron
+    p = n
+    while p > 0:
+        parent = (p - 1) // 2
+        if _pending_before(pending, p, parent):
+            _pending_swap(pending, p, parent)
+            p = parent
+        else:
+            break
+
+
+@numba.njit(cache=True)
+def _pending_pop(pending, n):
+    """Remove the top of the heap of `n` entries (the caller has read it)."""
+    last = n - 1
+    if last > 0:
+        _pending_swap(pending, 0, last)
+        _pending_sift_down(pending, 0, last)
+
+
+@numba.njit(cache=True)
+def pending_heapify(pending, n):
+    """Order the first `n` entries of `pending` as a binary min-heap (O(n))."""
+    for p in range(n // 2 - 1, -1, -1):
+        _pending_sift_down(pending, p, n)
+
+
+@numba.njit(cache=True, inline="always")
+def _reset_refractory(neurons, heap, j, offset, refractory_period, refractory_end):
+    """Reset the spiker ``j`` (the heap top) and hold it at reset for its refractory period.
+
+    Its refractory period ends at ``offset + refractory_period[j]`` (clock units) and its
+    next free threshold arrival lies one free period after that.
+    """
+    homogeneous, omega = neurons[1], neurons[2]
+    phase_reset, phase_threshold = neurons[4], neurons[5]
+    keys, ids, position = heap
+    reset_distance = phase_threshold - phase_reset
+    end = offset + refractory_period[j]
+    refractory_end[j] = end
+    if homogeneous:
+        keys[0] = end + reset_distance
+    else:
+        keys[0] = end + reset_distance / omega[j]
+    sift_down(keys, ids, position, 0, keys.shape[0])
+
+
+@numba.njit(cache=True, inline="always")
+def _apply_one_pulse(neurons, graph, heap, j, k, offset, refractory_on, refractory_end):
+    """Deliver the pulse of synapse ``k`` (CSR index, presynaptic neuron ``j``)."""
+    model, homogeneous, omega, scale = neurons[0], neurons[1], neurons[2], neurons[3]
+    phase_reset, phase_threshold = neurons[4], neurons[5]
+    _, targets, synapse_weights, presynaptic_weights, use_synapse_weights = graph
+    keys, ids, position = heap
+    i = targets[k]
+    if refractory_on:
+        if offset < refractory_end[i]:
+            return
+    weight = synapse_weights[k] if use_synapse_weights else presynaptic_weights[j]
+    p = position[i]
+    key = keys[p]
+    if homogeneous:
+        phase = phase_threshold - (key - offset)
+        if phase < phase_reset and model == 0:
+            phase = phase_reset
+        new_phase = pulse_phase(model, phase, weight, scale[0], omega[0], phase_threshold)
+        new_key = offset + (phase_threshold - new_phase)
+    else:
+        speed = omega[i]
+        phase = phase_threshold - speed * (key - offset)
+        if model == TABULATED:
+            new_phase = table_pulse_phase(neurons[7], neurons[6][i], phase, weight)
+        else:
+            if phase < phase_reset and model == 0:
+                phase = phase_reset
+            new_phase = pulse_phase(model, phase, weight, scale[i], speed, phase_threshold)
+        new_key = offset + (phase_threshold - new_phase) / speed
+    keys[p] = new_key
+    n_neurons = keys.shape[0]
+    if new_key < key:
+        sift_up(keys, ids, position, p)
+    elif new_key > key:
+        sift_down(keys, ids, position, p, n_neurons)
+
+
+@numba.njit(cache=True)
+def _rebase_events(events, offset):
+    """Subtract the clock from the refractory ends and the arrivals in flight."""
+    refractory_end = events[2]
+    fifo, pending, sizes = events[6], events[7], events[8]
+    for i in range(refractory_end.shape[0]):
+        refractory_end[i] -= offset
+    fifo_arrival = fifo[1]
+    capacity = fifo_arrival.shape[0]
+    head = sizes[FIFO_HEAD]
+    for m in range(sizes[FIFO_COUNT]):
+        fifo_arrival[(head + m) % capacity] -= offset
+    n_pending = sizes[PENDING_COUNT]
+    pending_arrival = pending[0]
+    for m in range(n_pending):
+        pending_arrival[m] -= offset
+    # rounding may merge two arrivals: restore the order of (arrival, spike, synapse)
+    pending_heapify(pending, n_pending)
+
+
+@numba.njit(cache=True)
+def simulate_events(
+    neurons,
+    graph,
+    regeneration,
+    heap,
+    clock,
+    counters,
+    rebase_interval,
+    max_spikes,
+    stop_time,
+    recording,
+    sampling,
+    events,
+):
+    """`simulate` with synaptic delays and refractoriness (the ``events`` group).
+
+    Each step takes the earlier of the next arrival of pulses in flight and the heap top
+    (arrivals first on ties), shifts the offset to it and either delivers the arriving
+    pulses or fires the spiker. Costs per spike: the reset, plus
+
+    - no delay: the K pulses at once, O(K log N);
+    - one delay for all synapses: one ring-buffer entry (O(1)) at the spike, and the K
+      pulses at arrival, O(K log N) (a memory-free graph regenerates the row then);
+    - per-synapse delays: K heap insertions of pulses, O(K log P) for P pulses in
+      flight, and at each arrival one removal and one update, O(log P + log N).
+
+    Refractoriness adds one comparison per delivered pulse. Every `rebase_interval`
+    spikes the refractory ends and arrivals are rebased with the keys (O(N + P)).
+
+    A full pulse buffer stops the loop *before* the spike with
+    ``counters[NEEDED_SPACE]`` set to the size needed; the caller grows the buffer and
+    calls again (nothing is dropped). Runaway cascades stop as in `simulate`
+    (``counters[SIMULTANEOUS] == N``); an arrival that moves the clock starts a new
+    instant.
+    """
+    homogeneous, omega = neurons[1], neurons[2]
+    keys, ids, _ = heap
+    record, out_index, out_time = recording
+    refractory_on, refractory_period, refractory_end = events[0], events[1], events[2]
+    delay_mode, delay, synapse_delay = events[3], events[4], events[5]
+    fifo, pending, sizes = events[6], events[7], events[8]
+    fifo_source, fifo_arrival, fifo_sequence = fifo
+    pending_arrival = pending[0]
+    indptr = graph[0]
+    sampled = sampling[0].shape[0] > 0
+    ends = refractory_end if refractory_on else refractory_end[:0]
+    offset = clock[OFFSET]
+    time_base = clock[TIME_BASE]
+    compensation = clock[COMPENSATION]
+    n_neurons = keys.shape[0]
+    fifo_capacity = fifo_source.shape[0]
+    simultaneous = counters[SIMULTANEOUS]
+    counters[NEEDED_SPACE] = 0
+    n = 0
+    while n < max_spikes:
+        top_key = keys[0]
+        arrival = math.inf
+        if delay_mode == HOMOGENEOUS_DELAY:
+            if sizes[FIFO_COUNT] > 0:
+                arrival = fifo_arrival[sizes[FIFO_HEAD]]
+        elif delay_mode == SYNAPSE_DELAYS:
+            if sizes[PENDING_COUNT] > 0:
+                arrival = pending_arrival[0]
+        is_arrival = arrival <= top_key
+        next_clock = arrival if is_arrival else top_key
+        if next_clock < offset:
+            next_clock = offset
+        event_time = clock_to_time(homogeneous, next_clock, time_base, compensation, omega[0])
+        if sampled:
+            until = event_time if event_time < stop_time else stop_time
+            record_samples(neurons, heap, time_base - compensation, until, sampling, counters, ends)
+        if event_time > stop_time:
+            counters[REACHED_STOP] = 1
+            break
+        if is_arrival:
+            if next_clock > offset:
+                simultaneous = -1  # a new instant, no spike at it yet
+            offset = next_clock
+            if delay_mode == HOMOGENEOUS_DELAY:
+                head = sizes[FIFO_HEAD]
+                j = fifo_source[head]
+                sizes[FIFO_HEAD] = head + 1 if head + 1 < fifo_capacity else 0
+                sizes[FIFO_COUNT] -= 1
+                start, count = _targets_of(j, graph, regeneration, counters, n_neurons)
+                touched = _touch_targets(graph, regeneration, heap, start, count)
+                if touched != touched:  # never true for finite keys
+                    break
+                _apply_pulses(
+                    neurons, graph, regeneration, heap, j, start, count, offset, refractory_on, ends
+                )
+            else:
+                k = pending[2][0]
+                j = pending[3][0]
+                _pending_pop(pending, sizes[PENDING_COUNT])
+                sizes[PENDING_COUNT] -= 1
+                _apply_one_pulse(neurons, graph, heap, j, k, offset, refractory_on, ends)
+            clock[OFFSET] = offset
+            counters[SIMULTANEOUS] = simultaneous
+            continue
+        # a spike of the heap top: room for its pulses first
+        j = ids[0]
+        if delay_mode == HOMOGENEOUS_DELAY and sizes[FIFO_COUNT] >= fifo_capacity:
+            counters[NEEDED_SPACE] = sizes[FIFO_COUNT] + 1
+            break
+        if delay_mode == SYNAPSE_DELAYS:
+            needed = sizes[PENDING_COUNT] + indptr[j + 1] - indptr[j]
+            if needed > pending_arrival.shape[0]:
+                counters[NEEDED_SPACE] = needed
+                break
+        if next_clock > offset:
+            simultaneous = 0
+        else:  # at the current instant
+            simultaneous += 1
+            if simultaneous >= n_neurons:
+                break
+        offset = next_clock
+        if record:
+            out_index[n] = j
+            out_time[n] = event_time
+        if refractory_on:
+            _reset_refractory(neurons, heap, j, offset, refractory_period, refractory_end)
+        else:
+            _reset_spiker(neurons, heap, j, offset)
+        if delay_mode == NO_DELAY:
+            start, count = _targets_of(j, graph, regeneration, counters, n_neurons)
+            touched = _touch_targets(graph, regeneration, heap, start, count)
+            if touched != touched:  # never true for finite keys
+                break
+            _apply_pulses(
+                neurons, graph, regeneration, heap, j, start, count, offset, refractory_on, ends
+            )
+        elif delay_mode == HOMOGENEOUS_DELAY:
+            tail = sizes[FIFO_HEAD] + sizes[FIFO_COUNT]
+            if tail >= fifo_capacity:
+                tail -= fifo_capacity
+            fifo_source[tail] = j
+            fifo_arrival[tail] = offset + delay
+            fifo_sequence[tail] = counters[TOTAL]
+            sizes[FIFO_COUNT] += 1
+        else:
+            for k in range(indptr[j], indptr[j + 1]):
+                _pending_push(
+                    pending, sizes[PENDING_COUNT], offset + synapse_delay[k], counters[TOTAL], k, j
+                )
+                sizes[PENDING_COUNT] += 1
+        n += 1
+        counters[TOTAL] += 1
+        counters[SINCE_REBASE] += 1
+        if rebase_interval > 0 and counters[SINCE_REBASE] >= rebase_interval:
+            _rebase_events(events, offset)
+            offset, time_base, compensation = rebase(neurons, heap, offset, time_base, compensation)
+            counters[SINCE_REBASE] = 0
+        clock[OFFSET] = offset
+        clock[TIME_BASE] = time_base
+        clock[COMPENSATION] = compensation
+        counters[SIMULTANEOUS] = simultaneous
     clock[OFFSET] = offset
     clock[TIME_BASE] = time_base
     clock[COMPENSATION] = compensation

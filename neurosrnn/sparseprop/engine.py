@@ -32,6 +32,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -42,19 +43,32 @@ from neurosrnn.sparseprop import _kernel
 from neurosrnn.sparseprop._heap import heapify
 from neurosrnn.sparseprop._kernel import (
     COMPENSATION,
+    FIFO_COUNT,
+    FIFO_HEAD,
+    HOMOGENEOUS_DELAY,
     N_COUNTERS,
+    NEEDED_SPACE,
+    NO_DELAY,
     OFFSET,
+    PENDING_COUNT,
     REACHED_STOP,
     SIMULTANEOUS,
     SINCE_REBASE,
+    SYNAPSE_DELAYS,
     TIME_BASE,
     TOTAL,
     clock_to_time,
 )
-from neurosrnn.sparseprop.phase_models import PhaseModel, phase_model
+from neurosrnn.sparseprop.phase_models import TABULATED, PhaseModel, phase_model
+from neurosrnn.sparseprop.phase_tables import (
+    PhaseTable,
+    clamp_count,
+    empty_kernel_tables,
+    kernel_tables,
+)
 from neurosrnn.sparseprop.topology import RegeneratedConnectivity, duplicate_table
-from neurosrnn.units import to_seconds
-from neurosrnn.validation import check_int, check_seed
+from neurosrnn.units import seconds_array, to_seconds
+from neurosrnn.validation import check_int, check_seed, int_array
 
 __all__ = [
     "SparsePropNetwork",
@@ -122,7 +136,7 @@ def runaway_cascade_message(N, time_seconds):
         "advancing; excitatory zero-delay coupling makes the targets of a spike fire at "
         "the same instant and fire it again, so the cascade never ends. Weaken the "
         "excitatory weights (a volley must not carry a neuron from reset past threshold "
-        "again) or add inhibition."
+        "again), add inhibition, a refractory period or synaptic delays."
     )
 
 
@@ -152,6 +166,20 @@ class SparsePropState:
         Spikes since the last rebase and since the initial state.
     representation : str
         ``"phase"`` or ``"time"``.
+    refractory_end : ndarray, shape (N,) or (0,)
+        End of each neuron's current refractory period on the engine clock (``-inf``:
+        not refractory); empty for a network without refractoriness.
+    pending_arrival : ndarray of float64, shape (P,)
+        Arrival of each pulse (or volley) in flight on the engine clock, in delivery
+        order (arrival, then `pending_sequence`, then `pending_synapse`).
+    pending_source : ndarray of int32, shape (P,)
+        Its presynaptic neuron.
+    pending_synapse : ndarray of int64, shape (P,)
+        Its synapse (CSR index) for per-synapse delays, or -1: a volley to every target
+        of the source (one delay for all synapses).
+    pending_sequence : ndarray of int64, shape (P,)
+        Number of the spike that sent it (the count of spikes before it since the
+        initial state).
     """
 
     keys: np.ndarray
@@ -163,12 +191,30 @@ class SparsePropState:
     n_spikes: int = 0
     representation: str = "phase"
     tau: float = field(default=1.0, repr=False)
+    refractory_end: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    pending_arrival: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    pending_source: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int32), repr=False
+    )
+    pending_synapse: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False
+    )
+    pending_sequence: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False
+    )
 
     def __repr__(self):
+        in_flight = np.size(self.pending_arrival)
         return (
             f"<SparsePropState N={self.n_neurons}, t={self.time * self.tau:.6g} s, "
-            f"{self.n_spikes} spikes so far, {self.representation} representation>"
+            f"{self.n_spikes} spikes so far, {self.representation} representation"
+            f"{f', {in_flight} pulse events in flight' if in_flight else ''}>"
         )
+
+    @property
+    def n_pending(self):
+        """Number of pulse events in flight (single pulses, or volleys of one spike)."""
+        return int(np.size(self.pending_arrival))
 
     @property
     def n_neurons(self):
@@ -182,7 +228,15 @@ class SparsePropState:
 
     def copy(self):
         """Independent copy (its keys writable; the engine rebuilds its heap on the next run)."""
-        return replace(self, keys=np.array(self.keys, copy=True))
+        return replace(
+            self,
+            keys=np.array(self.keys, copy=True),
+            refractory_end=np.array(self.refractory_end, copy=True),
+            pending_arrival=np.array(self.pending_arrival, copy=True),
+            pending_source=np.array(self.pending_source, copy=True),
+            pending_synapse=np.array(self.pending_synapse, copy=True),
+            pending_sequence=np.array(self.pending_sequence, copy=True),
+        )
 
     def _attach_heap(self, heap):
         """Keep the engine's heap ``(keys by position, ids, position)`` of these keys."""
@@ -294,9 +348,13 @@ class SparsePropResult:
 
 # --------------------------------------------------------------------------- network
 
+#: The phase description of tabulated neurons (`neurosrnn.sparseprop.phase_tables`):
+#: normalised phase, 0 at reset and 1 at threshold; the model-form state is the voltage.
+TABULATED_MODEL = PhaseModel("tabulated", TABULATED, 0.0, 1.0, "v")
+
 
 class SparsePropNetwork:
-    """A sparse network of theta or LIF neurons with delta-pulse coupling, simulated exactly.
+    """A sparse network of theta, LIF or tabulated neurons with delta pulses, simulated exactly.
 
     Each neuron obeys (time in units of `tau`)
 
@@ -307,17 +365,44 @@ class SparsePropNetwork:
       voltage); a pulse adds ``w`` to ``V`` and fires the neuron at once if it reaches
       threshold.
 
-    Pulses have no delay. Drives must be suprathreshold (``I_i > 0``).
+    - tabulated: any :math:`dv/dt = f(v)` with :math:`f > 0` between reset and threshold,
+      through a `neurosrnn.sparseprop.phase_tables.PhaseTable` per population (phase 0 at
+      reset, 1 at threshold; speed :math:`\\omega_i = \\tau / T_{p(i)}` with the table's
+      free period :math:`T`); a pulse adds ``w`` to ``v`` (`table_pulse_phase`) and fires
+      the neuron at once if it reaches threshold; always the time representation.
+
+    Drives must be suprathreshold (``I_i > 0``).
+
+    Delays and refractoriness: a spike of neuron ``j`` at time ``t`` resets ``j``; with a
+    refractory period :math:`t_{ref}` it is held at reset until :math:`t + t_{ref}`,
+    pulses arriving before then are ignored, and its next free threshold crossing is
+    :math:`t + t_{ref} + T_{free}`. Its pulse reaches target ``i`` at ``t + d`` (``d``
+    of that synapse). Tie rule at one instant: pulses arriving then are delivered before
+    the spikes at that instant, in the order of their spike, then of their synapse (CSR
+    order; draw order for a memory-free graph); spikes at equal times fire in order of
+    neuron index; a pulse that lifts a neuron to threshold makes it fire at that
+    instant (after the other pulses arriving then, which still act on it, in order).
+    More than N spikes at one instant stop the run with a RuntimeError (a runaway
+    cascade). A run starts with no pulses in flight and no neuron refractory
+    (`initial_state`); `SparsePropState` carries both between runs.
+
+    Cost per spike: O(K log N) without delays (the original algorithm, unchanged);
+    with one delay for all synapses, O(1) at the spike (a ring buffer of spikes in
+    flight, in spike order) and O(K log N) at the arrival; with per-synapse delays,
+    O(K log P) at the spike (a binary heap of the P single pulses in flight) and
+    O(log P + log N) per arriving pulse. Refractoriness adds one comparison per pulse.
 
     Parameters
     ----------
-    model : {"theta", "qif", "lif"} or PhaseModel
-        Neuron model.
+    model : {"theta", "qif", "lif"}, PhaseModel, PhaseTable or list of PhaseTable
+        Neuron model: a closed form (`drive` required) or tabulated phase maps
+        (`drive` must be None).
     connectivity : Connectivity or RegeneratedConnectivity
         Square graph keyed by the presynaptic neuron. A `RegeneratedConnectivity` is
         the memory-free mode: targets are regenerated at each spike.
     drive : float or array of shape (N,)
-        Constant drive ``I`` (dimensionless). A scalar uses the phase representation.
+        Constant drive ``I`` (dimensionless) of a theta or LIF network. A scalar uses the
+        phase representation.
     tau : float or brian2 time quantity
         Membrane time constant (seconds if a float), > 0.
     coupling : float or array of shape (N,), optional
@@ -327,12 +412,29 @@ class SparsePropNetwork:
         ``"auto"``: phase representation for a scalar drive, time otherwise.
     rebase_interval : int, optional
         Spikes between rebases of the clock (default N; 0 disables rebasing).
+    delay : time or array of shape (n_synapses,), optional
+        Synaptic delay: None or 0 for none; a scalar time > 0 (a brian2 quantity or
+        seconds) for every synapse; or one delay (seconds, >= 0) per synapse in CSR
+        order (a stored graph only). Attribute `delay`: None, a float or an array (s).
+    refractory : time or array of shape (N,), optional
+        Absolute refractory period: None or 0 for none, a scalar or one time >= 0 per
+        neuron. Attribute `refractory`: None or an array of shape (N,) (s).
+    populations : int or array of shape (N,), optional
+        Table of each neuron (an index into the list `model`; default all 0), tabulated
+        models only. Attributes `tables` (list of PhaseTable, or None) and `populations`
+        (int64 array, or None).
+
+    Warns
+    -----
+    RuntimeWarning
+        From `run`, when pulses were clamped at a table's ``v_min`` (tabulated models).
 
     Raises
     ------
     ValueError
         Non-square or mismatched graph, non-positive drive or tau, weights given twice
-        or missing, non-finite values, unknown model or representation.
+        or missing, non-finite values, unknown model or representation, a negative or
+        misshaped `delay` or `refractory`, per-synapse delays for a memory-free graph.
 
     References
     ----------
@@ -352,31 +454,88 @@ class SparsePropNetwork:
         model,
         connectivity,
         *,
-        drive,
+        drive=None,
         tau,
         coupling=None,
         representation="auto",
         rebase_interval=None,
+        delay=None,
+        refractory=None,
+        populations=None,
     ):
-        self.model: PhaseModel = phase_model(model)
+        self.tables = _phase_tables(model)
+        self.model: PhaseModel = TABULATED_MODEL if self.tables else phase_model(model)
         self.connectivity = _checked_connectivity(connectivity)
         self.N = N = int(connectivity.N_pre)
         self.tau = to_seconds(tau, "tau", finite=False)
         if not np.isfinite(self.tau) or self.tau <= 0:
             raise ValueError(f"tau must be a positive time, got {tau!r}")
-        self.drive = _per_neuron_drive(drive, N)
+        if self.tables:
+            self._init_tabulated(drive, representation, populations)
+        else:
+            self._init_closed_form(drive, representation, populations)
+        self.coupling = _checked_coupling(coupling, connectivity, N)
+        self.rebase_interval = _checked_rebase_interval(rebase_interval, N)
+        self.delay = _checked_delay(delay, connectivity)
+        self.refractory = _checked_refractory(refractory, N)
+        self._build_kernel_arrays()
+        self._build_event_arrays()
+
+    def _init_closed_form(self, drive, representation, populations):
+        """Drive, representation, phase speeds and PTC scales of a theta or LIF network."""
+        if drive is None:
+            raise ValueError(
+                f"drive is required for the {self.model.name} model (a constant "
+                "suprathreshold drive, scalar or one value per neuron)"
+            )
+        if populations is not None:
+            raise ValueError(
+                "populations is for tabulated models only (model= a PhaseTable or a list of "
+                f"them), not for the {self.model.name} model"
+            )
+        self.populations = None
+        self.drive = _per_neuron_drive(drive, self.N)
         self.model.check_drive(self.drive)
         self.representation = _representation(representation, drive, self.drive)
         self.omega = self.model.omega(self.drive)
         self.scale = self.model.pulse_scale(self.drive)
-        self.coupling = _checked_coupling(coupling, connectivity, N)
-        self.rebase_interval = _checked_rebase_interval(rebase_interval, N)
-        self._build_kernel_arrays()
+
+    def _init_tabulated(self, drive, representation, populations):
+        """Populations and phase speeds :math:`\\omega_i = \\tau / T_{p(i)}` (tabulated models)."""
+        if drive is not None:
+            raise ValueError(
+                "drive must be None for a tabulated model: the PhaseTable's rate f(v) already "
+                f"holds any constant input (got drive={drive!r})"
+            )
+        if representation not in ("auto", "time"):
+            raise ValueError(
+                "representation must be 'auto' or 'time' for a tabulated model (one phase "
+                f"speed per population), got {representation!r}"
+            )
+        if populations is None:
+            populations = np.zeros(self.N, dtype=np.int64)
+        populations = np.asarray(populations)
+        if populations.ndim == 0:
+            populations = np.full(self.N, populations)
+        self.populations = int_array(
+            populations, "populations", minimum=0, maximum=len(self.tables) - 1
+        ).astype(np.int64)
+        if self.populations.shape != (self.N,):
+            raise ValueError(
+                f"populations must have one entry per neuron ({self.N}), got shape "
+                f"{self.populations.shape}"
+            )
+        self.drive = None
+        self.representation = "time"
+        periods = np.array([table.period for table in self.tables])
+        self.omega = self.tau / periods[self.populations]
+        self.scale = np.ones(self.N)
 
     def _build_kernel_arrays(self):
         """The kernel's ``neurons`` and ``graph`` groups (see `neurosrnn.sparseprop._kernel`)."""
         graph = self.connectivity
         homogeneous = self.representation == "phase"
+        self._tables = kernel_tables(self.tables) if self.tables else empty_kernel_tables()
         self._neurons = (
             self.model.code,
             homogeneous,
@@ -384,6 +543,8 @@ class SparsePropNetwork:
             self.scale[:1].copy() if homogeneous else self.scale.copy(),
             self.model.phase_reset,
             self.model.phase_threshold,
+            self.populations if self.tables else np.zeros(1, dtype=np.int64),
+            self._tables,
         )
         self._regenerate = isinstance(graph, RegeneratedConnectivity)
         no_synapse_weights = np.zeros(1)
@@ -412,16 +573,63 @@ class SparsePropNetwork:
         # K-sized duplicate check of the memory-free mode (no per-neuron stamp array)
         self._table = duplicate_table(self._regeneration[2])
 
+    def _build_event_arrays(self):
+        """Delays and refractory periods in clock units, and the delay mode of the kernel.
+
+        The clock runs in phase units (phase representation: a time ``t`` in tau units is
+        ``omega * t`` on the clock) or in tau units (time representation).
+        """
+        to_clock = self.omega[0] / self.tau if self.representation == "phase" else 1 / self.tau
+        self._delay_mode = NO_DELAY
+        self._delay_clock = 0.0
+        self._synapse_delay_clock = np.zeros(1)
+        if isinstance(self.delay, np.ndarray):
+            if np.all(self.delay == 0):
+                pass
+            elif np.all(self.delay == self.delay[0]):
+                self._delay_mode = HOMOGENEOUS_DELAY
+                self._delay_clock = float(self.delay[0] * to_clock)
+            else:
+                self._delay_mode = SYNAPSE_DELAYS
+                self._synapse_delay_clock = self.delay * to_clock
+        elif self.delay is not None:
+            self._delay_mode = HOMOGENEOUS_DELAY
+            self._delay_clock = float(self.delay * to_clock)
+        if self.refractory is None:
+            self._refractory_clock = np.zeros(0)
+        else:
+            self._refractory_clock = self.refractory * to_clock
+        self._events = self._delay_mode != NO_DELAY or self.refractory is not None
+
     def __repr__(self):
-        drive = (
-            f"drive={self.drive[0]:g}"
-            if self.representation == "phase"
-            else f"drive in [{self.drive.min():g}, {self.drive.max():g}]"
-        )
+        if self.tables:
+            counts = np.bincount(self.populations, minlength=len(self.tables))
+            drive = "populations " + ", ".join(
+                f"{table.name!r}: {count}" for table, count in zip(self.tables, counts, strict=True)
+            )
+        elif self.representation == "phase":
+            drive = f"drive={self.drive[0]:g}"
+        else:
+            drive = f"drive in [{self.drive.min():g}, {self.drive.max():g}]"
         return (
             f"<SparsePropNetwork {self.model.name}, N={self.N}, {drive}, tau={self.tau:g} s, "
-            f"{self.representation} representation, graph {self.connectivity!r}>"
+            f"{self.representation} representation{self._repr_events()}, "
+            f"graph {self.connectivity!r}>"
         )
+
+    def _repr_events(self):
+        """The delays and refractory periods for `__repr__` ('' when there are none)."""
+        parts = []
+        if isinstance(self.delay, np.ndarray):
+            parts.append(f"delays in [{self.delay.min():g}, {self.delay.max():g}] s (per synapse)")
+        elif self.delay is not None:
+            parts.append(f"delay={self.delay:g} s")
+        if self.refractory is not None:
+            low, high = self.refractory.min(), self.refractory.max()
+            parts.append(
+                f"refractory={low:g} s" if low == high else f"refractory in [{low:g}, {high:g}] s"
+            )
+        return "".join(", " + part for part in parts)
 
     def weighted_connectivity(self):
         """The graph as a stored `Connectivity` with one weight per synapse.
@@ -486,11 +694,16 @@ class SparsePropNetwork:
                 )
             if not np.all(np.isfinite(model_state)):
                 raise ValueError("model_state must be finite (got NaN or inf)")
-            if self.model.code == 0 and np.any((model_state < -math.pi) | (model_state >= math.pi)):
+            if self.tables:
+                phases = self._table_phases(model_state)
+            elif self.model.code == 0 and np.any(
+                (model_state < -math.pi) | (model_state >= math.pi)
+            ):
                 raise ValueError("model_state (theta angles) must lie in [-pi, pi)")
             if self.model.code == 1 and np.any(model_state >= 1.0):
                 raise ValueError("model_state (normalised LIF voltages) must be below 1")
-            phases = self.model.state_to_phase(model_state, self.drive)
+            if not self.tables:
+                phases = self.model.state_to_phase(model_state, self.drive)
         elif phases is None:
             name = "phases"
             rng = np.random.default_rng(seed)
@@ -500,6 +713,13 @@ class SparsePropNetwork:
         else:
             name = "phases"
         phases = self.model.check_phases(phases, self.N, name)
+        if self.tables:
+            phase_min = np.array([table.phase_min for table in self.tables])[self.populations]
+            if np.any(phases < phase_min):
+                raise ValueError(
+                    f"{name} must not lie below the phase of each table's v_min (phase_min); "
+                    f"{int(np.sum(phases < phase_min))} value(s) below"
+                )
         distance = self.model.phase_threshold - phases
         keys = distance.copy() if self.representation == "phase" else distance / self.omega
         return SparsePropState(
@@ -509,6 +729,7 @@ class SparsePropNetwork:
             time=0.0,
             representation=self.representation,
             tau=self.tau,
+            refractory_end=np.full(self.N if self.refractory is not None else 0, -np.inf),
         )
 
     def _check_state(self, state):
@@ -525,24 +746,155 @@ class SparsePropNetwork:
         if state._heap is None and not np.all(np.isfinite(state.keys)):
             # (a kept heap holds the keys of a finished run: finite, not checked again)
             raise ValueError("state keys must be finite")
+        self._check_state_events(state)
 
-    def phases(self, state, at=None):
-        """Phases of all neurons in `state` at time `at` (seconds; default: state time)."""
+    def _check_state_events(self, state):
+        """The refractory ends and pulses in flight of `state` fit this network."""
+        n_ends = self.N if self.refractory is not None else 0
+        if np.shape(state.refractory_end) != (n_ends,):
+            raise ValueError(
+                f"state has refractory ends of shape {np.shape(state.refractory_end)}, this "
+                f"network needs shape ({n_ends},) "
+                + ("(it has refractoriness)" if n_ends else "(it has no refractoriness)")
+            )
+        arrays = (
+            state.pending_arrival,
+            state.pending_source,
+            state.pending_synapse,
+            state.pending_sequence,
+        )
+        n_pending = np.size(state.pending_arrival)
+        if any(np.shape(array) != (n_pending,) for array in arrays):
+            raise ValueError("state pending_* arrays must all have one entry per pulse in flight")
+        if n_pending == 0:
+            return
+        if self._delay_mode == NO_DELAY:
+            raise ValueError(
+                f"state has {n_pending} pulse events in flight, this network has no delays"
+            )
+        synapse = np.asarray(state.pending_synapse)
+        if self._delay_mode == HOMOGENEOUS_DELAY and np.any(synapse != -1):
+            raise ValueError(
+                "state holds single pulses in flight (per-synapse delays), this network has "
+                "one delay for all synapses"
+            )
+        n_synapses = self._synapse_delay_clock.size
+        if self._delay_mode == SYNAPSE_DELAYS and np.any((synapse < 0) | (synapse >= n_synapses)):
+            raise ValueError(
+                "state holds volleys in flight (one delay for all synapses), this network has "
+                "per-synapse delays"
+            )
+        source = np.asarray(state.pending_source)
+        if np.any((source < 0) | (source >= self.N)) or not np.all(
+            np.isfinite(state.pending_arrival)
+        ):
+            raise ValueError("state pending pulses must have sources in [0, N) and finite arrivals")
+
+    def phases(self, state, at=None, *, held=True):
+        """Phases of all neurons in `state` at time `at` (seconds; default: state time).
+
+        `at` must not lie beyond the state's next event (pulses in flight are not
+        applied). A refractory neuron is at the reset phase (``held=True``), or, with
+        ``held=False``, at its *free* phase :math:`\\phi_r - \\omega_i (t_{end} - t)`:
+        below the reset by its remaining refractory time, the coordinate in which a
+        refractory period is free evolution (used for perturbations).
+        """
         self._check_state(state)
         t = state.time if at is None else to_seconds(at, "at") / self.tau
+        clock = self._clock_value(state, t)
+        if self.representation == "phase":
+            phases = self.model.phase_threshold - (state.keys - clock)
+        else:
+            phases = self.model.phase_threshold - self.omega * (state.keys - clock)
+        if self.refractory is not None and held:
+            # held at reset while refractory
+            phases = np.where(clock < state.refractory_end, self.model.phase_reset, phases)
+        return phases
+
+    def _clock_value(self, state, t):
+        """The engine clock of `state` at time `t` (tau units)."""
         base = state.time_base - state.time_base_compensation
         if self.representation == "phase":
-            clock = (t - base) * self.omega[0]
-            return self.model.phase_threshold - (state.keys - clock)
-        clock = t - base
-        return self.model.phase_threshold - self.omega * (state.keys - clock)
+            return (t - base) * self.omega[0]
+        return t - base
+
+    def with_phases(self, state, phases):
+        """A copy of `state` whose neurons have the free phases `phases` (see `phases`).
+
+        Time, clock, pulses in flight and spike count stay those of `state`. The
+        refractory period of a neuron refractory in `state` moves with its phase (its
+        free phase stays :math:`\\phi_r - \\omega_i (t_{end} - t)`); a neuron that is
+        not refractory stays so. Used to perturb a state with delays or refractoriness
+        (`two_trajectory_exponent`).
+
+        Parameters
+        ----------
+        state : SparsePropState
+        phases : array of shape (N,)
+            Free phases, below threshold.
+
+        Returns
+        -------
+        SparsePropState
+
+        Examples
+        --------
+        >>> from neurosrnn.sparseprop import balanced_network
+        >>> net = balanced_network(100, 10, model="lif", rate=5.0)
+        >>> state = net.initial_state(seed=1)
+        >>> moved = net.with_phases(state, net.phases(state, held=False) + 1e-3)
+        >>> bool(abs(net.phases(moved) - net.phases(state) - 1e-3).max() < 1e-12)
+        True
+        """
+        self._check_state(state)
+        phases = np.array(phases, dtype=float)
+        if phases.shape != (self.N,) or not np.all(np.isfinite(phases)):
+            raise ValueError(f"phases must be {self.N} finite values, got shape {phases.shape}")
+        if np.any(phases >= self.model.phase_threshold):
+            raise ValueError("phases must lie below the threshold phase")
+        clock = self._clock_value(state, state.time)
+        distance = self.model.phase_threshold - phases
+        keys = clock + (distance if self.representation == "phase" else distance / self.omega)
+        new = state.copy()
+        if self.refractory is not None:
+            refractory = clock < state.refractory_end
+            shift = keys - np.asarray(state.keys)
+            new.refractory_end = np.where(
+                refractory, state.refractory_end + shift, state.refractory_end
+            )
+        new.keys = keys
+        return new
 
     def model_state(self, state, at=None):
         """Theta angles (theta model) or normalised voltages (LIF) of all neurons."""
         phases = self.phases(state, at)
+        if self.tables:
+            return self._table_voltages(phases, self.populations)
         if self.model.code == 0:
             phases = np.maximum(phases, self.model.phase_reset)
         return self.model.phase_to_state(phases, self.drive)
+
+    def _table_phases(self, voltages):
+        """Phases of tabulated neurons at `voltages` (`PhaseTable.phase_of` per population)."""
+        phases = np.empty(self.N)
+        for index, table in enumerate(self.tables):
+            members = self.populations == index
+            v = voltages[members]
+            if np.any((v < table.v_min) | (v >= table.v_threshold)):
+                raise ValueError(
+                    f"model_state of population {index} ({table.name!r}) must lie in "
+                    f"[v_min, v_threshold) = [{table.v_min:g}, {table.v_threshold:g})"
+                )
+            phases[members] = table.phase_of(v)
+        return phases
+
+    def _table_voltages(self, phases, populations):
+        """Voltages of tabulated neurons (`PhaseTable.v_of`); neurons on the last axis."""
+        voltages = np.empty(np.shape(phases))
+        for index, table in enumerate(self.tables):
+            members = populations == index
+            voltages[..., members] = table.v_of(phases[..., members])
+        return voltages
 
     # ----------------------------------------------------------------- run
 
@@ -599,12 +951,29 @@ class SparsePropNetwork:
         sampling = self._sampling(sample_neurons, sample_times, state)
         started = time.perf_counter()
         run = _KernelRun(self, state, sampling, record_spikes=bool(record_spikes))
-        with (
-            self._progress_bar(progress, state, stop_time, n_spikes) as bar,
-            _SigintFlag() as sigint,
-        ):
-            run.advance(max_spikes, stop_time, bar, sigint)
+        clamps = clamp_count(self._tables)
+        try:
+            with (
+                self._progress_bar(progress, state, stop_time, n_spikes) as bar,
+                _SigintFlag() as sigint,
+            ):
+                run.advance(max_spikes, stop_time, bar, sigint)
+        finally:
+            self._warn_clamps(clamp_count(self._tables) - clamps)
         return self._result(run, state, stop_time, sampling, time.perf_counter() - started)
+
+    def _warn_clamps(self, n_clamped):
+        """RuntimeWarning when pulses of this run were clamped at a table's v_min."""
+        if n_clamped <= 0:
+            return
+        lowest = ", ".join(f"{table.name!r}: v_min={table.v_min:g}" for table in self.tables)
+        warnings.warn(
+            f"{n_clamped} pulse(s) of this run were clamped at v_min (inhibition pushed the "
+            f"voltage below the table, {lowest}); the result is not exact there: tabulate "
+            "with a lower v_min",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
     def _stop_condition(self, state, duration, n_spikes):
         """Check the stop arguments: ``(stop_time in tau units, maximum number of spikes)``."""
@@ -691,8 +1060,13 @@ class SparsePropNetwork:
                 stop_time,
                 sampling.kernel,
                 run.counters,
+                run.events[2] if self.refractory is not None else np.zeros(0),
             )
         phases = sampling.kernel[2]
+        if self.tables:
+            model_samples = self._table_voltages(phases, self.populations[sampling.neurons])
+            model_samples[np.isnan(sampling.kernel[2])] = np.nan
+            return model_samples
         if self.model.code == 0:
             phases = np.maximum(phases, self.model.phase_reset)
         model_samples = self.model.phase_to_state(phases, self.drive[sampling.neurons][None, :])
@@ -789,6 +1163,65 @@ def _checked_coupling(coupling, connectivity, N):
     return coupling
 
 
+def _phase_tables(model):
+    """The list of `PhaseTable` of a tabulated `model` (a table or a list), else None."""
+    if isinstance(model, PhaseTable):
+        return [model]
+    if isinstance(model, list | tuple) and model:
+        if not all(isinstance(table, PhaseTable) for table in model):
+            raise ValueError(
+                "model must be 'theta', 'qif', 'lif', a PhaseModel, a PhaseTable or a list of "
+                f"PhaseTable; got a list holding {sorted({type(t).__name__ for t in model})}"
+            )
+        return list(model)
+    return None
+
+
+def _checked_delay(delay, connectivity):
+    """``network.delay``: None, a delay (s) for every synapse, or one per synapse (s)."""
+    if delay is None:
+        return None
+    if np.ndim(delay) == 0:
+        seconds = to_seconds(delay, "delay", nonnegative=True)
+        return None if seconds == 0 else float(seconds)
+    if isinstance(connectivity, RegeneratedConnectivity):
+        raise ValueError(
+            "delay: per-synapse delays need a stored graph (their CSR order); a memory-free "
+            "RegeneratedConnectivity takes one delay for all synapses (a scalar time), or "
+            "materialize() it first"
+        )
+    delays = np.array(seconds_array(delay, "delay"), dtype=float)
+    n_synapses = int(connectivity.indptr[-1])
+    if delays.shape != (n_synapses,):
+        raise ValueError(
+            f"delay must be a scalar time or one delay per synapse ({n_synapses}, CSR order), "
+            f"got shape {delays.shape}"
+        )
+    if not np.all(np.isfinite(delays)) or np.any(delays < 0):
+        bad = delays[~(np.isfinite(delays) & (delays >= 0))][0]
+        raise ValueError(f"delay must be finite and >= 0 s for every synapse, got {bad!r}")
+    return delays
+
+
+def _checked_refractory(refractory, N):
+    """``network.refractory``: None, or one refractory period per neuron (s)."""
+    if refractory is None:
+        return None
+    if np.ndim(refractory) == 0:
+        seconds = to_seconds(refractory, "refractory", nonnegative=True)
+        return None if seconds == 0 else np.full(N, float(seconds))
+    periods = np.array(seconds_array(refractory, "refractory"), dtype=float)
+    if periods.shape != (N,):
+        raise ValueError(
+            f"refractory must be a scalar time or one period per neuron ({N}), "
+            f"got shape {periods.shape}"
+        )
+    if not np.all(np.isfinite(periods)) or np.any(periods < 0):
+        bad = periods[~(np.isfinite(periods) & (periods >= 0))][0]
+        raise ValueError(f"refractory must be finite and >= 0 s for every neuron, got {bad!r}")
+    return None if np.all(periods == 0) else periods
+
+
 def _checked_rebase_interval(rebase_interval, N):
     if rebase_interval is None:
         return N
@@ -862,6 +1295,7 @@ class _KernelRun:
         regenerate, seed, K, multapses = network._regeneration
         self.regeneration = (regenerate, seed, K, multapses, network._table, network._row)
         self.sampling = sampling.kernel
+        self.events = _start_events(network, state) if network._events else None
         self.start_spikes = self.committed = state.n_spikes
         self.start_time = state.time
         self.interrupted = False
@@ -903,28 +1337,38 @@ class _KernelRun:
 
     def _simulate_chunk(self, max_spikes, stop_time):
         network = self.network
-        size = max_spikes if self.record_spikes else 1
-        self._recording = (
-            self.record_spikes,
-            np.empty(size, dtype=np.int32),
-            np.empty(size),
-        )
-        _kernel.simulate(
-            network._neurons,
-            network._graph,
-            self.regeneration,
-            self.heap,
-            self.clock,
-            self.counters,
-            network.rebase_interval,
-            max_spikes,
-            stop_time,
-            self._recording,
-            self.sampling,
-        )
-        self._commit()
-        if self.counters[SIMULTANEOUS] >= network.N:
-            raise RuntimeError(runaway_cascade_message(network.N, self.time() * network.tau))
+        done = 0
+        while True:
+            size = max_spikes - done if self.record_spikes else 1
+            self._recording = (
+                self.record_spikes,
+                np.empty(size, dtype=np.int32),
+                np.empty(size),
+            )
+            arguments = (
+                network._neurons,
+                network._graph,
+                self.regeneration,
+                self.heap,
+                self.clock,
+                self.counters,
+                network.rebase_interval,
+                max_spikes - done,
+                stop_time,
+                self._recording,
+                self.sampling,
+            )
+            if self.events is None:
+                done += _kernel.simulate(*arguments)
+            else:
+                done += _kernel.simulate_events(*arguments, self.events)
+            self._commit()
+            if self.counters[SIMULTANEOUS] >= network.N:
+                raise RuntimeError(runaway_cascade_message(network.N, self.time() * network.tau))
+            if self.events is None or self.counters[NEEDED_SPACE] == 0:
+                return
+            # a pulse buffer is full: grow it and go on (nothing was dropped)
+            self.events = _grown_events(self.events, int(self.counters[NEEDED_SPACE]))
 
     def _commit(self):
         """Keep the spikes of the last chunk (idempotent)."""
@@ -966,10 +1410,110 @@ class _KernelRun:
             n_spikes=int(self.committed),
             representation=network.representation,
             tau=network.tau,
+            **_events_state(self.events, network),
         )
         # the run is over: its heap becomes the state's (keys in neuron order on demand)
         state._attach_heap(self.heap)
         return state
+
+
+def _start_events(network, state):
+    """The kernel's ``events`` group for a run from `state` (copies of its arrays).
+
+    The pulses in flight of the state are in delivery order: the ring buffer takes them
+    as they are, the heap of single pulses is built from them.
+    """
+    n_pending = int(np.size(state.pending_arrival))
+    mode = network._delay_mode
+    fifo_size = max(2 * n_pending, 1024) if mode == HOMOGENEOUS_DELAY else 1
+    fifo = (
+        np.zeros(fifo_size, dtype=np.int32),
+        np.zeros(fifo_size),
+        np.zeros(fifo_size, dtype=np.int64),
+    )
+    pending_size = 1
+    if mode == SYNAPSE_DELAYS:
+        largest_row = int(np.max(np.diff(network._graph[0]))) if network.N else 0
+        pending_size = max(2 * n_pending, 4 * largest_row, 1024)
+    pending = (
+        np.zeros(pending_size),
+        np.zeros(pending_size, dtype=np.int64),
+        np.zeros(pending_size, dtype=np.int64),
+        np.zeros(pending_size, dtype=np.int32),
+    )
+    sizes = np.zeros(3, dtype=np.int64)
+    if mode == HOMOGENEOUS_DELAY:
+        fifo[0][:n_pending] = state.pending_source
+        fifo[1][:n_pending] = state.pending_arrival
+        fifo[2][:n_pending] = state.pending_sequence
+        sizes[FIFO_COUNT] = n_pending
+    elif mode == SYNAPSE_DELAYS:
+        pending[0][:n_pending] = state.pending_arrival
+        pending[1][:n_pending] = state.pending_sequence
+        pending[2][:n_pending] = state.pending_synapse
+        pending[3][:n_pending] = state.pending_source
+        sizes[PENDING_COUNT] = n_pending
+        _kernel.pending_heapify(pending, n_pending)
+    refractory_on = network.refractory is not None
+    return (
+        refractory_on,
+        network._refractory_clock,
+        np.array(state.refractory_end, dtype=float, copy=True),
+        mode,
+        network._delay_clock,
+        network._synapse_delay_clock,
+        fifo,
+        pending,
+        sizes,
+    )
+
+
+def _grown_events(events, needed):
+    """`events` with its full pulse buffer at least doubled and at least `needed` long."""
+    fifo, pending, sizes = events[6], events[7], events[8]
+    if events[3] == HOMOGENEOUS_DELAY:
+        capacity = fifo[0].size
+        order = (sizes[FIFO_HEAD] + np.arange(sizes[FIFO_COUNT])) % capacity
+        size = max(2 * capacity, needed)
+        grown = tuple(np.zeros(size, dtype=array.dtype) for array in fifo)
+        for old, new in zip(fifo, grown, strict=True):
+            new[: order.size] = old[order]
+        sizes[FIFO_HEAD] = 0
+        return events[:6] + (grown, pending, sizes)
+    size = max(2 * pending[0].size, needed)
+    grown = tuple(np.zeros(size, dtype=array.dtype) for array in pending)
+    count = sizes[PENDING_COUNT]
+    for old, new in zip(pending, grown, strict=True):
+        new[:count] = old[:count]
+    return events[:7] + (grown, sizes)
+
+
+def _events_state(events, network):
+    """The `SparsePropState` fields of the refractory ends and pulses in flight."""
+    if events is None:
+        return {}
+    fifo, pending, sizes = events[6], events[7], events[8]
+    if events[3] == HOMOGENEOUS_DELAY:
+        order = (sizes[FIFO_HEAD] + np.arange(sizes[FIFO_COUNT])) % fifo[0].size
+        arrival, sequence, source = fifo[1][order], fifo[2][order], fifo[0][order]
+        synapse = np.full(order.size, -1, dtype=np.int64)
+    else:
+        count = sizes[PENDING_COUNT]
+        arrival, sequence, synapse, source = (array[:count].copy() for array in pending)
+        order = np.lexsort((synapse, sequence, arrival))  # delivery order
+        arrival, sequence, synapse, source = (
+            arrival[order],
+            sequence[order],
+            synapse[order],
+            source[order],
+        )
+    return {
+        "refractory_end": events[2].copy() if network.refractory is not None else np.zeros(0),
+        "pending_arrival": arrival,
+        "pending_source": source.astype(np.int32),
+        "pending_synapse": synapse.astype(np.int64),
+        "pending_sequence": sequence.astype(np.int64),
+    }
 
 
 def _start_heap(state):

@@ -31,6 +31,15 @@ are those of every spectrum of the package, `neurosrnn.analysis.lyapunov.QRAccum
 the result, `SpikingLyapunovResult`, is a `neurosrnn.analysis.LyapunovResult` (Kaplan-Yorke
 dimension, KS entropy) with the entropy per spike and the network state on top.
 
+Tabulated models (`neurosrnn.sparseprop.phase_tables`) take their slopes
+:math:`d_i = f(v_i)/f(v_i + w)` from `table_pulse_derivative`. With refractoriness the
+phase of a refractory neuron is its free phase (below the reset by its remaining
+refractory time, so the refractory period is free evolution and the spiker's row stays
+the identity); a pulse that reaches a refractory neuron is ignored: :math:`d_i = 1`
+and no coupling. With synaptic delays the state also holds the pulses in flight, which
+is not a finite-dimensional phase vector, so `lyapunov_spectrum` refuses delays; use
+`two_trajectory_exponent`.
+
 `two_trajectory_exponent` measures :math:`\\lambda_{max}` independently, with
 two copies of the network advanced by the SparseProp engine itself
 (`SparsePropNetwork.run`), the difference renormalised to :math:`\\epsilon` at fixed
@@ -70,7 +79,8 @@ from neurosrnn.sparseprop.engine import (
     SparsePropState,
     runaway_cascade_message,
 )
-from neurosrnn.sparseprop.phase_models import LIF, pulse_derivative, pulse_phase
+from neurosrnn.sparseprop.phase_models import LIF, TABULATED, pulse_derivative, pulse_phase
+from neurosrnn.sparseprop.phase_tables import table_pulse_derivative, table_pulse_phase
 from neurosrnn.sparseprop.topology import RegeneratedConnectivity
 
 __all__ = [
@@ -90,7 +100,7 @@ _SINCE_REBASE, _TOTAL, _SIMULTANEOUS = 0, 1, 2
 
 
 @numba.njit(cache=True)
-def _advance(model, heap, clock, neurons, graph, q, n_spikes, rebase_interval, record):
+def _advance(model, heap, clock, neurons, graph, q, n_spikes, rebase_interval, record, refractory):
     """Process `n_spikes` network spikes, updating the tangent vectors `q` in place.
 
     The arguments are grouped as the algorithm reads them:
@@ -101,9 +111,13 @@ def _advance(model, heap, clock, neurons, graph, q, n_spikes, rebase_interval, r
     * ``clock = (floats, ints)``: ``floats[_CLOCK]`` is the time of the last processed
       spike, ``ints`` count spikes (in total, since the last rebase, and after the first
       one at the current instant);
-    * ``neurons = (omega, scale)``: phase speeds and pulse scales;
+    * ``neurons = (omega, scale, population, tables)``: phase speeds, pulse scales, and
+      for tabulated models each neuron's population and the `kernel_tables` tuple;
     * ``graph = (indptr, indices, weights)``: CSR targets and weights;
-    * ``record = (enabled, spike_index, spike_time)``: buffers for the spikes.
+    * ``record = (enabled, spike_index, spike_time)``: buffers for the spikes;
+    * ``refractory = (enabled, period, end)``: refractory periods and the end of each
+      neuron's current one (tau units, same origin as the keys); a refractory target
+      ignores the pulse (``d = 1``, no coupling).
 
     Every `rebase_interval` spikes the keys are shifted to keep them small. Returns the
     sum of ``ln d_i`` over all delivered pulses.
@@ -119,9 +133,10 @@ def _advance(model, heap, clock, neurons, graph, q, n_spikes, rebase_interval, r
     code, phase_reset, phase_threshold = model
     heap_key, heap_id, position = heap
     floats, ints = clock
-    omega, scale = neurons
+    omega, scale, population, tables = neurons
     indptr, indices, weights = graph
     enabled, spike_index, spike_time = record
+    refractory_on, refractory_period, refractory_end = refractory
     N = heap_key.shape[0]
     m = q.shape[1]
     log_contraction = 0.0
@@ -139,22 +154,35 @@ def _advance(model, heap, clock, neurons, graph, q, n_spikes, rebase_interval, r
             spike_time[s] = t + floats[_TIME_BASE]
         for k in range(indptr[j], indptr[j + 1]):
             i = indices[k]
+            if refractory_on:
+                if t < refractory_end[i]:
+                    continue
             p = position[i]
             phase = phase_threshold - omega[i] * (heap_key[p] - t)
-            slope = pulse_derivative(code, phase, weights[k], scale[i], omega[i])
-            new_phase = pulse_phase(code, phase, weights[k], scale[i], omega[i], phase_threshold)
+            if code == TABULATED:
+                slope = table_pulse_derivative(tables, population[i], phase, weights[k])
+                new_phase = table_pulse_phase(tables, population[i], phase, weights[k])
+            else:
+                slope = pulse_derivative(code, phase, weights[k], scale[i], omega[i])
+                new_phase = pulse_phase(
+                    code, phase, weights[k], scale[i], omega[i], phase_threshold
+                )
             log_contraction += math.log(slope)
             if m > 0:
                 coupling = (1.0 - slope) * omega[i] / omega[j]
                 for c in range(m):
                     q[i, c] = slope * q[i, c] + coupling * q[j, c]
             update(heap_key, heap_id, position, p, t + (phase_threshold - new_phase) / omega[i], N)
+        held = 0.0
+        if refractory_on:
+            held = refractory_period[j]
+            refractory_end[j] = t + held
         update(
             heap_key,
             heap_id,
             position,
             position[j],
-            t + (phase_threshold - phase_reset) / omega[j],
+            t + held + (phase_threshold - phase_reset) / omega[j],
             N,
         )
         floats[_CLOCK] = t
@@ -164,6 +192,9 @@ def _advance(model, heap, clock, neurons, graph, q, n_spikes, rebase_interval, r
             # a uniform shift keeps the heap order
             for p in range(N):
                 heap_key[p] -= t
+            if refractory_on:
+                for i in range(N):
+                    refractory_end[i] -= t
             floats[_TIME_BASE] += t
             floats[_CLOCK] = 0.0
             ints[_SINCE_REBASE] = 0
@@ -176,14 +207,25 @@ class _EventKernel:
     def __init__(self, network, state, seed):
         self.network = network
         self.graph = _graph_arrays(network)
-        keys, start_time = _start_state(network, state, seed)
+        keys, start_time, ends = _start_state(network, state, seed)
         heap_key = keys.astype(float).copy()
         heap_id = np.arange(network.N, dtype=np.int32)
         position = np.empty(network.N, dtype=np.int32)
         heapify(heap_key, heap_id, position)
         self.heap = (heap_key, heap_id, position)
         self.clock = (np.array([0.0, float(start_time)]), np.zeros(3, dtype=np.int64))
-        self.neurons = (network.omega.astype(float), network.scale.astype(float))
+        self.neurons = (
+            network.omega.astype(float),
+            network.scale.astype(float),
+            network._neurons[6],
+            network._neurons[7],
+        )
+        refractory_on = network.refractory is not None
+        self.refractory = (
+            refractory_on,
+            network.refractory / network.tau if refractory_on else np.zeros(0),
+            ends,
+        )
         model = network.model
         self.model = (model.code, float(model.phase_reset), float(model.phase_threshold))
         self.rebase_interval = network.N
@@ -206,6 +248,7 @@ class _EventKernel:
             int(count),
             self.rebase_interval,
             self._no_spikes if buffers is None else buffers,
+            self.refractory,
         )
         if self.clock[1][_SIMULTANEOUS] >= self.network.N:
             network = self.network
@@ -224,7 +267,9 @@ class _EventKernel:
         heap_key, heap_id, _ = self.heap
         keys_by_neuron = np.empty_like(heap_key)
         keys_by_neuron[heap_id] = heap_key
-        return _to_engine_state(self.network, keys_by_neuron, self.clock[0][_CLOCK])
+        return _to_engine_state(
+            self.network, keys_by_neuron, self.clock[0][_CLOCK], self.refractory[2]
+        )
 
 
 # --------------------------------------------------------------------------- results
@@ -322,29 +367,52 @@ def _graph_arrays(network):
         weights = graph.weights.astype(float)
     else:
         weights = np.repeat(network.coupling.astype(float), np.diff(indptr))
-    if network.model.code == LIF and np.any(weights > 0):
+    if network.model.code in (LIF, TABULATED) and np.any(weights > 0):
         raise ValueError(
-            "LIF networks with excitatory (positive) weights are not supported: a pulse that "
-            "crosses threshold makes the single-spike Jacobian singular; use weights <= 0"
+            f"{'LIF' if network.model.code == LIF else 'tabulated'} networks with excitatory "
+            "(positive) weights are not "
+            "supported: a pulse that crosses threshold makes the single-spike Jacobian "
+            "singular; use weights <= 0"
         )
     return indptr, indices, weights
 
 
 def _start_state(network, state, seed):
+    """Kernel keys, start time (tau units) and refractory ends relative to it."""
     if state is None:
         state = network.initial_state(seed=seed)
     elif not isinstance(state, SparsePropState):
         raise ValueError(f"state must be a SparsePropState, got {type(state).__name__}")
-    phases = network.phases(state)
+    phases = network.phases(state, held=False)
     omega = network.omega.astype(float)
     keys = (network.model.phase_threshold - phases) / omega
-    return keys, state.time
+    ends = np.zeros(0)
+    if network.refractory is not None:
+        # the free phase of a refractory neuron is reset - omega * (time left)
+        ends = np.where(
+            phases < network.model.phase_reset,
+            (network.model.phase_reset - phases) / omega,
+            -np.inf,
+        )
+    return keys, state.time, ends
 
 
-def _to_engine_state(network, keys, clock):
+def _to_engine_state(network, keys, clock, ends):
     """Engine state with the phases of kernel keys at the kernel clock (its time restarts at 0)."""
     phases = network.model.phase_threshold - network.omega * (keys - clock)
     phases = np.minimum(phases, np.nextafter(network.model.phase_threshold, -np.inf))
+    if network.refractory is not None:
+        # a refractory neuron: held at reset, free phase below it by its remaining time
+        refractory = clock < ends
+        valid = np.where(refractory, network.model.phase_reset, phases)
+        if network.model.code != LIF and network.model.code != TABULATED:
+            valid = np.maximum(valid, network.model.phase_reset)
+        state = network.initial_state(phases=valid)
+        to_clock = network.omega[0] if network.representation == "phase" else 1.0
+        state.refractory_end = np.where(refractory, (ends - clock) * to_clock, -np.inf)
+        distance = network.model.phase_threshold - np.where(refractory, phases, valid)
+        state.keys = distance if network.representation == "phase" else distance / network.omega
+        return state
     if network.model.code != LIF:
         phases = np.maximum(phases, network.model.phase_reset)
     return network.initial_state(phases=phases)
@@ -374,8 +442,8 @@ def lyapunov_spectrum(
     Parameters
     ----------
     network : SparsePropNetwork
-        The network (theta, or LIF with inhibitory weights); its drives may differ
-        between neurons.
+        The network (theta, or LIF or tabulated with inhibitory weights), with or
+        without refractoriness, without delays; its drives may differ between neurons.
     n_spikes : int
         Network spikes averaged over.
     m : int, optional
@@ -413,8 +481,9 @@ def lyapunov_spectrum(
     Raises
     ------
     ValueError
-        Not a SparsePropNetwork, bad counts, autapses, or an LIF network with
-        excitatory weights.
+        Not a SparsePropNetwork, bad counts, autapses, an LIF or tabulated network with
+        excitatory weights, or a network with synaptic delays (use
+        `two_trajectory_exponent`).
     RuntimeError
         A runaway zero-delay cascade: more than N spikes at one instant (a theta network
         whose excitatory pulses put their targets at threshold), as in
@@ -430,6 +499,13 @@ def lyapunov_spectrum(
     Monteforte & Wolf (2010), Phys. Rev. Lett. 105:268104.
     """
     _check_network(network)
+    if network.delay is not None:
+        raise ValueError(
+            "lyapunov_spectrum does not support synaptic delays: with delays the state "
+            "also holds the pulses in flight, which is not a finite-dimensional phase "
+            "vector, so there is no N x N single-spike Jacobian; use "
+            "two_trajectory_exponent(network, ...) for the largest exponent"
+        )
     N = network.N
     counts = _spectrum_counts(
         N, n_spikes, m, n_burn_in_spikes, n_transient_spikes, reorthonormalize_every, n_segments
@@ -563,6 +639,13 @@ def two_trajectory_exponent(
     Projecting out :math:`\\omega` removes the zero exponent, so a negative
     :math:`\\lambda_{max}` (inhibitory LIF networks) is measured as well.
 
+    Any network of the engine works: tabulated models, refractoriness (refractory
+    neurons are compared in free phases, see `SparsePropNetwork.phases`) and synaptic
+    delays. With delays the perturbation and the measured difference are those of the
+    neuron phases only: at each renormalisation the perturbed copy takes the
+    reference's pulses in flight (`SparsePropNetwork.with_phases`), so the difference
+    carried by pulses in flight is discarded (a projection onto the phase subspace).
+
     With a large `epsilon` this is a finite-size exponent: in inhibitory LIF networks
     it is negative for small and positive for large perturbations (flux tubes,
     Monteforte & Wolf 2012, Phys. Rev. X 2:041007). Displaced phases are then
@@ -647,7 +730,8 @@ def _two_trajectory_times(network, duration, epsilon, interval, burn_in, transie
     interval = 10 * tau if interval is None else float(interval)
     if not np.isfinite(interval) or interval <= 0:
         raise ValueError(f"interval must be a finite time > 0 (s), got {interval!r}")
-    period = float(np.max(network.model.period(network.drive))) * tau
+    model = network.model
+    period = float(np.max((model.phase_threshold - model.phase_reset) / network.omega)) * tau
     burn_in = 20 * period if burn_in is None else float(burn_in)
     transient = duration / 10 if transient is None else float(transient)
     for name, value in (("burn_in", burn_in), ("transient", transient)):
@@ -661,6 +745,9 @@ class _PhaseCopies:
 
     def __init__(self, network):
         self.network = network
+        # with delays or refractoriness, copies keep the reference's pulses in flight and
+        # are compared in free phases (`SparsePropNetwork.with_phases`)
+        self.events = network.delay is not None or network.refractory is not None
         model = network.model
         self.span = model.phase_threshold - model.phase_reset
         omega = network.omega.astype(float)
@@ -673,16 +760,18 @@ class _PhaseCopies:
     def displaced(self, reference, delta):
         """A state with the phases of `reference` plus `delta`, clipped to the phase range."""
         model = self.network.model
-        phases = self.network.phases(reference) + delta
+        phases = self.network.phases(reference, held=False) + delta
         phases = np.minimum(phases, np.nextafter(model.phase_threshold, -np.inf))
-        if model.code != LIF:
+        if self.events:
+            return self.network.with_phases(reference, phases)
+        if model.code == 0:
             phases = np.maximum(phases, model.phase_reset)
         return self.network.initial_state(phases=phases)
 
     def difference(self, perturbed, reference):
         """Phase difference wrapped to half a period, orthogonal to omega."""
         network = self.network
-        difference = network.phases(perturbed) - network.phases(reference)
+        difference = network.phases(perturbed, held=False) - network.phases(reference, held=False)
         difference = (difference + 0.5 * self.span) % self.span - 0.5 * self.span
         return self.project(difference)
 
@@ -690,7 +779,13 @@ class _PhaseCopies:
         return self.network.run(state, duration=interval, record_spikes=False, progress=False).state
 
     def rebuilt(self, state):
-        """The state rebuilt from its phases (both copies share one representation)."""
+        """The state rebuilt from its phases (both copies share one representation).
+
+        With delays or refractoriness the state is kept as it is: the copies then share
+        its clock and its pulses in flight.
+        """
+        if self.events:
+            return state
         return self.network.initial_state(phases=self.network.phases(state))
 
     def renormalized_growth(

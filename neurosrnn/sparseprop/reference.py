@@ -1,14 +1,32 @@
-"""Plain O(N)-per-spike event-based simulation: the exactness reference for SparseProp.
+"""Plain O(N)-per-event simulation: the exactness reference for SparseProp.
 
-All phases live in one array. For every network spike: find the next neuron to reach
-threshold (argmax of phase, or argmin of time to threshold with per-neuron speeds),
-advance all N phases to that moment, reset the spiker, and apply the phase transition
-curve to its targets, vectorised with numpy. Ties are broken by the lowest neuron
-index, as in the heap engine. Cost O(N + K) per spike (Engelken 2023, NeurIPS,
+All phases live in one array. At every event the reference looks at every neuron's
+threshold time and at every pulse still in flight, takes the earliest, advances all N
+phases to that moment and processes it, vectorised with numpy: a spike resets the
+spiker (and makes it refractory), and its pulses either act at once (no delay) or are
+put in flight; a pulse arrival moves its targets along the phase transition curve
+(PTC). Cost O(N + K + pulses in flight) per event (Engelken 2023, NeurIPS,
 arXiv:2312.17216, section "conventional event-based simulation").
 
-The code shares no arithmetic with the heap kernel (it stores absolute phases and
-evaluates the PTCs with numpy), so agreement is an independent check.
+Semantics (shared with the engine and NEST's ``iaf_psc_delta_ps``)
+-----------------------------------------------------------------
+- A spike of neuron ``j`` at time ``t`` resets ``j``. With a refractory period
+  :math:`t_{ref}` the neuron is held at the reset phase until :math:`t + t_{ref}` and
+  pulses arriving at :math:`t_a < t + t_{ref}` are ignored; its next free threshold
+  crossing is :math:`t + t_{ref} + T_{free}`.
+- A pulse of spike ``(j, t)`` reaches target ``i`` at :math:`t + d` (``d`` of that
+  synapse); with no delay it acts at ``t`` itself.
+- Tie rule at one instant: pulses arriving at ``t`` are delivered before the spikes
+  at ``t``, in the order of their spike, then in CSR synapse order; spikes at equal
+  times fire in order of neuron index; a pulse that lifts a neuron to threshold makes
+  it fire at that instant (after the other pulses of that instant).
+- Initial state: no pulses in flight, no neuron refractory.
+- More than N spikes at one instant (a zero-delay excitatory cascade that does not end)
+  stop the run with `runaway_cascade_message`, after at most N spikes at that instant.
+
+The code shares no arithmetic with the heap kernel (it stores absolute phases, keeps
+the pulses in flight in a plain list, and evaluates the PTCs with numpy or the
+`PhaseTable` methods), so agreement is an independent check.
 """
 
 from __future__ import annotations
@@ -29,6 +47,7 @@ __all__ = ["simulate_reference"]
 
 
 def _pulse(model_code, phases, weights, scale, omega, phase_reset, phase_threshold):
+    """Closed-form PTC of the theta (code 0) or LIF (code 1) model, vectorised."""
     if model_code == 0:
         phases = np.maximum(phases, phase_reset)
         return 2.0 * np.arctan(np.tan(0.5 * phases) + weights * scale)
@@ -39,26 +58,40 @@ def _pulse(model_code, phases, weights, scale, omega, phase_reset, phase_thresho
 
 
 def simulate_reference(network, phases, n_spikes=None, duration=None):
-    """Simulate `network` from `phases` with the O(N)-per-spike event-based algorithm.
+    """Simulate `network` from `phases` with the O(N)-per-event algorithm.
+
+    Every event costs O(N): the next event is the earliest of all neurons' threshold
+    times and all pulses in flight. Between events neuron ``i`` advances its phase at
+    its speed :math:`\\omega_i` (per unit of tau), unless it is refractory (held at
+    the reset phase); a pulse of weight ``w`` maps :math:`\\phi \\to g(\\phi; w)`.
+    Delays, refractory periods and tabulated models (`PhaseTable`) are read from the
+    network (``network.delay``, ``network.refractory``, ``network.tables`` and
+    ``network.populations``, where present); see the module docstring for the event
+    order.
 
     Parameters
     ----------
     network : SparsePropNetwork
         The network (a memory-free graph is materialised first).
     phases : array of shape (N,)
-        Initial phases (as for `SparsePropNetwork.initial_state`).
+        Initial phases (as for `SparsePropNetwork.initial_state`; for a tabulated
+        network the normalised phase of each neuron's `PhaseTable`, in
+        ``[phase_min, 1)``).
     n_spikes : int, optional
         Number of spikes (>= 0).
     duration : float or brian2 time quantity, optional
         Simulated time (seconds if a float, >= 0). At least one of `n_spikes` and
         `duration` is needed; both are checked exactly as by `SparsePropNetwork.run`.
+        Events at exactly the stop time are processed.
 
     Returns
     -------
     SparsePropResult
         Spike indices, exact spike times (s); ``state`` holds the final phases in its
         ``keys`` as a phase-representation state started at time 0 (so
-        ``network.phases(result.state)`` works for phase-representation networks).
+        ``network.phases(result.state)`` works for phase-representation networks). It
+        does not hold the pulses still in flight or the refractory ends: continue a
+        delayed or refractory network with the engine, not from this state.
 
     Raises
     ------
@@ -68,106 +101,279 @@ def simulate_reference(network, phases, n_spikes=None, duration=None):
     RuntimeError
         A runaway zero-delay cascade: more than N spikes at one instant (as in the
         engine, see `neurosrnn.sparseprop._kernel.simulate`).
+
+    Examples
+    --------
+    >>> from neurosrnn.sparseprop import balanced_network
+    >>> net = balanced_network(200, 20, model="lif", rate=5.0, memory_free=False)
+    >>> phases = net.phases(net.initial_state(seed=1))
+    >>> simulate_reference(net, phases, n_spikes=100).n_spikes
+    100
     """
     if not isinstance(network, SparsePropNetwork):
         raise ValueError("network must be a SparsePropNetwork")
     duration, limit = checked_stop_condition(duration, n_spikes)
-    phases = network.model.check_phases(phases, network.N).copy()
+    neurons = _Neurons(network, phases)
     graph = network.weighted_connectivity()
+    synapse_delays = _synapse_delays(network, graph)
     stop = np.inf if duration is None else duration / network.tau
     started = time.perf_counter()
     spikes = []
-    end_time = _event_loop(network, graph, phases, stop, limit, spikes)
-    return _result(network, phases, end_time, spikes, time.perf_counter() - started)
+    end_time = _event_loop(network, neurons, graph, synapse_delays, stop, limit, spikes)
+    return _result(network, neurons, end_time, spikes, time.perf_counter() - started)
 
 
-def _event_loop(network, graph, phases, stop, limit, spikes):
-    """Advance `phases` in place spike by spike, appending ``(neuron, time)`` to `spikes`.
+# --------------------------------------------------------------------------- neurons
 
-    Stops after `limit` spikes or at time `stop` (tau units); returns the end time.
-    Raises RuntimeError before the (N + 1)-th spike at one instant (a runaway cascade).
+
+class _Neurons:
+    """Phases, speeds, refractory ends and PTCs of all N neurons (times in tau units).
+
+    Refractory neuron ``i`` (``refractory_end[i] > t``) sits at the reset phase; the
+    others advance at ``omega[i]``.
+    """
+
+    def __init__(self, network, phases):
+        self.network = network
+        N = network.N
+        tables = getattr(network, "tables", None)
+        self.tables = list(tables) if tables is not None and len(tables) > 0 else None
+        if self.tables is not None:
+            populations = getattr(network, "populations", None)
+            populations = np.zeros(N, dtype=np.int64) if populations is None else populations
+            self.populations = np.asarray(populations, dtype=np.int64)
+            periods = np.array([table.period for table in self.tables], dtype=float)
+            # free period in units of tau: omega_i = tau / T_i
+            self.omega = network.tau / periods[self.populations]
+            self.phase_reset, self.phase_threshold = 0.0, 1.0
+            self.phases = _checked_table_phases(phases, self.tables, self.populations, N)
+            self.homogeneous = False
+        else:
+            model = network.model
+            self.omega = np.asarray(network.omega, dtype=float)
+            self.scale = np.asarray(network.scale, dtype=float)
+            self.phase_reset, self.phase_threshold = model.phase_reset, model.phase_threshold
+            self.phases = model.check_phases(phases, N).copy()
+            self.homogeneous = network.representation == "phase"
+        refractory = getattr(network, "refractory", None)
+        self.refractory = None
+        if refractory is not None and np.any(np.asarray(refractory) > 0):
+            self.refractory = np.broadcast_to(
+                np.asarray(refractory, dtype=float) / network.tau, (N,)
+            ).copy()
+        self.refractory_end = np.full(N, -np.inf)
+        self.free_period = (self.phase_threshold - self.phase_reset) / self.omega
+
+    def next_threshold(self, t):
+        """``(j, step, shift)``: the next neuron to reach threshold after time `t`.
+
+        Ties go to the lowest index. Without refractoriness and with one speed (phase
+        representation) the shift is the spiker's distance to threshold, one scalar;
+        otherwise `step` is a time and `shift` None (see `advance`).
+        """
+        phases = self.phases
+        if self.refractory is None and self.homogeneous:
+            j = int(np.argmax(phases))
+            advance = max(self.phase_threshold - phases[j], 0.0)
+            return j, advance / self.omega[0], advance
+        remaining = (self.phase_threshold - phases) / self.omega
+        if self.refractory is not None:
+            held = self.refractory_end > t
+            remaining = np.where(held, (self.refractory_end - t) + self.free_period, remaining)
+        j = int(np.argmin(remaining))
+        return j, max(remaining[j], 0.0), None
+
+    def advance(self, t, new_time, step, shift=None):
+        """Free evolution of every neuron from `t` to `new_time` = `t` + `step` (in place).
+
+        `shift` (phase representation without refractoriness) is the common phase
+        increment; otherwise each free neuron moves by ``omega_i step`` and a neuron
+        whose refractory period ends before `new_time` leaves the reset phase at its end.
+        """
+        if shift is not None:
+            self.phases += shift
+            return
+        if self.refractory is None:
+            self.phases += step * self.omega
+            return
+        held = self.refractory_end > t
+        free = ~held
+        self.phases[free] += step * self.omega[free]
+        released = held & (self.refractory_end <= new_time)
+        self.phases[released] = self.phase_reset + (
+            (new_time - self.refractory_end[released]) * self.omega[released]
+        )
+
+    def reset(self, j, t):
+        """Spike of `j` at `t`: back to the reset phase, refractory until ``t + t_ref``."""
+        self.phases[j] = self.phase_reset
+        if self.refractory is not None and self.refractory[j] > 0:
+            self.refractory_end[j] = t + self.refractory[j]
+
+    def receive(self, t, targets, weights):
+        """Pulses of `weights` arriving at `targets` at time `t`, in order (in place).
+
+        Refractory targets (``t < refractory end``) ignore them; pulses to the same
+        neuron (multapses) act one after the other.
+        """
+        if self.refractory is not None:
+            listening = self.refractory_end <= t
+            keep = listening[targets]
+            targets, weights = targets[keep], weights[keep]
+        if np.unique(targets).size == targets.size:
+            self.phases[targets] = self._ptc(targets, weights)
+            return
+        for target, weight in zip(targets, weights, strict=True):
+            self.phases[target] = self._ptc(np.array([target]), np.array([weight]))[0]
+
+    def _ptc(self, targets, weights):
+        """New phases of distinct `targets` after pulses of `weights`."""
+        phases = self.phases[targets]
+        if self.tables is None:
+            model = self.network.model
+            return _pulse(
+                model.code,
+                phases,
+                weights,
+                self.scale[targets],
+                self.omega[targets],
+                self.phase_reset,
+                self.phase_threshold,
+            )
+        new = np.empty_like(phases)
+        populations = self.populations[targets]
+        for population in np.unique(populations):
+            mask = populations == population
+            new[mask] = self.tables[population].ptc(phases[mask], weights[mask])
+        return np.minimum(new, self.phase_threshold)
+
+
+def _checked_table_phases(phases, tables, populations, N):
+    """Phases of a tabulated network as a float array, in ``[phase_min, 1)``, or ValueError."""
+    phases = np.array(phases, dtype=float)
+    if phases.ndim == 0:
+        phases = np.full(N, float(phases))
+    if phases.shape != (N,):
+        raise ValueError(f"initial_phases must have one entry per neuron ({N}), got {phases.shape}")
+    phase_min = np.array([table.phase_min for table in tables], dtype=float)[populations]
+    bad = ~np.isfinite(phases) | (phases >= 1.0) | (phases < phase_min)
+    if np.any(bad):
+        raise ValueError(
+            "initial_phases of a tabulated network must be finite and lie in "
+            f"[phase_min, 1) of each neuron's table; {int(bad.sum())} value(s) outside, "
+            f"e.g. {phases[bad][0]!r}"
+        )
+    return phases
+
+
+def _synapse_delays(network, graph):
+    """Delays in tau units: None (no delay), a float, or one per synapse in CSR order."""
+    delay = getattr(network, "delay", None)
+    if delay is None:
+        return None
+    delay = np.asarray(delay, dtype=float)
+    if delay.ndim == 0:
+        return float(delay) / network.tau if delay > 0 else None
+    if delay.shape != graph.indices.shape:
+        raise ValueError(
+            f"network.delay must be a scalar or one delay per synapse ({graph.indices.size}), "
+            f"got shape {delay.shape}"
+        )
+    return delay / network.tau
+
+
+# --------------------------------------------------------------------------- event loop
+
+
+class _Pulses:
+    """Pulses in flight: packets ``(arrival, spike number, targets, weights)``.
+
+    One packet per spike and distinct arrival time; the next packet is the earliest
+    arrival, and among equal arrivals the earliest spike (a linear scan).
+    """
+
+    def __init__(self):
+        self.packets = []
+
+    def __bool__(self):
+        return bool(self.packets)
+
+    def earliest(self):
+        """Index and arrival time of the next packet."""
+        best = min(range(len(self.packets)), key=lambda k: self.packets[k][:2])
+        return best, self.packets[best][0]
+
+    def emit(self, t, spike_number, targets, weights, delays):
+        """Put the pulses of spike `spike_number` at `t` in flight (CSR order kept)."""
+        if np.ndim(delays) == 0:
+            self.packets.append((t + delays, spike_number, targets, weights))
+            return
+        arrivals = t + delays
+        for arrival in np.unique(arrivals):
+            same = arrivals == arrival
+            self.packets.append((float(arrival), spike_number, targets[same], weights[same]))
+
+
+def _event_loop(network, neurons, graph, delays, stop, limit, spikes):
+    """Process events until `limit` spikes or time `stop` (tau units); return the end time.
+
+    Appends ``(neuron, time)`` to `spikes`. Raises RuntimeError before the (N + 1)-th
+    spike at one instant (a runaway cascade).
     """
     indptr, indices, synapse_weights = graph.indptr, graph.indices, graph.weights
-    model = network.model
-    # one speed (phase representation) or one per neuron
-    speeds = network.omega[0] if network.representation == "phase" else network.omega
+    pulses = _Pulses()
     t = 0.0
-    simultaneous = 0  # spikes after the first one at the current instant
+    instant_spikes = 0  # spikes after the first one at the current instant
     while len(spikes) < limit:
-        j, step, shift = _next_spiker(network, phases)
-        if t + step > stop:
-            phases += (stop - t) * speeds
-            return stop
+        j, step, shift = neurons.next_threshold(t)
+        spike_time = t + step
+        if pulses:
+            packet, arrival = pulses.earliest()
+            if arrival <= spike_time:  # pulses at an instant come before its spikes
+                if arrival > stop:
+                    break
+                if arrival > t:
+                    instant_spikes = -1
+                    neurons.advance(t, arrival, arrival - t)
+                    t = arrival
+                _, _, targets, weights = pulses.packets.pop(packet)
+                neurons.receive(t, targets, weights)
+                continue
+        if spike_time > stop:
+            break
         if step > 0:
-            simultaneous = 0
-        elif spikes:
-            simultaneous += 1
-            if simultaneous >= network.N:
+            instant_spikes = 0
+        elif spikes or instant_spikes < 0:
+            instant_spikes += 1
+            if instant_spikes >= network.N:
                 raise RuntimeError(runaway_cascade_message(network.N, t * network.tau))
         # free evolution up to the spike, reset, pulses to the targets
-        phases += shift
-        t += step
+        neurons.advance(t, spike_time, step, shift)
+        t = spike_time
         spikes.append((j, t))
-        phases[j] = model.phase_reset
+        neurons.reset(j, t)
         start, end = indptr[j], indptr[j + 1]
-        _apply_pulses(network, phases, indices[start:end], synapse_weights[start:end])
+        targets, weights = indices[start:end], synapse_weights[start:end]
+        if delays is None:
+            neurons.receive(t, targets, weights)
+        else:
+            synapse = delays if np.ndim(delays) == 0 else delays[start:end]
+            # (zero-delay pulses of a per-synapse delay arrive now: delivered next)
+            pulses.emit(t, len(spikes) - 1, targets, weights, synapse)
+    else:
+        return t
+    if np.isfinite(stop):
+        neurons.advance(t, stop, stop - t)
+        return stop
     return t
 
 
-def _next_spiker(network, phases):
-    """The next neuron to reach threshold, the time until then, and the phase shift.
-
-    Ties go to the lowest index. In the phase representation the shift is the spiker's
-    distance to threshold (one scalar); in the time representation it is
-    :math:`\\omega_i` times the step for every neuron.
-    """
-    phase_threshold = network.model.phase_threshold
-    if network.representation == "phase":
-        j = int(np.argmax(phases))
-        advance = max(phase_threshold - phases[j], 0.0)
-        return j, advance / network.omega[0], advance
-    remaining = (phase_threshold - phases) / network.omega
-    j = int(np.argmin(remaining))
-    step = max(remaining[j], 0.0)
-    return j, step, network.omega * step
-
-
-def _apply_pulses(network, phases, targets, weights):
-    """Move the targets' phases along the phase transition curve (in place).
-
-    Pulses to the same neuron (multapses) apply one after the other.
-    """
-    model = network.model
-    scale, omega = network.scale, network.omega
-    if np.unique(targets).size == targets.size:
-        phases[targets] = _pulse(
-            model.code,
-            phases[targets],
-            weights,
-            scale[targets],
-            omega[targets],
-            model.phase_reset,
-            model.phase_threshold,
-        )
-        return
-    for target, weight in zip(targets, weights, strict=True):
-        phases[target] = _pulse(
-            model.code,
-            phases[target],
-            weight,
-            scale[target],
-            omega[target],
-            model.phase_reset,
-            model.phase_threshold,
-        )
-
-
-def _result(network, phases, end_time, spikes, wall_time):
+def _result(network, neurons, end_time, spikes, wall_time):
     """The `SparsePropResult`, with the final phases as a phase-representation state."""
     spike_indices = np.array([j for j, _ in spikes], dtype=np.int32)
     spike_times = np.array([t for _, t in spikes], dtype=float)
     final = SparsePropState(
-        keys=network.model.phase_threshold - phases,
+        keys=neurons.phase_threshold - neurons.phases,
         offset=0.0,
         time_base=end_time,
         time=end_time,

@@ -404,8 +404,9 @@ def load_checkpointed_spikes(directory):
 def sparseprop_state_to_arrays(state):
     """A `neurosrnn.sparseprop.SparsePropState` as a dict of numpy arrays (exact).
 
-    Every field is kept with its full float64 / int64 value, so the state read back
-    by `sparseprop_state_from_arrays` continues the run bit for bit.
+    Every field is kept with its full float64 / int64 value (array fields with their
+    own dtype: the sources and synapses of pulses in flight are integers), so the state
+    read back by `sparseprop_state_from_arrays` continues the run bit for bit.
     """
     import dataclasses
 
@@ -416,13 +417,20 @@ def sparseprop_state_to_arrays(state):
             arrays[item.name] = np.array(value)
         elif isinstance(value, bool | int | np.integer):
             arrays[item.name] = np.array(value, dtype=np.int64)
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+            arrays[item.name] = np.array(value, dtype=np.int64)
         else:
             arrays[item.name] = np.array(value, dtype=np.float64)
     return arrays
 
 
 def sparseprop_state_from_arrays(arrays):
-    """Inverse of `sparseprop_state_to_arrays`."""
+    """Inverse of `sparseprop_state_to_arrays`.
+
+    A field with a default that the arrays lack keeps its default: states saved before
+    the refractory ends and pulses in flight were fields (networks without delays or
+    refractoriness, for which they are empty) are read as they were.
+    """
     import dataclasses
 
     from neurosrnn.sparseprop import SparsePropState
@@ -430,6 +438,8 @@ def sparseprop_state_from_arrays(arrays):
     values = {}
     for item in dataclasses.fields(SparsePropState):
         if item.name not in arrays:
+            if _has_default(item):
+                continue
             raise ValueError(f"checkpointed SparseProp state lacks field {item.name!r}")
         array = np.asarray(arrays[item.name])
         if array.dtype.kind == "U":
@@ -438,9 +448,29 @@ def sparseprop_state_from_arrays(arrays):
             values[item.name] = int(array)
         elif array.ndim == 0:
             values[item.name] = float(array)
+        elif item.name == "pending_source":
+            values[item.name] = array.astype(np.int32)
         else:
             values[item.name] = array.copy()
     return SparsePropState(**values)
+
+
+def _has_default(item):
+    """Whether the dataclass field `item` has a default value or factory."""
+    import dataclasses
+
+    return (
+        item.default is not dataclasses.MISSING or item.default_factory is not dataclasses.MISSING
+    )
+
+
+def _at_default(item, value):
+    """Whether `value` is the (empty-array) default of the dataclass field `item`."""
+    import dataclasses
+
+    if item.default_factory is dataclasses.MISSING:
+        return False
+    return isinstance(value, np.ndarray) and value.size == 0
 
 
 def _sha256(*arrays):
@@ -486,9 +516,11 @@ def _sparseprop_fingerprint(network, state):
 
     Model, N, tau, representation, drive, coupling, rebase interval (it changes the
     rounding), the graph (generator seed and parameters, or a digest of the CSR
-    arrays, with the weights) and every field of the initial state. Arrays enter as
-    SHA-256 digests, so the fingerprint stays small. A resumed run is compared key by
-    key, and the error names the keys that differ.
+    arrays, with the weights), the delays, refractory periods and phase tables (if any)
+    and every field of the initial state (empty refractory ends and pulses in flight
+    left out, so runs without them keep the fingerprint they had before these fields
+    existed). Arrays enter as SHA-256 digests, so the fingerprint stays small. A resumed
+    run is compared key by key, and the error names the keys that differ.
     """
     import dataclasses
 
@@ -496,6 +528,8 @@ def _sparseprop_fingerprint(network, state):
     initial = {}
     for item in dataclasses.fields(state):
         value = getattr(state, item.name)
+        if _at_default(item, value):
+            continue
         if isinstance(value, np.ndarray):
             initial[item.name] = _sha256(np.asarray(value, dtype=np.float64))
         elif isinstance(value, str):
@@ -504,7 +538,7 @@ def _sparseprop_fingerprint(network, state):
             initial[item.name] = int(value)
         else:
             initial[item.name] = repr(float(value))  # exact, also for non-finite values
-    return {
+    fingerprint = {
         "model": [
             network.model.name,
             int(network.model.code),
@@ -522,6 +556,33 @@ def _sparseprop_fingerprint(network, state):
         "graph": _sparseprop_graph_identity(network.connectivity),
         "initial_state": initial,
     }
+    delay = getattr(network, "delay", None)
+    if delay is not None:
+        fingerprint["delay_sha256"] = _sha256(np.atleast_1d(np.asarray(delay, dtype=np.float64)))
+    refractory = getattr(network, "refractory", None)
+    if refractory is not None:
+        fingerprint["refractory_sha256"] = _sha256(np.asarray(refractory, dtype=np.float64))
+    tables = getattr(network, "tables", None)
+    if tables:
+        fingerprint["tables_sha256"] = _sha256(
+            np.asarray(network.populations, dtype=np.int64),
+            *(
+                np.asarray(getattr(table, name), dtype=np.float64)
+                for table in tables
+                for name in (
+                    "period",
+                    "v_reset",
+                    "v_threshold",
+                    "v_min",
+                    "v_breaks",
+                    "v_phase_coefficients",
+                    "v_slope_coefficients",
+                    "phase_breaks",
+                    "phase_coefficients",
+                )
+            ),
+        )
+    return fingerprint
 
 
 def sparseprop_checkpointed_run(network, state, *, directory, n_spikes, every, progress=None,
