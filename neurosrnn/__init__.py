@@ -6,7 +6,8 @@ and never imports an optional extra (brian2cuda, jax, dask, elephant):
 - graphs (`neurosrnn.connectivity`): `Connectivity`, `fixed_in_degree`,
   `fixed_out_degree`, `erdos_renyi`, `balanced_ei`;
 - exact event-driven simulation (`neurosrnn.sparseprop`): `SparsePropNetwork`,
-  `balanced_network`, `simulate_reference`, `lyapunov_spectrum`;
+  `balanced_network`, `simulate_reference`, `lyapunov_spectrum`, `exact_network` (Brian2
+  models to exact networks), `tabulate` and `PhaseTable` (numerical phase maps);
 - Brian2 devices and standalone builds (`neurosrnn.devices`), results (`neurosrnn.results`);
 - perturbation-based chaos measures for any Brian2 network (`neurosrnn.perturbation`);
 - input coding (`neurosrnn.coding`) and training (`neurosrnn.learning`, extra ``train``);
@@ -35,6 +36,9 @@ _LAZY = {
     "SparsePropResult": "neurosrnn.sparseprop",
     "balanced_network": "neurosrnn.sparseprop",
     "simulate_reference": "neurosrnn.sparseprop",
+    "exact_network": "neurosrnn.sparseprop",
+    "tabulate": "neurosrnn.sparseprop",
+    "PhaseTable": "neurosrnn.sparseprop",
     "lyapunov_spectrum": "neurosrnn.sparseprop",
     "largest_exponent_two_trajectory": "neurosrnn.sparseprop",
     "two_trajectory_lyapunov": "neurosrnn.perturbation",

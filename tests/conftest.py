@@ -125,3 +125,21 @@ def _brian2_clean_state():
     reset_device("runtime")
     brian2.prefs.codegen.target = "numpy"
     brian2.defaultclock.dt = 0.1 * brian2.ms
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_folder(tmp_path_factory):
+    """Point the package's disk caches (phase tables) at a folder of this test session.
+
+    Tests and the tutorials they execute (whose kernels inherit the environment) then
+    never read or write the user's ``~/.cache``.
+    """
+    import os
+
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg_cache"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous

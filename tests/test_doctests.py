@@ -32,6 +32,11 @@ MODULES = [
     "neurosrnn.connectivity",
     "neurosrnn.learning.optim",
     "neurosrnn.learning.train",
+    "neurosrnn.learning.baselines",
+    "neurosrnn.learning.data",
+    "neurosrnn.sparseprop.phase_tables",
+    "neurosrnn.sparseprop.from_brian2",
+    "neurosrnn.sparseprop.brian2_network",
 ]
 
 

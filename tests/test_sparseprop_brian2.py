@@ -105,3 +105,43 @@ def test_same_network_runs_on_cpp_standalone(tmp_path):
     errors = _matched_errors(exact.spike_indices, exact.spike_times, indices, times, 40)
     assert errors.mean() < 1.5 * dt * 1e-3
     assert errors.max() < 10 * dt * 1e-3
+
+
+def test_theta_counterpart_times_pulses_between_grid_points_by_default():
+    net = balanced_network(20, 4, model="theta", rate=10.0, memory_free=False)
+    state = net.initial_state(seed=1)
+    assert brian2_network(net, state).model.name == "theta_interpolated"
+    assert brian2_network(net, state, pulse_timing="grid").model.name == "theta"
+    with pytest.raises(ValueError, match="pulse_timing must be 'interpolated' or 'grid'"):
+        brian2_network(net, state, pulse_timing="late")
+
+
+def test_sub_step_spike_shift_reaches_the_target_only_with_interpolated_timing():
+    """A presynaptic spike moved by 5e-7 s (dt = 1e-5 s) changes the target as exactly.
+
+    Grid timing delivers the pulse in the same step either way: the target does not see
+    the shift at all (which is what hides chaos from clock-driven Lyapunov estimates).
+    """
+    from brian2 import ms
+
+    from neurosrnn.connectivity import Connectivity
+    from neurosrnn.sparseprop import SparsePropNetwork
+
+    net = SparsePropNetwork(
+        "theta", Connectivity([0, 1, 1], [1], 2, weights=[-0.3]), drive=0.1, tau=0.01
+    )
+    exact, clocked = {}, {}
+    for shift in (0.0, 1e-4):  # theta_0 + 1e-4 fires about 5e-7 s earlier
+        state = net.initial_state(model_state=[3.0 + shift, 0.0])
+        run = net.run(state, duration=0.005, sample_neurons=[1], sample_times=[0.005])
+        assert run.n_spikes == 1
+        exact[shift] = run.samples[0, 0]
+        for timing in ("grid", "interpolated"):
+            built = brian2_network(net, state, dt=0.01 * ms, pulse_timing=timing)
+            built.network.run(5 * ms)
+            clocked[timing, shift] = float(built.neurons.theta[1])
+    exact_change = exact[1e-4] - exact[0.0]
+    assert abs(exact_change) > 1e-6
+    assert clocked["grid", 1e-4] - clocked["grid", 0.0] == 0.0
+    interpolated_change = clocked["interpolated", 1e-4] - clocked["interpolated", 0.0]
+    assert_allclose(interpolated_change, exact_change, rtol=1e-3)
