@@ -76,3 +76,76 @@ def test_errors():
         delayed_xor(noise=1.0)
     with pytest.raises(ValueError, match="n_samples"):
         digit_images(n_samples=1)
+
+
+# ------------------------------------------------------------- tasks of issue 16
+def test_mnist1d_is_generated_locally_seeded_and_leaves_global_rngs_alone(monkeypatch):
+    pytest.importorskip("mnist1d")
+    import random
+    import socket
+
+    from neurosrnn.learning.data import mnist1d
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("mnist1d tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    np.random.seed(7)  # noqa: NPY002 (the legacy global state must survive)
+    random.seed(7)
+    before = (np.random.random(), random.random())  # noqa: NPY002
+    np.random.seed(7)  # noqa: NPY002
+    random.seed(7)
+    data = mnist1d(n_samples=200, seed=3)
+    assert (np.random.random(), random.random()) == before  # noqa: NPY002
+    assert data.x_train.shape == (160, 40, 1) and data.x_test.shape == (40, 40, 1)
+    assert data.n_classes == 10 and set(np.unique(data.y_train)) <= set(range(10))
+    # each class contributes n_samples // 10 sequences, shuffled before the split
+    assert_array_equal(np.bincount(np.concatenate([data.y_train, data.y_test]), minlength=10), 20)
+    all_x = np.concatenate([data.x_train, data.x_test])
+    assert abs(all_x.mean()) < 1e-9 and abs(all_x.std() - 1) < 1e-9  # standardised
+    again = mnist1d(n_samples=200, seed=3)
+    assert_array_equal(again.x_train, data.x_train)
+    again.x_train[0] = 99.0  # callers get copies: the cache stays intact
+    assert_array_equal(mnist1d(n_samples=200, seed=3).x_train, data.x_train)
+    other = mnist1d(n_samples=200, seed=4)
+    assert not np.array_equal(other.x_train, data.x_train)
+    with pytest.raises(ValueError, match="n_samples"):
+        mnist1d(n_samples=5)
+
+
+def test_permutation_is_a_fixed_permutation_of_the_pixels():
+    a = sequential_digits("pixels", permuted=True, seed=0, n_samples=60)
+    b = sequential_digits("rows", permuted=True, seed=5, n_samples=60)
+    perm = np.asarray(a.info["permutation"])
+    assert_array_equal(np.sort(perm), np.arange(64))
+    assert_array_equal(perm, b.info["permutation"])  # independent of the split seed
+    assert b.x_train.shape[1:] == (8, 8)
+    other = sequential_digits("pixels", permuted=True, permutation_seed=99, n_samples=60)
+    assert not np.array_equal(other.info["permutation"], perm)
+
+
+def test_latency_digits_are_the_latency_code_of_the_images():
+    from neurosrnn.coding import encode
+    from neurosrnn.learning.data import latency_digits
+
+    data = latency_digits(T=6, n_samples=40, seed=2)
+    x_tr, y_tr, x_te, y_te = digit_images(n_samples=40, seed=2)
+    assert data.x_train.shape == (30, 6, 64) and data.n_classes == 10
+    assert_array_equal(data.x_train, encode(x_tr, "latency", 6))
+    assert_array_equal(data.y_test, y_te)
+    assert set(np.unique(data.x_train)) <= {0.0, 1.0}
+    assert data.x_train.sum(axis=1).max() <= 1  # at most one event per pixel
+    # brighter pixels fire no later than darker ones
+    first = np.where(data.x_train.any(axis=1), data.x_train.argmax(axis=1), 6)
+    for image, times in zip(x_tr, first, strict=True):
+        order = np.argsort(-image, kind="stable")
+        assert np.all(np.diff(times[order]) >= 0)
+
+
+def test_delayed_tasks_reach_hundreds_of_steps():
+    xor = delayed_xor(n_samples=100, delay=500, cue_steps=5, noise=0.05, seed=1)
+    assert xor.T == 510 and xor.x_train.shape == (80, 510, 4)
+    recall = delayed_recall(n_samples=100, delay=400, n_symbols=4, seed=1)
+    assert recall.T == 410
+    for x, y in zip(recall.x_train, recall.y_train, strict=True):
+        assert np.all(x[:5, y] == 1) and np.all(x[-5:, 4] == 1)

@@ -6,10 +6,20 @@ data sets, an operation-count energy estimate, and export of trained networks to
 Brian2. Importing this package imports JAX lazily only where needed; importing
 `neurosrnn` never imports it.
 
-Submodules: `surrogate`, `srnn`, `optim`, `train`, `data`, `energy`, `deploy`.
+Submodules: `surrogate`, `srnn`, `optim`, `train`, `data`, `energy`, `deploy`, and
+`baselines` (LSTM, GRU and vanilla RNN classifiers on equinox; imported on its own,
+``from neurosrnn.learning import baselines``, since it imports JAX and equinox).
 """
 
-from .data import Dataset, delayed_recall, delayed_xor, digit_images, sequential_digits
+from .data import (
+    Dataset,
+    delayed_recall,
+    delayed_xor,
+    digit_images,
+    latency_digits,
+    mnist1d,
+    sequential_digits,
+)
 from .deploy import DeployedSRNN, build_project, simulate, simulate_saved, to_brian2
 from .energy import ENERGY_PER_OPERATION, energy_ratio, rnn_operations, srnn_operations
 from .srnn import SRNNConfig, init_params, predict, run
@@ -21,6 +31,8 @@ __all__ = [
     "delayed_recall",
     "delayed_xor",
     "digit_images",
+    "latency_digits",
+    "mnist1d",
     "sequential_digits",
     "DeployedSRNN",
     "build_project",

@@ -9,6 +9,10 @@
 - `delayed_recall`: remember one of ``n_symbols`` cues across a silent delay.
 - `delayed_xor`: the XOR of two bits, the first one shown ``delay`` steps before
   the second; the network must hold the first bit over the delay.
+- `mnist1d`: the MNIST-1D benchmark (Greydanus & Kobak 2024, ICML), generated locally
+  by the ``mnist1d`` package's procedural generator (T = 40 steps, one input).
+- `latency_digits`: an event-based task, the 8x8 digits as latency-coded spike
+  frames (`neurosrnn.coding.encode`): one event per pixel, brighter pixels earlier.
 
 Each function returns a `Dataset` with ``x_train, y_train, x_test, y_test`` (inputs
 ``(n, T, n_in)`` float, labels ``(n,)`` int) and a description. Splits are seeded
@@ -17,11 +21,23 @@ and stratified-free (a seeded permutation).
 
 from __future__ import annotations
 
+import functools
+import random
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Dataset", "digit_images", "sequential_digits", "delayed_recall", "delayed_xor"]
+from neurosrnn.validation import check_int, check_seed
+
+__all__ = [
+    "Dataset",
+    "digit_images",
+    "sequential_digits",
+    "delayed_recall",
+    "delayed_xor",
+    "mnist1d",
+    "latency_digits",
+]
 
 
 @dataclass
@@ -243,4 +259,130 @@ def delayed_xor(n_samples=1000, delay=50, cue_steps=5, noise=0.0, test_fraction=
         2,
         f"delayed XOR (delay {delay})",
         {"delay": delay, "cue_steps": cue_steps, "noise": noise, "seed": seed},
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _mnist1d_arrays(n_samples, seed, train_split):
+    """MNIST-1D from the package's generator; the global RNGs it seeds are restored."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.num_samples = n_samples
+    args.seed = seed
+    args.train_split = train_split
+    numpy_state = np.random.get_state()  # noqa: NPY002 (restores the legacy global RNG)
+    python_state = random.getstate()
+    try:
+        data = make_dataset(args)
+    finally:
+        np.random.set_state(numpy_state)  # noqa: NPY002
+        random.setstate(python_state)
+    arrays = (
+        np.asarray(data["x"], dtype=np.float64),
+        np.asarray(data["y"], dtype=np.int64),
+        np.asarray(data["x_test"], dtype=np.float64),
+        np.asarray(data["y_test"], dtype=np.int64),
+    )
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays
+
+
+def mnist1d(n_samples=5000, test_fraction=0.2, seed=42):
+    """MNIST-1D: ten 1-D digit templates, padded, sheared, shifted, scaled and noised.
+
+    Generated on this machine by the ``mnist1d`` package's procedural generator
+    (``mnist1d.data.make_dataset``; nothing is downloaded), with the package's default
+    transformation arguments (Greydanus & Kobak 2024): every sequence has 40 points,
+    read one per step (T = 40, one input channel), and the whole set is standardised
+    to mean 0 and standard deviation 1. The package's own split is kept: the first
+    ``(1 - test_fraction) n_samples`` shuffled samples train, the rest test. Results
+    are cached in memory only (the package's pickle cache is not used); the global
+    ``numpy.random`` and ``random`` states the generator seeds are restored.
+
+    Parameters
+    ----------
+    n_samples : int
+        Total number of sequences (>= 20; a multiple of 10 keeps the classes equal).
+    test_fraction : float
+        Fraction held out, in (0, 1).
+    seed : int
+        Seed of the generator (42, the package's default, gives its standard set of
+        4000 training and 1000 test sequences at ``n_samples=5000``).
+
+    Returns
+    -------
+    Dataset
+        ``x`` of shape ``(n, 40, 1)``, 10 classes.
+
+    References
+    ----------
+    Greydanus S & Kobak D (2024), Scaling down deep learning with MNIST-1D, ICML.
+
+    Examples
+    --------
+    >>> data = mnist1d(n_samples=100, seed=0)
+    >>> data.x_train.shape, data.x_test.shape, data.n_classes
+    ((80, 40, 1), (20, 40, 1), 10)
+    """
+    n_samples = check_int(n_samples, "n_samples", minimum=20)
+    check_seed(seed)
+    _check_fraction(test_fraction)
+    x_tr, y_tr, x_te, y_te = _mnist1d_arrays(n_samples, int(seed), 1.0 - float(test_fraction))
+    return Dataset(
+        x_tr[:, :, None].copy(),
+        y_tr.copy(),
+        x_te[:, :, None].copy(),
+        y_te.copy(),
+        10,
+        "MNIST-1D",
+        {"n_samples": n_samples, "test_fraction": float(test_fraction), "seed": int(seed)},
+    )
+
+
+def latency_digits(T=16, test_fraction=0.25, seed=0, n_samples=None, thresholds="uniform"):
+    """Event-based digits: the 8x8 images as latency-coded spike frames.
+
+    Each of the 64 pixels (value :math:`v \\in [0, 1]`) emits at most one event, the
+    earlier the brighter (`neurosrnn.coding.encode` with ``coding="latency"``; a
+    pixel below the last threshold stays silent). The network must integrate
+    events spread over `T` steps.
+
+    Parameters
+    ----------
+    T : int
+        Number of time steps (>= 1).
+    test_fraction, seed, n_samples
+        As in `digit_images`.
+    thresholds : {"uniform", "equal_frequency"} or array
+        Latency thresholds (`neurosrnn.coding.latency_thresholds`).
+
+    Returns
+    -------
+    Dataset
+        Binary ``x`` of shape ``(n, T, 64)``, 10 classes.
+
+    Examples
+    --------
+    >>> data = latency_digits(T=8, n_samples=40, seed=0)
+    >>> data.x_train.shape, bool(data.x_train.sum(axis=1).max() <= 1)
+    ((30, 8, 64), True)
+    """
+    from neurosrnn.coding import encode
+
+    T = check_int(T, "T", minimum=1)
+    x_tr, y_tr, x_te, y_te = digit_images(test_fraction, seed, n_samples)
+    return Dataset(
+        encode(x_tr, "latency", T, thresholds=thresholds),
+        y_tr,
+        encode(x_te, "latency", T, thresholds=thresholds),
+        y_te,
+        10,
+        f"latency-coded digits (T={T})",
+        {
+            "T": T,
+            "seed": seed,
+            "thresholds": thresholds if isinstance(thresholds, str) else "custom",
+        },
     )

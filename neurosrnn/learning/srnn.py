@@ -43,6 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurosrnn.validation import check_int
+
 from .surrogate import SURROGATES, get_surrogate
 
 __all__ = [
@@ -101,9 +103,14 @@ class SRNNConfig:
         S-MNIST script; default 0.1).
     readout : {"integrator", "spiking"}
         Leaky-integrator (non-spiking) readout or a spiking ALIF output layer.
-    tau_m_init, tau_adp_init, tau_out_init : tuple (mean, std)
-        Normal initial distributions of the time constants, in steps
-        (reference SHD set-up: (20, 5), (150, 10), (20, 5)).
+    tau_m_init, tau_adp_init, tau_out_init : tuple (mean, std) or tuple of such pairs
+        Initial distributions of the time constants, in steps: one pair ``(mean,
+        std)`` draws every neuron from one normal (reference SHD set-up: (20, 5),
+        (150, 10), (20, 5)); ``K`` pairs draw a multi-Gaussian initialisation, the
+        neurons of a layer split in ``K`` consecutive blocks of near-equal size
+        (block ``k``: neurons ``floor(k n / K)`` to ``floor((k+1) n / K) - 1``), block
+        ``k`` from the ``k``-th normal (the reference code's multi-normal
+        initialisation, e.g. ``((5, 1), (50, 10))`` for fast and slow neurons).
     learn_tau : bool
         Train the time constants (True) or keep them at their initial values.
     surrogate : str
@@ -119,6 +126,22 @@ class SRNNConfig:
     tau_min : float
         Lower bound (steps, > 0) the time constants are projected onto after each
         optimiser step and at initialisation.
+    rate_penalty : float
+        :math:`\\lambda \\ge 0`: the loss gains :math:`\\lambda \\sum_l \\bar r_l`, with
+        :math:`\\bar r_l` the mean spike probability per neuron per step of hidden
+        layer ``l`` (differentiated through the surrogate), which pushes firing down
+        (0: no penalty).
+    truncation : int, optional
+        Truncated BPTT: the gradient does not flow through the network state carried
+        across steps ``t = k, 2k, ...`` (``k = truncation``), so no error reaches back
+        more than ``k`` steps from the start of its chunk (Williams & Peng 1990,
+        Neural Comput. 2:490). The forward pass is unchanged. None: full BPTT.
+
+    Notes
+    -----
+    `to_dict` leaves out `rate_penalty` and `truncation` while they hold their
+    defaults, so saved networks and checkpoint fingerprints of configurations that
+    do not use them stay as before these options existed.
     """
 
     n_in: int
@@ -137,6 +160,8 @@ class SRNNConfig:
     loss: str = "mean"
     loss_start: int = 0
     tau_min: float = 0.5
+    rate_penalty: float = 0.0
+    truncation: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in np.atleast_1d(self.hidden)))
@@ -161,10 +186,14 @@ class SRNNConfig:
         if self.loss_start < 0:
             raise ValueError(f"loss_start must be >= 0, got {self.loss_start}")
         for name in ("tau_m_init", "tau_adp_init", "tau_out_init"):
-            mean, std = getattr(self, name)
-            if not mean > 0 or std < 0:
-                raise ValueError(f"{name} must be (mean > 0, std >= 0), got {(mean, std)}")
-            object.__setattr__(self, name, (float(mean), float(std)))
+            object.__setattr__(self, name, _check_tau_init(getattr(self, name), name))
+        if not (math.isfinite(self.rate_penalty) and self.rate_penalty >= 0):
+            raise ValueError(f"rate_penalty must be >= 0 and finite, got {self.rate_penalty!r}")
+        object.__setattr__(self, "rate_penalty", float(self.rate_penalty))
+        if self.truncation is not None:
+            object.__setattr__(
+                self, "truncation", check_int(self.truncation, "truncation", minimum=1)
+            )
         if not math.isfinite(self.b_j0) or self.b_j0 <= 0:
             raise ValueError(f"b_j0 must be a positive finite threshold, got {self.b_j0}")
 
@@ -179,10 +208,15 @@ class SRNNConfig:
         return len(self.hidden)
 
     def to_dict(self):
-        """Plain-JSON dictionary of the configuration."""
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
+        """Plain-JSON dictionary of the configuration (see Notes on omitted defaults)."""
+        data = {}
+        for key, value in dataclasses.asdict(self).items():
+            if key in _OMITTED_AT_DEFAULT and value == _OMITTED_AT_DEFAULT[key]:
+                continue
+            if isinstance(value, tuple):
+                value = [list(v) if isinstance(v, tuple) else v for v in value]
+            data[key] = value
+        return data
 
     @classmethod
     def from_dict(cls, data):
@@ -192,6 +226,35 @@ class SRNNConfig:
         if unknown:
             raise ValueError(f"Unknown SRNNConfig field(s): {sorted(unknown)}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+#: Fields that `SRNNConfig.to_dict` leaves out while they hold these defaults.
+_OMITTED_AT_DEFAULT = {"rate_penalty": 0.0, "truncation": None}
+
+
+def _check_tau_init(value, name):
+    """Canonical ``(mean, std)`` or tuple of such pairs; errors name the field."""
+    message = (
+        f"{name} must be (mean > 0, std >= 0) or a non-empty sequence of such pairs, got {value!r}"
+    )
+    if isinstance(value, str | bytes):
+        raise ValueError(message)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ValueError(message) from None
+    nested = bool(items) and all(np.ndim(item) == 1 for item in items)
+    pairs = items if nested else (items,)
+    canonical = []
+    for pair in pairs:
+        try:
+            mean, std = (float(v) for v in pair)
+        except (TypeError, ValueError):
+            raise ValueError(message) from None
+        if not (math.isfinite(mean) and math.isfinite(std) and mean > 0 and std >= 0):
+            raise ValueError(message)
+        canonical.append((mean, std))
+    return tuple(canonical) if nested else canonical[0]
 
 
 def _xavier(rng, n_pre, n_post):
@@ -205,6 +268,12 @@ def _orthogonal(rng, n):
 
 
 def _taus(rng, n, mean_std, tau_min):
+    if isinstance(mean_std[0], tuple):  # multi-Gaussian: consecutive blocks
+        k = len(mean_std)
+        block = (np.arange(n) * k) // n
+        means = np.array([m for m, _ in mean_std])[block]
+        stds = np.array([s for _, s in mean_std])[block]
+        return np.maximum(rng.normal(means, stds), tau_min)
     mean, std = mean_std
     return np.maximum(rng.normal(mean, std, size=n), tau_min)
 
@@ -394,7 +463,15 @@ def run(params, x, config, smooth=False, record_voltage=False):
     n_out = readout["bias"].shape[0]
     carry_out = initial(n_out) if spiking_out else zeros(n_out)
 
-    def step(carry, x_t):
+    truncation = config.truncation
+
+    def step(carry, inputs):
+        x_t, t = inputs
+        if truncation is not None:  # no gradient through the state carried into a chunk
+            cut = (t % truncation) == 0
+            carry = jax.tree_util.tree_map(
+                lambda v: jnp.where(cut, jax.lax.stop_gradient(v), v), carry
+            )
         states, out_state = carry
         new_states = []
         record = {"spikes": [], "u": [], "theta": []}
@@ -426,7 +503,8 @@ def run(params, x, config, smooth=False, record_voltage=False):
         record["readout"] = out
         return (new_states, out_state), record
 
-    _, rec = jax.lax.scan(step, (carry, carry_out), jnp.swapaxes(x, 0, 1))
+    steps = jnp.arange(x.shape[1])
+    _, rec = jax.lax.scan(step, (carry, carry_out), (jnp.swapaxes(x, 0, 1), steps))
     result = {
         "readout": jnp.swapaxes(rec["readout"], 0, 1),
         "spikes": [jnp.swapaxes(s, 0, 1) for s in rec["spikes"]],
@@ -467,6 +545,9 @@ def _log_softmax(z, xp):
 def loss_and_accuracy(params, x, labels, config, smooth=False):
     """Loss (scalar) and (accuracy, output) for a batch; differentiable in `params`.
 
+    The loss is the cross-entropy of `aggregate_logits` (per step for ``"per_step"``)
+    plus ``config.rate_penalty`` times the summed mean firing of the hidden layers.
+
     Returns
     -------
     loss : JAX scalar
@@ -494,6 +575,8 @@ def loss_and_accuracy(params, x, labels, config, smooth=False):
         logp = _log_softmax(scores, jnp)
         loss = -jnp.take_along_axis(logp, labels[:, None], axis=-1).mean()
         correct = jnp.argmax(scores, axis=-1) == labels
+    if config.rate_penalty > 0:
+        loss = loss + config.rate_penalty * sum(s.mean() for s in out["spikes"])
     accuracy = correct.astype(scores.dtype).mean()
     return loss, (jax.lax.stop_gradient(accuracy), out)
 
