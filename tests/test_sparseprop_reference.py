@@ -107,26 +107,52 @@ def test_pulses_to_a_refractory_neuron_are_ignored(simulator, refractory):
 
 @pytest.mark.parametrize("simulator", ["reference", "engine"])
 @pytest.mark.parametrize("weights", [(0.8, -0.5), (-0.5, 0.8)])
-def test_tie_rule_for_pulses_arriving_together(simulator, weights):
-    # neurons 0 and 1 fire together (index order); their pulses reach neuron 2 at the
-    # same instant, delivered in spike order. Excitation first lifts it to threshold,
-    # where it is clamped, and the inhibition then takes it to 1 - 0.5 (no spike, the
-    # pulses of an instant come before its spikes); inhibition first gives
-    # v - 0.5 + 0.8 > 1 and a spike at the arrival.
+@pytest.mark.parametrize("per_synapse", [False, True])
+def test_tie_rule_for_pulses_arriving_together(simulator, weights, per_synapse):
+    # neurons 0 and 1 fire together (index order); their delayed pulses reach neuron 2
+    # at the same instant and act as one pulse of weight 0.8 - 0.5 = 0.3 (NEST's rule),
+    # whichever neuron sends the excitation: v + 0.3 > 1 fires neuron 2 at the arrival.
+    # (One by one, excitation first would clamp it at threshold and the inhibition
+    # would then take it down to 0.5, no spike.)
     w0, w1 = weights
     network = SparsePropNetwork(
-        "lif", _graph(3, [(0, 2, w0), (1, 2, w1)]), drive=MU - 1, tau=TAU, delay=0.001
+        "lif",
+        _graph(3, [(0, 2, w0), (1, 2, w1)]),
+        drive=MU - 1,
+        tau=TAU,
+        delay=np.full(2, 0.001) if per_synapse else 0.001,
     )
     result = _runs(network, [0.9, 0.9, 0.5], 0.012)[simulator]
     t0 = _crossing(0.9)
     arrival = t0 + 0.1
-    assert_array_equal(result.spike_indices[:2], [0, 1])
-    if w0 > 0:
-        expected = arrival + _crossing(0.5)  # restarted from v = 1 - 0.5
-    else:
-        assert _voltage(0.5, arrival) - 0.5 + 0.8 > 1
-        expected = arrival
-    assert_allclose(_spikes_of(result, 2)[:1], [expected], rtol=0, atol=1e-13)
+    assert_array_equal(result.spike_indices[:3], [0, 1, 2])
+    v = _voltage(0.5, arrival)
+    assert v + 0.8 > 1 and v + 0.3 > 1
+    assert_allclose(result.spike_times[:3] / TAU, [t0, t0, arrival], rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("order", ["excitatory first", "inhibitory first"])
+def test_summed_tie_below_threshold_does_not_fire_in_either_numbering(order):
+    # +0.8 and -0.5 arrive together at neuron 2 (v = 0.37 then): v + 0.8 > 1 (one by
+    # one, excitation first would fire it at the arrival) but v + 0.3 < 1: the summed
+    # pulse leaves it at v + 0.3 and its next spike follows from there. Same spikes in
+    # the engine and the reference, in both numberings.
+    w0, w1 = (0.8, -0.5) if order == "excitatory first" else (-0.5, 0.8)
+    v2 = 0.0
+    network = SparsePropNetwork(
+        "lif", _graph(3, [(0, 2, w0), (1, 2, w1)]), drive=MU - 1, tau=TAU, delay=0.001
+    )
+    runs = _runs(network, [0.9, 0.9, v2], 0.012)
+    t0 = _crossing(0.9)
+    arrival = t0 + 0.1
+    v = _voltage(v2, arrival)
+    assert v + 0.8 > 1 > v + 0.3
+    expected = arrival + math.log((MU - (v + 0.3)) / (MU - 1.0))
+    for result in runs.values():
+        assert_array_equal(result.spike_indices[:3], [0, 1, 2])
+        assert_allclose(_spikes_of(result, 2)[:1], [expected], rtol=0, atol=1e-13)
+    assert_array_equal(runs["engine"].spike_indices, runs["reference"].spike_indices)
+    assert_allclose(runs["engine"].spike_times, runs["reference"].spike_times, rtol=0, atol=1e-15)
 
 
 # --------------------------------------------------------------------------- engine

@@ -58,13 +58,28 @@ reads like the algorithm:
 Networks without delays and refractoriness run `simulate`, whose loop is that of the
 original algorithm; `simulate_events` adds pulses in flight and refractoriness.
 
-Tie rule (both loops): at one instant, pulses that arrive then are delivered before any
-spike at that instant, in the order of their spike, then of their synapse (CSR order,
-or draw order for a memory-free graph); spikes at equal times fire in order of neuron
-index (the heap's rule); a pulse that lifts a neuron to threshold makes it fire at that
-instant, after the pulses arriving at that instant (which still act on it, in order).
-A pulse arriving at a refractory neuron (arrival strictly before the end of its
-refractory period) is ignored.
+Tie rule at one instant (both loops):
+
+- **Delayed pulses** (sum rule, as NEST's ``iaf_psc_delta_ps``): all pulses in flight
+  that arrive at one clock value act on each target as one pulse whose weight is their
+  sum, then the threshold test; the result does not depend on the order of the tied
+  pulses (exact for theta, LIF and tabulated models, whose pulses add in
+  :math:`\tan(\theta/2)` or in ``v``; the sum runs in increasing order of weight). Only
+  when the next arrival in flight equals the one being delivered are the tied pulses
+  gathered (`_deliver_sums`); an arrival without a tie is delivered as before. The
+  pulses of one spike's volley to one target through several synapses (multapses) act
+  in synapse order when nothing else arrives with them (equal to their sum when their
+  weights have one sign, which holds for one weight per presynaptic neuron).
+- **Zero-delay pulses** (no delay; NEST has none): a spike's pulses act at once, one by
+  one in synapse order (CSR order, or draw order for a memory-free graph); a pulse that
+  lifts a neuron to threshold clamps it there and makes it fire at that instant, later
+  pulses of the instant still act on it, in order.
+- Pulses that arrive at an instant are delivered before any spike at it; spikes at
+  equal times fire in order of neuron index (the heap's rule).
+- A pulse arriving at a refractory neuron (strictly before the end of its refractory
+  period) is ignored; one arriving at the end is delivered (NEST delivers it too), and
+  so is one within ``REFRACTORY_END_TOLERANCE * max(1, |end|)`` clock units before the
+  end, a floating-point coincidence (see `_listening`).
 
 All state lives in these arrays and is updated in place, so the caller can read it
 after every chunk and continue exactly. Times are in units of tau.
@@ -75,6 +90,7 @@ from __future__ import annotations
 import math
 
 import numba
+import numpy as np
 
 from neurosrnn.sparseprop._heap import heapify, sift_down, sift_up
 from neurosrnn.sparseprop.phase_models import TABULATED, pulse_phase
@@ -99,6 +115,7 @@ __all__ = [
     "FIFO_HEAD",
     "FIFO_COUNT",
     "PENDING_COUNT",
+    "REFRACTORY_END_TOLERANCE",
     "clock_to_time",
     "record_samples",
     "simulate",
@@ -118,6 +135,9 @@ N_COUNTERS = 7
 NO_DELAY, HOMOGENEOUS_DELAY, SYNAPSE_DELAYS = 0, 1, 2
 # indices into the `sizes` array of the events group
 FIFO_HEAD, FIFO_COUNT, PENDING_COUNT = 0, 1, 2
+# an arrival within this fraction of max(1, |end|) (clock units) before the end of a
+# refractory period counts as arriving at its end (and is delivered), see `_listening`
+REFRACTORY_END_TOLERANCE = 2.0**-40
 
 
 @numba.njit(cache=True, inline="always")
@@ -211,6 +231,26 @@ def _touch_targets(graph, regeneration, heap, start, count):
 
 
 @numba.njit(cache=True, inline="always")
+def _listening(refractory_end, i, offset):
+    """Whether a pulse at `offset` just before the refractory end of ``i`` counts as at it.
+
+    Called only when ``offset < refractory_end[i]``. Coincidences that are exact in real
+    arithmetic (a pulse of delay ``d`` arriving at the end of a refractory period
+    :math:`t_{ref} = 2d` that began at a delayed arrival, ``((t + d) + d) + d`` against
+    ``(t + d) + 2d``) can fall a few ulp short of the end in floating point, while NEST
+    (integer time steps) sees equality and delivers the pulse. An arrival within
+    ``REFRACTORY_END_TOLERANCE * max(1, |end|)`` clock units before the end therefore
+    counts as arriving at the end: it is delivered and the refractory period ends at the
+    arrival (``refractory_end[i] = offset``).
+    """
+    end = refractory_end[i]
+    if end - offset > REFRACTORY_END_TOLERANCE * max(1.0, abs(end)):
+        return False
+    refractory_end[i] = offset
+    return True
+
+
+@numba.njit(cache=True, inline="always")
 def _apply_pulses(
     neurons, graph, regeneration, heap, j, start, count, offset, refractory_on, refractory_end
 ):
@@ -220,7 +260,8 @@ def _apply_pulses(
     :math:`g(\\phi_i)` (`neurosrnn.sparseprop.phase_models.pulse_phase`); its key becomes
     the clock plus the new distance to threshold, and its heap entry moves. With
     `refractory_on` (a literal False in `simulate`, so the test compiles away), a target
-    whose refractory period ends after `offset` ignores the pulse.
+    whose refractory period ends after `offset` ignores the pulse (up to the tolerance of
+    `_listening`).
     """
     # Unpacked once per spike, not per target: every array bound to a name in compiled
     # code costs reference counts, and so does a call with array arguments; for the same
@@ -236,7 +277,7 @@ def _apply_pulses(
     for k in range(count):
         i = row[k] if regenerate else targets[start + k]
         if refractory_on:
-            if offset < refractory_end[i]:
+            if offset < refractory_end[i] and not _listening(refractory_end, i, offset):
                 continue
         weight = synapse_weights[start + k] if use_synapse_weights else presynaptic_weights[j]
         p = position[i]
@@ -466,17 +507,11 @@ def _reset_refractory(neurons, heap, j, offset, refractory_period, refractory_en
 
 
 @numba.njit(cache=True, inline="always")
-def _apply_one_pulse(neurons, graph, heap, j, k, offset, refractory_on, refractory_end):
-    """Deliver the pulse of synapse ``k`` (CSR index, presynaptic neuron ``j``)."""
+def _apply_weight(neurons, heap, i, weight, offset):
+    """Move neuron ``i`` along the phase transition curve of one pulse of `weight`."""
     model, homogeneous, omega, scale = neurons[0], neurons[1], neurons[2], neurons[3]
     phase_reset, phase_threshold = neurons[4], neurons[5]
-    _, targets, synapse_weights, presynaptic_weights, use_synapse_weights = graph
     keys, ids, position = heap
-    i = targets[k]
-    if refractory_on:
-        if offset < refractory_end[i]:
-            return
-    weight = synapse_weights[k] if use_synapse_weights else presynaptic_weights[j]
     p = position[i]
     key = keys[p]
     if homogeneous:
@@ -501,6 +536,85 @@ def _apply_one_pulse(neurons, graph, heap, j, k, offset, refractory_on, refracto
         sift_up(keys, ids, position, p)
     elif new_key > key:
         sift_down(keys, ids, position, p, n_neurons)
+
+
+@numba.njit(cache=True, inline="always")
+def _apply_one_pulse(neurons, graph, heap, j, k, offset, refractory_on, refractory_end):
+    """Deliver the pulse of synapse ``k`` (CSR index, presynaptic neuron ``j``)."""
+    _, targets, synapse_weights, presynaptic_weights, use_synapse_weights = graph
+    i = targets[k]
+    if refractory_on:
+        if offset < refractory_end[i] and not _listening(refractory_end, i, offset):
+            return
+    weight = synapse_weights[k] if use_synapse_weights else presynaptic_weights[j]
+    _apply_weight(neurons, heap, i, weight, offset)
+
+
+# --------------------------------------------------------------------------- tied arrivals
+
+
+@numba.njit(cache=True)
+def _room_int(array, needed):
+    """`array` itself if it holds `needed` items, else a larger copy."""
+    if needed <= array.shape[0]:
+        return array
+    grown = np.empty(max(needed, 2 * array.shape[0]), dtype=np.int64)
+    grown[: array.shape[0]] = array
+    return grown
+
+
+@numba.njit(cache=True)
+def _room_float(array, needed):
+    """`array` itself if it holds `needed` items, else a larger copy."""
+    if needed <= array.shape[0]:
+        return array
+    grown = np.empty(max(needed, 2 * array.shape[0]))
+    grown[: array.shape[0]] = array
+    return grown
+
+
+@numba.njit(cache=True)
+def _gather_volley(graph, regeneration, counters, n_neurons, j, tied_targets, tied_weights, n):
+    """Append the ``(target, weight)`` pulses of the volley of spiker ``j`` after item `n`.
+
+    Returns the (possibly grown) buffers and the new count.
+    """
+    _, targets, synapse_weights, presynaptic_weights, use_synapse_weights = graph
+    regenerate, row = regeneration[0], regeneration[5]
+    start, count = _targets_of(j, graph, regeneration, counters, n_neurons)
+    tied_targets = _room_int(tied_targets, n + count)
+    tied_weights = _room_float(tied_weights, n + count)
+    for k in range(count):
+        tied_targets[n + k] = row[k] if regenerate else targets[start + k]
+        tied_weights[n + k] = (
+            synapse_weights[start + k] if use_synapse_weights else presynaptic_weights[j]
+        )
+    return tied_targets, tied_weights, n + count
+
+
+@numba.njit(cache=True)
+def _deliver_sums(neurons, heap, tied_targets, tied_weights, n, offset, refractory_on, ends):
+    """Deliver tied pulses as one pulse per target whose weight is the sum of its pulses.
+
+    The `n` pulses are ordered by (target, weight) and summed in that order, so the
+    result does not depend on the order in which they were gathered; a refractory
+    target ignores them (as it would each of them).
+    """
+    by_weight = np.argsort(tied_weights[:n], kind="mergesort")
+    by_target = np.argsort(tied_targets[:n][by_weight], kind="mergesort")
+    m = 0
+    while m < n:
+        first = by_weight[by_target[m]]
+        i = tied_targets[first]
+        total = tied_weights[first]
+        m += 1
+        while m < n and tied_targets[by_weight[by_target[m]]] == i:
+            total += tied_weights[by_weight[by_target[m]]]
+            m += 1
+        if refractory_on:
+            if offset < ends[i] and not _listening(ends, i, offset):
+                continue
+        _apply_weight(neurons, heap, i, total, offset)
 
 
 @numba.njit(cache=True)
@@ -550,8 +664,10 @@ def simulate_events(
     - per-synapse delays: K heap insertions of pulses, O(K log P) for P pulses in
       flight, and at each arrival one removal and one update, O(log P + log N).
 
-    Refractoriness adds one comparison per delivered pulse. Every `rebase_interval`
-    spikes the refractory ends and arrivals are rebased with the keys (O(N + P)).
+    Refractoriness adds one comparison per delivered pulse. After `rebase_interval`
+    spikes the refractory ends and arrivals are rebased with the keys (O(N + P)), at the
+    next event that moves the clock (never inside an instant, so that the pulses sent at
+    one instant keep one arrival value).
 
     A full pulse buffer stops the loop *before* the spike with
     ``counters[NEEDED_SPACE]`` set to the size needed; the caller grows the buffer and
@@ -567,7 +683,11 @@ def simulate_events(
     fifo, pending, sizes = events[6], events[7], events[8]
     fifo_source, fifo_arrival, fifo_sequence = fifo
     pending_arrival = pending[0]
-    indptr = graph[0]
+    indptr, synapse_targets = graph[0], graph[1]
+    synapse_weights, presynaptic_weights, use_synapse_weights = graph[2], graph[3], graph[4]
+    # pulses arriving together (`_deliver_sums`); grown when needed
+    tied_targets = np.empty(64, dtype=np.int64)
+    tied_weights = np.empty(64)
     sampled = sampling[0].shape[0] > 0
     ends = refractory_end if refractory_on else refractory_end[:0]
     offset = clock[OFFSET]
@@ -591,6 +711,21 @@ def simulate_events(
         next_clock = arrival if is_arrival else top_key
         if next_clock < offset:
             next_clock = offset
+        if (
+            rebase_interval > 0
+            and counters[SINCE_REBASE] >= rebase_interval
+            and next_clock > offset
+        ):
+            # rebase between instants only: a rebase inside an instant would round the
+            # arrivals of its spikes' pulses differently (fl(fl(o + d) - o) != d), and
+            # pulses sent at one instant must arrive at one clock value (tied pulses)
+            _rebase_events(events, offset)
+            offset, time_base, compensation = rebase(neurons, heap, offset, time_base, compensation)
+            counters[SINCE_REBASE] = 0
+            clock[OFFSET] = offset
+            clock[TIME_BASE] = time_base
+            clock[COMPENSATION] = compensation
+            continue
         event_time = clock_to_time(homogeneous, next_clock, time_base, compensation, omega[0])
         if sampled:
             until = event_time if event_time < stop_time else stop_time
@@ -605,21 +740,64 @@ def simulate_events(
             if delay_mode == HOMOGENEOUS_DELAY:
                 head = sizes[FIFO_HEAD]
                 j = fifo_source[head]
-                sizes[FIFO_HEAD] = head + 1 if head + 1 < fifo_capacity else 0
+                head = head + 1 if head + 1 < fifo_capacity else 0
+                sizes[FIFO_HEAD] = head
                 sizes[FIFO_COUNT] -= 1
-                start, count = _targets_of(j, graph, regeneration, counters, n_neurons)
-                touched = _touch_targets(graph, regeneration, heap, start, count)
-                if touched != touched:  # never true for finite keys
-                    break
-                _apply_pulses(
-                    neurons, graph, regeneration, heap, j, start, count, offset, refractory_on, ends
-                )
+                if sizes[FIFO_COUNT] > 0 and fifo_arrival[head] == arrival:
+                    # volleys arriving together: one summed pulse per target
+                    n_tied = 0
+                    while True:
+                        tied_targets, tied_weights, n_tied = _gather_volley(
+                            graph, regeneration, counters, n_neurons, j,
+                            tied_targets, tied_weights, n_tied,
+                        )  # fmt: skip
+                        if sizes[FIFO_COUNT] == 0 or fifo_arrival[sizes[FIFO_HEAD]] != arrival:
+                            break
+                        head = sizes[FIFO_HEAD]
+                        j = fifo_source[head]
+                        sizes[FIFO_HEAD] = head + 1 if head + 1 < fifo_capacity else 0
+                        sizes[FIFO_COUNT] -= 1
+                    _deliver_sums(
+                        neurons, heap, tied_targets, tied_weights, n_tied, offset, refractory_on,
+                        ends,
+                    )  # fmt: skip
+                else:
+                    start, count = _targets_of(j, graph, regeneration, counters, n_neurons)
+                    touched = _touch_targets(graph, regeneration, heap, start, count)
+                    if touched != touched:  # never true for finite keys
+                        break
+                    _apply_pulses(
+                        neurons, graph, regeneration, heap, j, start, count, offset,
+                        refractory_on, ends,
+                    )  # fmt: skip
             else:
                 k = pending[2][0]
                 j = pending[3][0]
                 _pending_pop(pending, sizes[PENDING_COUNT])
                 sizes[PENDING_COUNT] -= 1
-                _apply_one_pulse(neurons, graph, heap, j, k, offset, refractory_on, ends)
+                if sizes[PENDING_COUNT] > 0 and pending_arrival[0] == arrival:
+                    # pulses arriving together: one summed pulse per target
+                    n_tied = 0
+                    while True:
+                        tied_targets = _room_int(tied_targets, n_tied + 1)
+                        tied_weights = _room_float(tied_weights, n_tied + 1)
+                        tied_targets[n_tied] = synapse_targets[k]
+                        tied_weights[n_tied] = (
+                            synapse_weights[k] if use_synapse_weights else presynaptic_weights[j]
+                        )
+                        n_tied += 1
+                        if sizes[PENDING_COUNT] == 0 or pending_arrival[0] != arrival:
+                            break
+                        k = pending[2][0]
+                        j = pending[3][0]
+                        _pending_pop(pending, sizes[PENDING_COUNT])
+                        sizes[PENDING_COUNT] -= 1
+                    _deliver_sums(
+                        neurons, heap, tied_targets, tied_weights, n_tied, offset, refractory_on,
+                        ends,
+                    )  # fmt: skip
+                else:
+                    _apply_one_pulse(neurons, graph, heap, j, k, offset, refractory_on, ends)
             clock[OFFSET] = offset
             counters[SIMULTANEOUS] = simultaneous
             continue
@@ -672,10 +850,6 @@ def simulate_events(
         n += 1
         counters[TOTAL] += 1
         counters[SINCE_REBASE] += 1
-        if rebase_interval > 0 and counters[SINCE_REBASE] >= rebase_interval:
-            _rebase_events(events, offset)
-            offset, time_base, compensation = rebase(neurons, heap, offset, time_base, compensation)
-            counters[SINCE_REBASE] = 0
         clock[OFFSET] = offset
         clock[TIME_BASE] = time_base
         clock[COMPENSATION] = compensation

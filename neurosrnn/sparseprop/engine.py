@@ -377,11 +377,16 @@ class SparsePropNetwork:
     refractory period :math:`t_{ref}` it is held at reset until :math:`t + t_{ref}`,
     pulses arriving before then are ignored, and its next free threshold crossing is
     :math:`t + t_{ref} + T_{free}`. Its pulse reaches target ``i`` at ``t + d`` (``d``
-    of that synapse). Tie rule at one instant: pulses arriving then are delivered before
-    the spikes at that instant, in the order of their spike, then of their synapse (CSR
-    order; draw order for a memory-free graph); spikes at equal times fire in order of
-    neuron index; a pulse that lifts a neuron to threshold makes it fire at that
-    instant (after the other pulses arriving then, which still act on it, in order).
+    of that synapse); a pulse arriving at the end of a refractory period (or within
+    ``2**-40 max(1, |end|)`` clock units before it, a floating-point coincidence) is
+    delivered, as in NEST. Tie rule at one instant: pulses arriving then are delivered
+    before the spikes at that instant, and spikes at equal times fire in order of neuron
+    index. Delayed pulses that arrive together act on each target as one pulse of their
+    summed weight, then the threshold test (NEST's rule; independent of their order).
+    Zero-delay pulses act one by one in synapse order (CSR order; draw order for a
+    memory-free graph), and a pulse that lifts a neuron to threshold makes it fire at
+    that instant (the later pulses of the instant still act on it, in order). See
+    `neurosrnn.sparseprop._kernel` for the details.
     More than N spikes at one instant stop the run with a RuntimeError (a runaway
     cascade). A run starts with no pulses in flight and no neuron refractory
     (`initial_state`); `SparsePropState` carries both between runs.

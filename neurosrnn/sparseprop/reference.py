@@ -9,17 +9,26 @@ put in flight; a pulse arrival moves its targets along the phase transition curv
 arXiv:2312.17216, section "conventional event-based simulation").
 
 Semantics (shared with the engine and NEST's ``iaf_psc_delta_ps``)
------------------------------------------------------------------
+-------------------------------------------------------------------
 - A spike of neuron ``j`` at time ``t`` resets ``j``. With a refractory period
   :math:`t_{ref}` the neuron is held at the reset phase until :math:`t + t_{ref}` and
   pulses arriving at :math:`t_a < t + t_{ref}` are ignored; its next free threshold
   crossing is :math:`t + t_{ref} + T_{free}`.
 - A pulse of spike ``(j, t)`` reaches target ``i`` at :math:`t + d` (``d`` of that
   synapse); with no delay it acts at ``t`` itself.
+- A pulse arriving at the end of a refractory period is delivered (NEST does the same);
+  so is one within ``REFRACTORY_END_TOLERANCE * max(1, |end|)`` (tau units, 2**-40)
+  before it, which is how a coincidence exact in real arithmetic (``((t + d) + d) + d``
+  against ``(t + d) + 2 d``) can come out in floating point; the refractory period then
+  ends at the arrival.
 - Tie rule at one instant: pulses arriving at ``t`` are delivered before the spikes
-  at ``t``, in the order of their spike, then in CSR synapse order; spikes at equal
-  times fire in order of neuron index; a pulse that lifts a neuron to threshold makes
-  it fire at that instant (after the other pulses of that instant).
+  at ``t``; spikes at equal times fire in order of neuron index. Delayed pulses that
+  arrive at ``t`` together (packets of equal arrival, and the pulses of one per-synapse
+  packet) act on each target as one pulse of their summed weight (summed in increasing
+  order of weight), then the threshold test, as in NEST; a lone volley of one delay
+  for all synapses, and zero-delay pulses, act one by one in CSR order, and a pulse
+  that lifts a neuron to threshold makes it fire at that instant (after the other
+  pulses of that instant).
 - Initial state: no pulses in flight, no neuron refractory.
 - More than N spikes at one instant (a zero-delay excitatory cascade that does not end)
   stop the run with `runaway_cascade_message`, after at most N spikes at that instant.
@@ -35,6 +44,7 @@ import time
 
 import numpy as np
 
+from neurosrnn.sparseprop._kernel import REFRACTORY_END_TOLERANCE
 from neurosrnn.sparseprop.engine import (
     SparsePropNetwork,
     SparsePropResult,
@@ -210,21 +220,53 @@ class _Neurons:
         if self.refractory is not None and self.refractory[j] > 0:
             self.refractory_end[j] = t + self.refractory[j]
 
+    def listening(self, t, targets):
+        """Which of `targets` take a pulse arriving at `t` (refractory ones do not).
+
+        The refractory period of ``i`` ends at ``e_i``; an arrival within
+        ``REFRACTORY_END_TOLERANCE * max(1, |e_i|)`` (tau units) before ``e_i`` counts as
+        at its end, is taken, and ends the refractory period at `t` (see the module
+        docstring).
+        """
+        if self.refractory is None:
+            return np.ones(targets.size, dtype=bool)
+        ends = self.refractory_end[targets]
+        margin = REFRACTORY_END_TOLERANCE * np.maximum(1.0, np.abs(ends))
+        keep = ends - t <= margin
+        early = keep & (ends > t)
+        self.refractory_end[targets[early]] = t
+        return keep
+
     def receive(self, t, targets, weights):
         """Pulses of `weights` arriving at `targets` at time `t`, in order (in place).
 
-        Refractory targets (``t < refractory end``) ignore them; pulses to the same
-        neuron (multapses) act one after the other.
+        Refractory targets ignore them (`listening`); pulses to the same neuron
+        (multapses) act one after the other.
         """
-        if self.refractory is not None:
-            listening = self.refractory_end <= t
-            keep = listening[targets]
-            targets, weights = targets[keep], weights[keep]
+        keep = self.listening(t, targets)
+        targets, weights = targets[keep], weights[keep]
         if np.unique(targets).size == targets.size:
             self.phases[targets] = self._ptc(targets, weights)
             return
         for target, weight in zip(targets, weights, strict=True):
             self.phases[target] = self._ptc(np.array([target]), np.array([weight]))[0]
+
+    def receive_summed(self, t, targets, weights):
+        """Pulses arriving together at `t`: one pulse per target, of their summed weight.
+
+        The pulses of each target are summed in increasing order of weight (so the sum
+        does not depend on the order of the list); refractory targets ignore them.
+        """
+        keep = self.listening(t, targets)
+        targets, weights = targets[keep], weights[keep]
+        if targets.size == 0:
+            return
+        order = np.lexsort((weights, targets))
+        targets, weights = targets[order], weights[order]
+        first = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
+        sums = np.array([np.sum(part) for part in np.split(weights, first[1:])])
+        unique = targets[first]
+        self.phases[unique] = self._ptc(unique, sums)
 
     def _ptc(self, targets, weights):
         """New phases of distinct `targets` after pulses of `weights`."""
@@ -337,7 +379,20 @@ def _event_loop(network, neurons, graph, delays, stop, limit, spikes):
                     neurons.advance(t, arrival, arrival - t)
                     t = arrival
                 _, _, targets, weights = pulses.packets.pop(packet)
-                neurons.receive(t, targets, weights)
+                tied = [k for k, other in enumerate(pulses.packets) if other[0] == arrival]
+                if not tied:
+                    if np.ndim(delays) == 0:  # one volley: in synapse order
+                        neurons.receive(t, targets, weights)
+                    else:  # the pulses of one spike that arrive together
+                        neurons.receive_summed(t, targets, weights)
+                    continue
+                # packets arriving together: summed per target, then the threshold test
+                together = [pulses.packets[k] for k in tied]
+                for k in reversed(tied):
+                    pulses.packets.pop(k)
+                targets = np.concatenate([targets] + [other[2] for other in together])
+                weights = np.concatenate([weights] + [other[3] for other in together])
+                neurons.receive_summed(t, targets, weights)
                 continue
         if spike_time > stop:
             break
