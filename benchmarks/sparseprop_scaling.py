@@ -18,6 +18,17 @@ Sections
 3. **Brian2 cpp_standalone** (N = 10^4, K = 100, dt = 0.01 ms) with Euler and with RK4
    integration (labelled), on the same network and state: wall time of the simulation
    proper (compilation excluded) per Brian2 spike vs the engine per spike.
+4. **Models** (``--models``): the engine per spike at N = ``--model-sizes`` (default
+   10^4, 10^6), K = 100, memory-free graph, for the closed-form LIF (the baseline),
+   theta, the EIF tabulated by `neurosrnn.sparseprop.phase_tables.tabulate`, the LIF
+   with a 1 ms delay, and an E/I LIF network with 1 ms delays and 2 ms refractoriness;
+   each as a ratio to the LIF (median of per-repeat ratios, all rows interleaved).
+5. **NEST** (``--models``, unless ``--no-nest``): the delayed E/I network at N = 10^4,
+   K = 100 (its graph materialised) in NEST 3's ``iaf_psc_delta_ps`` (precise spike
+   times, resolution 0.1 ms) and in the engine, both single-threaded, from the same
+   initial voltages, for ``--nest-duration`` seconds of network time: wall time of
+   NEST's run proper (``nest.Run``; creation, connection and ``nest.Prepare`` reported
+   separately as its build) against the engine's whole run, and both spike counts.
 
 Timing protocol: a run of n and a run of 2n spikes from the same state; the time per
 spike is ``(T(2n) - T(n)) / n``, which cancels every one-off cost (heap construction,
@@ -32,6 +43,7 @@ Usage::
     python benchmarks/sparseprop_scaling.py --quick --no-brian      # about a minute
     python benchmarks/sparseprop_scaling.py --sizes 1e3,1e4,1e5,1e6 --repeats 5
     python benchmarks/sparseprop_scaling.py --baseline HEAD --no-brian   # old vs new
+    python benchmarks/sparseprop_scaling.py --models --json benchmarks/results/x.json
 """
 
 from __future__ import annotations
@@ -40,6 +52,8 @@ import argparse
 import dataclasses
 import gc
 import importlib
+import json
+import math
 import os
 import pathlib
 import platform
@@ -58,8 +72,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from machine import cpu_model  # noqa: E402
 from reference_heap import ReferenceHeapNetwork  # noqa: E402
 
-from neurosrnn.sparseprop.engine import balanced_network  # noqa: E402
+from neurosrnn.sparseprop.engine import SparsePropNetwork, balanced_network  # noqa: E402
 from neurosrnn.sparseprop.reference import simulate_reference  # noqa: E402
+from neurosrnn.sparseprop.topology import RegeneratedConnectivity  # noqa: E402
 
 K_DEFAULT = 100
 _CHECKED_SPIKES = 1000
@@ -399,6 +414,240 @@ def brian2_comparison(report, N, duration, dt_ms, warm):
     )
 
 
+# --------------------------------------------------------------------------- models
+
+_TAU = 0.01
+# E/I LIF (normalised: reset 0, threshold 1, drive 0.5): 80 % excitatory neurons with
+# J_E = 0.25 / sqrt(K), 20 % inhibitory with J_I = -8 J_E; 1 ms delays, 2 ms refractory
+_EI_DRIVE, _EI_J0, _EI_G, _DELAY, _REFRACTORY = 0.5, 0.25, 8.0, 1e-3, 2e-3
+
+
+def _ei_coupling(N, K):
+    """Per-presynaptic-neuron weights of the E/I network (excitatory neurons first)."""
+    n_excitatory = int(0.8 * N)
+    coupling = np.full(N, _EI_J0 / math.sqrt(K))
+    coupling[n_excitatory:] *= -_EI_G
+    return coupling
+
+
+def _ei_network(N, K, memory_free=True):
+    graph = RegeneratedConnectivity(N, K, seed=0, weights=_ei_coupling(N, K))
+    if not memory_free:
+        graph = graph.materialize()
+    return SparsePropNetwork(
+        "lif", graph, drive=_EI_DRIVE, tau=_TAU, delay=_DELAY, refractory=_REFRACTORY
+    )
+
+
+def _eif_network(N, K):
+    """The balanced inhibitory EIF network (SparseProp's dimensionless EIF, tabulated)."""
+    from neurosrnn.sparseprop.phase_tables import tabulate
+
+    delta, drive = 0.1, 0.1
+
+    def rate(v):
+        with np.errstate(over="ignore"):
+            return (-v + delta * np.exp(v / delta) + drive) / _TAU
+
+    table = tabulate(
+        rate, v_reset=-1.0, v_threshold=1000.0, v_min=-5.0, name="eif", key="benchmark-eif"
+    )
+    graph = RegeneratedConnectivity(N, K, seed=0)
+    return SparsePropNetwork(table, graph, tau=_TAU, coupling=-1.0 / math.sqrt(K))
+
+
+def _model_networks(N, K):
+    """``{label: network or the reason it cannot be built}`` of section 4."""
+    lif = balanced_network(N, K, model="lif")
+    networks = {"LIF": lif, "theta": balanced_network(N, K)}
+    builders = {
+        "EIF (tabulated)": lambda: _eif_network(N, K),
+        "LIF, delay 1 ms": lambda: SparsePropNetwork(
+            "lif",
+            RegeneratedConnectivity(N, K, seed=0),
+            drive=lif.drive[0],
+            tau=_TAU,
+            coupling=-1.0 / math.sqrt(K),
+            delay=_DELAY,
+        ),
+        "E/I LIF, delay 1 ms, t_ref 2 ms": lambda: _ei_network(N, K),
+    }
+    for label, build in builders.items():
+        try:
+            networks[label] = build()
+        except (ImportError, TypeError, ValueError) as error:
+            networks[label] = f"not available: {type(error).__name__}: {error}"
+    return networks
+
+
+def models_section(report, sizes, n_spikes, warm, repeats, records):
+    """Section 4: per-spike cost of each model at each N, as a ratio to the LIF."""
+    rows = []
+    for N in sizes:
+        networks = _model_networks(N, K_DEFAULT)
+        contenders = {
+            label: _Engine(network, _warmed_state(network, warm))
+            for label, network in networks.items()
+            if not isinstance(network, str)
+        }
+        samples = _per_spike(contenders, n_spikes, repeats)
+        for label, network in networks.items():
+            if isinstance(network, str):
+                rows.append([f"{N:.0e}", label, network, "-", "-", "-", _load()])
+                records.append({"section": "models", "N": N, "model": label, "missing": network})
+                continue
+            per_spike = statistics.median(samples[label])
+            ratio = _median_ratio(samples[label], samples["LIF"])
+            rate = _rate(network, contenders[label].state)
+            rows.append(
+                [
+                    f"{N:.0e}",
+                    label,
+                    f"{per_spike * 1e6:.2f}",
+                    f"{ratio:.2f}",
+                    f"{rate:.3g}",
+                    f"{min(samples[label]) * 1e6:.2f}-{max(samples[label]) * 1e6:.2f}",
+                    _load(),
+                ]
+            )
+            records.append(
+                {
+                    "section": "models",
+                    "N": N,
+                    "K": K_DEFAULT,
+                    "model": label,
+                    "us_per_spike": per_spike * 1e6,
+                    "us_per_spike_repeats": [x * 1e6 for x in samples[label]],
+                    "ratio_to_lif": ratio,
+                    "rate_hz": rate,
+                    "load": _load(),
+                }
+            )
+        del networks, contenders
+        gc.collect()
+    report.table(
+        f"Models: engine per spike, K = {K_DEFAULT}, memory-free graph, one core: median of "
+        f"{repeats} interleaved repeats of (T(2n) - T(n)) / n with n = {n_spikes}, from a "
+        f"state after {warm} spikes; ratio = median of per-repeat ratios to the LIF",
+        ["N", "model", "us/spike", "/ LIF", "rate Hz", "repeats range us", "load"],
+        rows,
+    )
+
+
+def _rate(network, state):
+    """Mean rate (Hz) over a short run from `state` (for the table only)."""
+    n_spikes = min(20 * network.N, 200_000)
+    result = network.run(state.copy(), n_spikes=n_spikes, record_spikes=False, progress=False)
+    return result.mean_rate
+
+
+def _nest_run(graph, v0, duration):
+    """NEST ``iaf_psc_delta_ps`` on `graph` (normalised weights): (build s, run s, spikes)."""
+    os.environ.setdefault("PYNEST_QUIET", "1")
+    import nest
+
+    started = time.perf_counter()
+    nest.ResetKernel()
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    nest.resolution = 0.1
+    nest.local_num_threads = 1
+    v_reset, v_threshold, c_m, tau_ms = -70.0, -50.0, 250.0, _TAU * 1e3
+    span = v_threshold - v_reset
+    # mu = 1 + drive = (E_L - V_reset + I_e tau_m / C_m) / (V_th - V_reset), E_L = V_reset
+    i_e = (1.0 + _EI_DRIVE) * span * c_m / tau_ms
+    neurons = nest.Create(
+        "iaf_psc_delta_ps",
+        graph.N_pre,
+        params={
+            "E_L": v_reset,
+            "V_reset": v_reset,
+            "V_th": v_threshold,
+            "C_m": c_m,
+            "tau_m": tau_ms,
+            "t_ref": _REFRACTORY * 1e3,
+            "I_e": i_e,
+        },
+    )
+    neurons.V_m = list(v_reset + span * v0)
+    recorder = nest.Create("spike_recorder", params={"time_in_steps": False})
+    nest.Connect(neurons, recorder)
+    ids = np.asarray(neurons.tolist(), dtype=np.int64)
+    nest.Connect(
+        ids[graph.sources],
+        ids[graph.targets],
+        conn_spec="one_to_one",
+        syn_spec={
+            "synapse_model": "static_synapse",
+            "weight": np.asarray(graph.weights, dtype=float) * span,
+            "delay": np.full(graph.n_synapses, _DELAY * 1e3),
+        },
+    )
+    nest.Prepare()
+    build = time.perf_counter() - started
+    started = time.perf_counter()
+    nest.Run(duration * 1e3)
+    run = time.perf_counter() - started
+    nest.Cleanup()
+    return build, run, int(recorder.n_events), nest.__version__
+
+
+def nest_section(report, N, duration, records):
+    """Section 5: the delayed E/I network in NEST and in the engine, single-threaded."""
+    network = _ei_network(N, K_DEFAULT, memory_free=False)
+    graph = network.weighted_connectivity()
+    v0 = np.random.default_rng(1).uniform(0.0, 1.0, N)
+    state = network.initial_state(model_state=v0)
+    # warm the engine's compiled code (numba) on a copy, then time the run
+    network.run(state.copy(), n_spikes=1000, progress=False)
+    exact = network.run(state.copy(), duration=duration, progress=False)
+    build, run, nest_spikes, version = _nest_run(graph, v0, duration)
+    engine_per_spike = exact.wall_time / max(exact.n_spikes, 1)
+    nest_per_spike = run / max(nest_spikes, 1)
+    rows = [
+        (
+            "SparseProp engine (exact)",
+            "-",
+            f"{exact.wall_time:.3f}",
+            exact.n_spikes,
+            f"{engine_per_spike * 1e6:.2f}",
+            "1",
+            _load(),
+        ),
+        (
+            f"NEST {version} iaf_psc_delta_ps, 1 thread, h = 0.1 ms",
+            f"{build:.2f}",
+            f"{run:.3f}",
+            nest_spikes,
+            f"{nest_per_spike * 1e6:.2f}",
+            f"{run / exact.wall_time:.1f}x",
+            _load(),
+        ),
+    ]
+    records.append(
+        {
+            "section": "nest",
+            "N": N,
+            "K": K_DEFAULT,
+            "duration_s": duration,
+            "engine_wall_s": exact.wall_time,
+            "engine_spikes": exact.n_spikes,
+            "nest_version": version,
+            "nest_build_s": build,
+            "nest_run_s": run,
+            "nest_spikes": nest_spikes,
+            "wall_ratio_nest_to_engine": run / exact.wall_time,
+            "load": _load(),
+        }
+    )
+    report.table(
+        f"NEST vs engine: E/I LIF, N = {N:.0e}, K = {K_DEFAULT}, 1 ms delays, 2 ms refractory, "
+        f"{duration:g} s of network time from the same initial voltages, both single-threaded "
+        "(NEST's build: creation, connection, nest.Prepare; its run: nest.Run)",
+        ["simulator", "build s", "run s", "spikes", "us/spike", "run time ratio", "load"],
+        rows,
+    )
+
+
 def _sizes(text):
     try:
         sizes = [int(float(item)) for item in text.split(",") if item.strip()]
@@ -421,6 +670,11 @@ def main(argv=None):
     parser.add_argument("--no-order-n", action="store_true", help="skip the O(N) reference")
     parser.add_argument("--brian-duration", type=float, default=None, help="seconds")
     parser.add_argument("--out", type=pathlib.Path, default=None, help="markdown file")
+    parser.add_argument("--models", action="store_true", help="sections 4-5 only")
+    parser.add_argument("--model-sizes", type=_sizes, default=None, help="default 1e4,1e6")
+    parser.add_argument("--no-nest", action="store_true", help="skip NEST in --models")
+    parser.add_argument("--nest-duration", type=float, default=2.0, help="seconds")
+    parser.add_argument("--json", type=pathlib.Path, default=None, help="JSON records")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
@@ -440,6 +694,15 @@ def main(argv=None):
         f"{platform.python_version()}, revision {_git_revision()}"
     )
     report.line(f"- repeats: {args.repeats} (interleaved), medians reported")
+    records = []
+    if args.models:
+        models_section(
+            report, args.model_sizes or [10**4, 10**6], n_spikes, warm, args.repeats, records
+        )
+        if not args.no_nest:
+            nest_section(report, 10**4, args.nest_duration, records)
+        _write_outputs(args, report, records)
+        return
     baseline, folder = (None, None)
     if args.baseline:
         baseline, folder = _baseline_engine(args.baseline)
@@ -459,11 +722,29 @@ def main(argv=None):
     finally:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
-    if args.out is not None:
-        from neurosrnn.atomic import atomic_write
+    _write_outputs(args, report, records)
 
+
+def _write_outputs(args, report, records):
+    """The markdown report (``--out``) and the JSON records (``--json``)."""
+    from neurosrnn.atomic import atomic_write
+
+    if args.out is not None:
         with atomic_write(args.out, mode="w") as stream:
             stream.write("\n".join(report.lines) + "\n")
+    if args.json is not None:
+        header = {
+            "command": " ".join(["python", pathlib.Path(__file__).name, *sys.argv[1:]]),
+            "cpu": cpu_model(),
+            "logical_cpus": os.cpu_count(),
+            "numba": numba.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "revision": _git_revision(),
+        }
+        with atomic_write(args.json, mode="w") as stream:
+            json.dump({"machine": header, "records": records}, stream, indent=1)
+            stream.write("\n")
 
 
 if __name__ == "__main__":
