@@ -39,6 +39,7 @@ _LAZY = {
     "exact_network": "neurosrnn.sparseprop",
     "tabulate": "neurosrnn.sparseprop",
     "PhaseTable": "neurosrnn.sparseprop",
+    "spike_gradients": "neurosrnn.sparseprop",
     "lyapunov_spectrum": "neurosrnn.sparseprop",
     "largest_exponent_two_trajectory": "neurosrnn.sparseprop",
     "two_trajectory_lyapunov": "neurosrnn.perturbation",

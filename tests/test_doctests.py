@@ -37,6 +37,7 @@ MODULES = [
     "neurosrnn.sparseprop.phase_tables",
     "neurosrnn.sparseprop.from_brian2",
     "neurosrnn.sparseprop.brian2_network",
+    "neurosrnn.sparseprop.gradients",
 ]
 
 

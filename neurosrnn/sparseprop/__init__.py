@@ -9,6 +9,11 @@ recurrent spiking neural networks. NeurIPS 36 (arXiv:2312.17216).
   (`RegeneratedConnectivity`) topology.
 - `exact_network` (module `neurosrnn.sparseprop.from_brian2`, imported on first use):
   the exact network of Brian2 equations or a `NeuronModel`.
+- `spike_gradients` (module `neurosrnn.sparseprop.gradients`): exact adjoint gradients
+  of spike-time and readout losses (`spike_time_loss`, `first_spike_cross_entropy`,
+  `readout_mse`, `readout_cross_entropy`, `LeakyReadout`) with respect to every weight,
+  the drives, the coupling and the readout, O(K) per spike; `gradient_growth` compares
+  the growth of the adjoint with the largest Lyapunov exponent.
 - `simulate_reference`: the plain O(N)-per-spike algorithm, for checks.
 - `balanced_network`: the inhibitory balanced reference network.
 - `brian2_network` (module `neurosrnn.sparseprop.brian2_network`): the same network as a
@@ -28,6 +33,18 @@ from neurosrnn.sparseprop.engine import (
     SparsePropState,
     balanced_network,
     isi_cv,
+)
+from neurosrnn.sparseprop.gradients import (
+    GradientGrowth,
+    GradientResult,
+    LeakyReadout,
+    SpikeLoss,
+    first_spike_cross_entropy,
+    gradient_growth,
+    readout_cross_entropy,
+    readout_mse,
+    spike_gradients,
+    spike_time_loss,
 )
 from neurosrnn.sparseprop.lyapunov import (
     SpikingLyapunovResult,
@@ -59,6 +76,16 @@ __all__ = [
     "largest_exponent_two_trajectory",
     "lyapunov_spectrum",
     "two_trajectory_exponent",
+    "spike_gradients",
+    "gradient_growth",
+    "GradientResult",
+    "GradientGrowth",
+    "SpikeLoss",
+    "LeakyReadout",
+    "spike_time_loss",
+    "first_spike_cross_entropy",
+    "readout_mse",
+    "readout_cross_entropy",
 ]
 
 

@@ -1,0 +1,1316 @@
+"""Exact event-based gradients of spike-time losses through the SparseProp engine.
+
+A SparseProp network (theta or LIF neurons, delta pulses, no delays) is a composition of
+closed-form maps between spikes, so a loss on its spike times has an exact gradient
+wherever the spike order is locally constant in the parameters (Wunderlich & Pehle
+2021, EventProp; Engelken 2023, SparseProp). This module computes it with one adjoint
+(reverse) sweep over the recorded spikes, at O(K) work per spike.
+
+Forward model (time representation, time in units of tau)
+----------------------------------------------------------
+Every neuron ``i`` carries its next free threshold arrival, the *key* :math:`T_i`; its
+phase at time ``t`` is :math:`\\phi_i(t) = \\phi_{th} - \\omega_i (T_i - t)`. Spike ``s``
+of neuron :math:`j` happens at :math:`t_s = T_j`; then
+
+- reset: :math:`T_j \\leftarrow t_s + (\\phi_{th} - \\phi_r)/\\omega_j`;
+- each target ``i`` (synapse ``k``, weight :math:`w_k`): the pre-pulse phase
+  :math:`u = \\phi_{th} - \\omega_i (T_i - t_s)` jumps to :math:`g(u; c_k)`, with
+  :math:`c_k = w_k/\\sqrt{I_i}` (theta) or :math:`c_k = -w_k/(1 + I_i)` (LIF), and
+  :math:`T_i \\leftarrow t_s + (\\phi_{th} - g(u; c_k))/\\omega_i`.
+
+Adjoint sweep
+-------------
+With :math:`\\bar T_i = \\partial L/\\partial T_i` and :math:`d = g'(u)`, a spike is
+undone target by target (reverse order), then the reset, then :math:`t_s = T_j`:
+
+.. math::
+
+    \\bar T_i^{old} = d\\,\\bar T_i, \\qquad
+    \\bar t_s \\mathrel{+}= (1 - d)\\,\\bar T_i, \\qquad
+    \\bar c_k = -\\bar T_i\\,\\frac{\\partial g/\\partial c}{\\omega_i}, \\qquad
+    \\bar\\omega_i \\mathrel{+}= \\bar T_i \\Big[\\frac{d (\\phi_{th} - u)
+    - (\\phi_{th} - g)}{\\omega_i^2} - \\frac{\\partial g/\\partial\\omega}{\\omega_i}\\Big],
+
+    \\bar t_s \\mathrel{+}= \\bar T_j, \\qquad
+    \\bar\\omega_j \\mathrel{-}= \\bar T_j (\\phi_{th} - \\phi_r)/\\omega_j^2, \\qquad
+    \\bar T_j^{old} = \\bar t_s,
+
+where :math:`\\bar t_s` starts at :math:`\\partial L/\\partial t_s` (spike-time and
+readout losses). Neurons the spike does not touch keep their adjoint. This is the
+transposed single-spike Jacobian of Monteforte & Wolf (2010) written on keys: in phase
+variables, :math:`\\bar\\phi = -\\bar T/\\omega`, it is the recursion
+:math:`a_{s-1} = D_s^T a_s - (\\partial L/\\partial t_s)\\, e_{j}/\\omega_j`. The sum
+:math:`\\sum_i \\bar T_i` is conserved between loss injections (the time-shift
+direction). Weight, drive and coupling gradients follow by the chain rule through
+:math:`c_k`, :math:`\\omega_i(I_i)`, the pulse scale and the initial state.
+
+Pre-pulse phases, memory and cost
+---------------------------------
+The reverse sweep needs every pre-pulse phase ``u``. They are recomputed, not
+inverted: the forward pass is the engine's `SparsePropNetwork.run` in segments of
+``checkpoint_every`` spikes (default ``max(N, 64)``), and the phases at each segment
+start are kept (a checkpoint, N floats). The backward pass takes the segments last to
+first; each is *replayed* from its checkpoint along the recorded spike order (no heap:
+O(K) per spike), storing its K pre-pulse phases per spike, then swept backwards. The
+replay's spike times are compared with the engine's (a `RuntimeError` if they differ
+by more than ``1e-9`` relative: a tie or rounding changed the order), and starting each
+segment from the engine's state keeps rounding differences from growing in chaotic
+networks. Memory: 12 bytes per spike (index and time) plus ``8 N`` bytes per checkpoint
+(about 8 bytes per spike at the default interval) plus ``8 K M`` bytes for the
+pre-pulse phases of one segment of ``M`` spikes, never N or K floats per spike of the
+run. Work: the engine run, one replay and one sweep, about twice the forward cost.
+
+Chaos and truncation
+--------------------
+In a chaotic network the adjoint grows backwards like :math:`e^{\\lambda_1 (T - t)}`
+(cf. Engelken 2023, NeurIPS, "Gradient flossing"); `gradient_growth` measures that
+rate next to :math:`\\lambda_1` from `lyapunov_spectrum`. ``window`` or
+``window_spikes`` truncate the sweep to the last seconds or spikes of the run (the
+state at the window start is then held fixed, and loss terms on earlier spike times
+are dropped).
+
+Scope
+-----
+Theta and LIF networks, homogeneous (phase representation) or per-neuron drive,
+stored or memory-free graphs. Delays, refractoriness and tabulated models raise a
+ValueError. Extension point for input neurons: a pulse from an input neuron arrives at
+a fixed time, so its reverse step is that of a recurrent pulse without the
+:math:`\\bar t_s` terms (``(1 - d)\\bar T_i`` is dropped and the spike time carries no
+adjoint), and its weight gradient is accumulated like ``weights`` (see
+`_check_network`).
+
+References
+----------
+Engelken R. (2023) SparseProp: Efficient event-based simulation and training of sparse
+recurrent spiking neural networks. NeurIPS 36 (arXiv:2312.17216).
+Wunderlich T. C., Pehle C. (2021) Event-based backpropagation can compute exact
+gradients for spiking neural networks. Sci. Rep. 11:12829.
+Monteforte M., Wolf F. (2010) Dynamical entropy production in spiking neuron networks
+in the balanced state. Phys. Rev. Lett. 105:268104.
+Engelken R. (2023) Gradient flossing: improving gradient descent through dynamic
+control of Jacobians. NeurIPS 36.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from neurosrnn.sparseprop.engine import SparsePropNetwork, SparsePropState
+from neurosrnn.sparseprop.phase_models import (
+    THETA,
+    lif_ptc_coupling_derivative,
+    pulse_derivative,
+    pulse_phase,
+    theta_ptc_coupling_derivative,
+)
+from neurosrnn.units import seconds_array, to_seconds
+from neurosrnn.validation import check_int, int_array
+
+__all__ = [
+    "GradientResult",
+    "GradientGrowth",
+    "LeakyReadout",
+    "SpikeLoss",
+    "spike_gradients",
+    "gradient_growth",
+    "spike_time_loss",
+    "first_spike_cross_entropy",
+    "readout_mse",
+    "readout_cross_entropy",
+]
+
+#: Largest relative difference (to ``max(1, |t|)``, tau units) allowed between the
+#: replayed and the engine's spike times before the replay counts as diverged.
+REPLAY_TOLERANCE = 1e-9
+# an adjoint that grows by more than this over the sweep triggers a warning
+_GROWTH_WARNING = 1e8
+_PARAMETERS = ("weights", "coupling", "drive", "readout_weights", "initial_phases")
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@numba.njit(cache=True, inline="always")
+def _pulse_terms(code, u, weight, scale_i, omega_i, phase_threshold):
+    """``(g, g', dg/dc, dg/domega)`` of one pulse at pre-phase `u` (LIF clamp: all flat)."""
+    new_phase = pulse_phase(code, u, weight, scale_i, omega_i, phase_threshold)
+    if code == THETA:
+        c = weight * scale_i
+        return (
+            new_phase,
+            pulse_derivative(code, u, weight, scale_i, omega_i),
+            (theta_ptc_coupling_derivative(u, c)),
+            0.0,
+        )
+    if new_phase >= phase_threshold:  # the pulse crossed threshold: fires now
+        return phase_threshold, 0.0, 0.0, 0.0
+    c = -weight * scale_i
+    slope = pulse_derivative(code, u, weight, scale_i, omega_i)
+    return (
+        new_phase,
+        slope,
+        lif_ptc_coupling_derivative(u, c, omega_i),
+        (new_phase - u * slope) / omega_i,
+    )
+
+
+@numba.njit(cache=True)
+def _replay(
+    code,
+    omega,
+    scale,
+    phase_reset,
+    phase_threshold,
+    indptr,
+    indices,
+    weights,
+    keys,
+    spiker,
+    engine_times,
+    first,
+    last,
+    previous_time,
+    store,
+    pre_phase,
+    replay_times,
+):
+    """Replay spikes ``first .. last-1`` on `keys` (in place) along the recorded order.
+
+    Mirrors the engine's arithmetic in the time representation: the spike time is the
+    spiker's key (not earlier than the previous spike), the spiker is reset, then each
+    target in CSR order takes the PTC. With `store`, the pre-pulse phases go to
+    `pre_phase` (segment order) and the spike times to `replay_times[s - first]`.
+    Returns ``(largest relative time error, first spike index that failed or -1,
+    last spike time)``; a failure is a time off by more than `REPLAY_TOLERANCE` or a
+    target overdue (its key before the spike time: it should have fired first).
+    """
+    worst = 0.0
+    failed = -1
+    position = 0
+    t_previous = previous_time
+    span = phase_threshold - phase_reset
+    for s in range(first, last):
+        j = spiker[s]
+        t = keys[j]
+        if t < t_previous:
+            t = t_previous
+        reference = engine_times[s]
+        error = abs(t - reference) / max(1.0, abs(reference))
+        if error > worst:
+            worst = error
+        if error > 1e-9 and failed < 0:
+            failed = s
+        if store:
+            replay_times[s - first] = t
+        keys[j] = t + span / omega[j]
+        for k in range(indptr[j], indptr[j + 1]):
+            i = indices[k]
+            key = keys[i]
+            if key < t - 1e-9 * max(1.0, abs(t)) and failed < 0:
+                failed = s
+            u = phase_threshold - omega[i] * (key - t)
+            if code == THETA and u < phase_reset:
+                u = phase_reset
+            if store:
+                pre_phase[position] = u
+                position += 1
+            new_phase = pulse_phase(code, u, weights[k], scale[i], omega[i], phase_threshold)
+            keys[i] = t + (phase_threshold - new_phase) / omega[i]
+        t_previous = t
+    return worst, failed, t_previous
+
+
+@numba.njit(cache=True)
+def _reverse(
+    code,
+    omega,
+    scale,
+    phase_reset,
+    phase_threshold,
+    indptr,
+    indices,
+    weights,
+    spiker,
+    time_adjoint,
+    first,
+    last,
+    pre_phase,
+    key_adjoint,
+    weight_adjoint,
+    omega_adjoint,
+    scale_adjoint,
+):
+    """Sweep the adjoint back over spikes ``last-1 .. first`` (see the module docstring).
+
+    `pre_phase` holds the pre-pulse phases stored by `_replay` for this stretch;
+    `time_adjoint[s]` is dL/dt_s (tau units). Updates `key_adjoint` in place and adds to
+    the weight (dL/dw per synapse), omega and pulse-scale adjoints. Returns the largest
+    absolute key adjoint seen (for growth diagnostics).
+    """
+    sign = 1.0 if code == THETA else -1.0
+    span = phase_threshold - phase_reset
+    position = 0
+    for s in range(first, last):
+        j = spiker[s]
+        position += indptr[j + 1] - indptr[j]
+    largest = 0.0
+    for s in range(last - 1, first - 1, -1):
+        j = spiker[s]
+        time_bar = time_adjoint[s]
+        for k in range(indptr[j + 1] - 1, indptr[j] - 1, -1):
+            position -= 1
+            i = indices[k]
+            u = pre_phase[position]
+            w_i = omega[i]
+            new_phase, slope, dg_dc, dg_domega = _pulse_terms(
+                code, u, weights[k], scale[i], w_i, phase_threshold
+            )
+            bar = key_adjoint[i]
+            key_adjoint[i] = slope * bar
+            time_bar += (1.0 - slope) * bar
+            c_bar = -bar * dg_dc / w_i
+            weight_adjoint[k] += c_bar * sign * scale[i]
+            scale_adjoint[i] += c_bar * sign * weights[k]
+            omega_adjoint[i] += bar * (
+                (slope * (phase_threshold - u) - (phase_threshold - new_phase)) / (w_i * w_i)
+                - dg_domega / w_i
+            )
+        bar = key_adjoint[j]
+        time_bar += bar
+        omega_adjoint[j] -= bar * span / (omega[j] * omega[j])
+        key_adjoint[j] = time_bar
+        if abs(time_bar) > largest:
+            largest = abs(time_bar)
+    return largest
+
+
+# --------------------------------------------------------------------------- readout
+
+
+class LeakyReadout:
+    """A non-spiking leaky readout of chosen neurons, an exact function of spike times.
+
+    .. math::
+
+        r_c(t) = \\sum_{s:\\, j(s) \\in \\text{neurons},\\, t_s \\le t}
+        W_{c, j(s)}\\, e^{-(t - t_s)/\\tau_r}
+
+    Parameters
+    ----------
+    neurons : array of int, shape (n_in,)
+        Neurons read out (distinct, in [0, N)).
+    weights : array of float, shape (n_out, n_in)
+        Readout weights :math:`W` (a 1-D array is one output).
+    tau : float or brian2 time quantity
+        Decay time :math:`\\tau_r` (seconds if a float), > 0.
+
+    Examples
+    --------
+    >>> readout = LeakyReadout([0, 1], [[1.0, -1.0]], tau=0.02)
+    >>> readout.values([0, 1, 0], [0.0, 0.01, 0.02], [0.02]).round(4)
+    array([[0.7613]])
+    """
+
+    def __init__(self, neurons, weights, tau):
+        neurons = int_array(neurons, "readout neurons", minimum=0)
+        if np.unique(neurons).size != neurons.size:
+            raise ValueError("readout neurons must be distinct")
+        weights = np.array(weights, dtype=float)
+        if weights.ndim == 1:
+            weights = weights[None, :]
+        if weights.ndim != 2 or weights.shape[1] != neurons.size:
+            raise ValueError(
+                f"readout weights must have shape (n_out, {neurons.size}) (one column per "
+                f"readout neuron), got {weights.shape}"
+            )
+        if not np.all(np.isfinite(weights)):
+            raise ValueError("readout weights must be finite")
+        self.neurons = neurons
+        self.weights = weights
+        self.tau = to_seconds(tau, "readout tau", positive=True)
+
+    def __repr__(self):
+        return (
+            f"<LeakyReadout {self.weights.shape[0]} outputs of {self.neurons.size} neurons, "
+            f"tau={self.tau:g} s>"
+        )
+
+    @property
+    def n_outputs(self):
+        """Number of readout channels."""
+        return self.weights.shape[0]
+
+    def _kernels(self, indices, times, at):
+        """Column of each readout spike, its time, and the kernel matrix (len(at), n_spikes)."""
+        column_of = {int(n): c for c, n in enumerate(self.neurons)}
+        indices = np.asarray(indices)
+        mask = np.isin(indices, self.neurons)
+        columns = np.array([column_of[int(n)] for n in indices[mask]], dtype=np.int64)
+        spike_times = np.asarray(times, dtype=float)[mask]
+        lag = np.asarray(at, dtype=float)[:, None] - spike_times[None, :]
+        kernel = np.where(lag >= 0, np.exp(-np.maximum(lag, 0.0) / self.tau), 0.0)
+        return mask, columns, kernel
+
+    def values(self, indices, times, at):
+        """Readout :math:`r_c(t)` at times `at` (s): an array of shape (len(at), n_outputs)."""
+        at = np.atleast_1d(seconds_array(at, "readout times"))
+        _, columns, kernel = self._kernels(indices, times, at)
+        return kernel @ self.weights[:, columns].T
+
+    def _backward(self, indices, times, at, readout_bar):
+        """dL/dt per spike (s) and dL/dW from dL/dr (shape (len(at), n_outputs))."""
+        mask, columns, kernel = self._kernels(indices, times, at)
+        time_bar = np.zeros(np.size(times))
+        # dr_c(t_m)/dt_s = W[c, j(s)] kernel / tau
+        per_spike = readout_bar @ self.weights[:, columns]  # (n_times, n_spikes)
+        time_bar[mask] = np.sum(per_spike * kernel, axis=0) / self.tau
+        weight_bar = np.zeros_like(self.weights)
+        summed = readout_bar.T @ kernel  # (n_out, n_spikes)
+        np.add.at(weight_bar.T, columns, summed.T)
+        return time_bar, weight_bar
+
+
+# --------------------------------------------------------------------------- losses
+
+
+class SpikeLoss:
+    """A differentiable loss on spike times and readout values.
+
+    A loss is a plain function ``function(indices, times, readout) -> (value,
+    d_times, d_readout)``: `indices` and `times` (s) are the spikes of the run in time
+    order, `readout` the readout values at `readout_times` (shape ``(n_times,
+    n_outputs)``) or None; it returns the loss, dL/dt per spike (1/s) and dL/dr (same
+    shape as `readout`, or None). That gradient is all the adjoint sweep needs.
+    Losses add (``loss_a + loss_b``) and scale (``0.5 * loss``).
+
+    Parameters
+    ----------
+    function : callable
+    readout_times : array of float, optional
+        Times (s) at which the loss reads the readout (needs ``readout=`` in
+        `spike_gradients`).
+    neurons : array of int, optional
+        Neurons whose spikes the loss reads (checked against N before any work).
+    name : str
+
+    Examples
+    --------
+    >>> loss = spike_time_loss([0], [0.01]) + 0.5 * readout_mse([0.02], [[1.0]])
+    >>> loss.readout_times
+    array([0.02])
+    """
+
+    def __init__(self, function, *, readout_times=None, neurons=None, name="loss"):
+        if not callable(function):
+            raise ValueError(f"function must be callable, got {type(function).__name__}")
+        self.function = function
+        self.readout_times = (
+            None if readout_times is None else np.atleast_1d(seconds_array(readout_times, "times"))
+        )
+        if self.readout_times is not None and not np.all(np.isfinite(self.readout_times)):
+            raise ValueError("readout times must be finite")
+        self.neurons = np.zeros(0, dtype=np.int64) if neurons is None else np.asarray(neurons)
+        self.name = name
+
+    def __repr__(self):
+        return f"<SpikeLoss {self.name}>"
+
+    def __call__(self, indices, times, readout=None):
+        return self.function(indices, times, readout)
+
+    def __add__(self, other):
+        if not isinstance(other, SpikeLoss):
+            return NotImplemented
+        return _sum_of([(1.0, self), (1.0, other)])
+
+    def __mul__(self, factor):
+        if isinstance(factor, bool) or not isinstance(factor, int | float | np.floating):
+            return NotImplemented
+        return _sum_of([(float(factor), self)])
+
+    __rmul__ = __mul__
+
+
+def _sum_of(terms):
+    """The SpikeLoss ``sum(factor * loss)``: readout times concatenated, split per term."""
+    sizes = [0 if loss.readout_times is None else loss.readout_times.size for _, loss in terms]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    has_readout = any(size > 0 for size in sizes)
+
+    def function(indices, times, readout):
+        value = 0.0
+        time_bar = np.zeros(np.size(times))
+        readout_bar = None if readout is None else np.zeros_like(readout)
+        for (factor, loss), start, stop in zip(terms, offsets[:-1], offsets[1:], strict=True):
+            part = None if loss.readout_times is None else readout[start:stop]
+            v, dt, dr = loss(indices, times, part)
+            value += factor * v
+            time_bar += factor * dt
+            if dr is not None:
+                readout_bar[start:stop] += factor * dr
+        return value, time_bar, readout_bar
+
+    readout_times = (
+        np.concatenate([loss.readout_times for _, loss in terms if loss.readout_times is not None])
+        if has_readout
+        else None
+    )
+    neurons = np.concatenate([np.asarray(loss.neurons).ravel() for _, loss in terms])
+    name = " + ".join(f"{factor:g}*{loss.name}" for factor, loss in terms)
+    return SpikeLoss(function, readout_times=readout_times, neurons=neurons, name=name)
+
+
+def _nth_spikes(indices, neurons):
+    """Index (into the spike list) of the n-th spike of each entry of `neurons`.
+
+    The n-th occurrence of a neuron in `neurons` means its n-th spike (n from 0).
+    Raises ValueError when a neuron has too few spikes.
+    """
+    indices = np.asarray(indices)
+    where = np.empty(len(neurons), dtype=np.int64)
+    seen = {}
+    for m, n in enumerate(neurons):
+        occurrence = seen.get(int(n), 0)
+        spikes = np.flatnonzero(indices == n)
+        if occurrence >= spikes.size:
+            raise ValueError(
+                f"the loss needs spike {occurrence + 1} of neuron {int(n)}, but it fired "
+                f"{spikes.size} time(s) in the run: run longer or change the targets"
+            )
+        where[m] = spikes[occurrence]
+        seen[int(n)] = occurrence + 1
+    return where
+
+
+def spike_time_loss(neurons, targets):
+    """Squared error of chosen spike times, :math:`L = \\tfrac12\\sum_m (t_m - t^*_m)^2`.
+
+    Parameters
+    ----------
+    neurons : array of int
+        The neuron of each target; the n-th occurrence of a neuron refers to its n-th
+        spike in the run.
+    targets : array of float or brian2 time quantity
+        Target times :math:`t^*_m` (seconds if floats).
+
+    Returns
+    -------
+    SpikeLoss
+        Value in s^2; raises ValueError at evaluation if a neuron fired too few times.
+
+    Examples
+    --------
+    >>> loss = spike_time_loss([2, 2], [0.01, 0.03])
+    >>> round(loss([2, 0, 2], [0.012, 0.02, 0.029])[0], 12)
+    2.5e-06
+    """
+    neurons = int_array(neurons, "neurons", minimum=0)
+    targets = np.atleast_1d(seconds_array(targets, "targets"))
+    if targets.shape != neurons.shape:
+        raise ValueError(
+            f"targets must have one time per entry of neurons ({neurons.size}), got "
+            f"shape {targets.shape}"
+        )
+
+    def function(indices, times, readout):
+        where = _nth_spikes(indices, neurons)
+        error = np.asarray(times, dtype=float)[where] - targets
+        time_bar = np.zeros(np.size(times))
+        np.add.at(time_bar, where, error)
+        return 0.5 * float(error @ error), time_bar, None
+
+    return SpikeLoss(function, neurons=neurons, name="spike_time_loss")
+
+
+def first_spike_cross_entropy(output_neurons, label, tau):
+    """Time-to-first-spike cross-entropy over output neurons.
+
+    With :math:`t_c` the first spike of output neuron ``c`` in the run,
+
+    .. math:: L = -\\ln \\frac{e^{-t_{y}/\\tau_s}}{\\sum_c e^{-t_c/\\tau_s}},
+
+    so the label neuron ``y`` should fire first (Mostafa 2018; Göltz et al. 2021).
+    An output without a spike counts as :math:`t_c = \\infty` (weight 0, no gradient);
+    the label neuron must fire.
+
+    Parameters
+    ----------
+    output_neurons : array of int
+    label : int
+        Index into `output_neurons` of the correct class.
+    tau : float or brian2 time quantity
+        Softmax temperature :math:`\\tau_s` (seconds if a float), > 0.
+
+    Returns
+    -------
+    SpikeLoss
+
+    Examples
+    --------
+    >>> loss = first_spike_cross_entropy([0, 1], 0, tau=0.01)
+    >>> round(loss([1, 0], [0.01, 0.02])[0], 4)
+    1.3133
+    """
+    output_neurons = int_array(output_neurons, "output_neurons", minimum=0)
+    label = check_int(label, "label", minimum=0, maximum=output_neurons.size - 1)
+    tau = to_seconds(tau, "tau", positive=True)
+
+    def function(indices, times, readout):
+        indices = np.asarray(indices)
+        times = np.asarray(times, dtype=float)
+        first = np.full(output_neurons.size, -1, dtype=np.int64)
+        for c, n in enumerate(output_neurons):
+            hits = np.flatnonzero(indices == n)
+            if hits.size:
+                first[c] = hits[0]
+        if first[label] < 0:
+            raise ValueError(
+                f"the label neuron {int(output_neurons[label])} did not fire in the run: the "
+                "first-spike cross-entropy is infinite"
+            )
+        fired = first >= 0
+        logits = np.full(output_neurons.size, -np.inf)
+        logits[fired] = -times[first[fired]] / tau
+        top = logits.max()
+        weights = np.exp(logits - top)
+        probabilities = weights / weights.sum()
+        value = float(-(logits[label] - top - math.log(weights.sum())))
+        time_bar = np.zeros(times.size)
+        one_hot = np.zeros(output_neurons.size)
+        one_hot[label] = 1.0
+        gradient = (one_hot - probabilities) / tau
+        time_bar[first[fired]] += gradient[fired]
+        return value, time_bar, None
+
+    return SpikeLoss(function, neurons=output_neurons, name="first_spike_cross_entropy")
+
+
+def readout_mse(times, targets):
+    """Mean squared error of the readout, :math:`L = \\mathrm{mean}_{m,c} (r_c(t_m) - y_{mc})^2`.
+
+    Parameters
+    ----------
+    times : array of float or brian2 time quantity, shape (n_times,)
+        Absolute times (s) at which the readout is compared.
+    targets : array of float, shape (n_times, n_outputs)
+
+    Returns
+    -------
+    SpikeLoss
+
+    Examples
+    --------
+    >>> loss = readout_mse([0.01, 0.02], [[0.0], [1.0]])
+    >>> loss([], [], np.array([[0.0], [0.0]]))[0]
+    0.5
+    """
+    times = np.atleast_1d(seconds_array(times, "times"))
+    targets = np.array(targets, dtype=float)
+    if targets.ndim == 1:
+        targets = targets[:, None]
+    if targets.shape[0] != times.size or not np.all(np.isfinite(targets)):
+        raise ValueError(
+            f"targets must be finite with one row per readout time ({times.size}), got "
+            f"shape {targets.shape}"
+        )
+
+    def function(indices, spike_times, readout):
+        if readout.shape != targets.shape:
+            raise ValueError(
+                f"readout_mse targets have shape {targets.shape}, the readout gives "
+                f"{readout.shape} (times, outputs)"
+            )
+        error = readout - targets
+        return float(np.mean(error**2)), np.zeros(np.size(spike_times)), 2 * error / error.size
+
+    return SpikeLoss(function, readout_times=times, name="readout_mse")
+
+
+def readout_cross_entropy(times, labels):
+    """Cross-entropy of the softmax of the readout at given times.
+
+    .. math:: L = \\frac{1}{M}\\sum_m -\\ln \\mathrm{softmax}(r(t_m))_{y_m}
+
+    Parameters
+    ----------
+    times : array of float or brian2 time quantity, shape (M,)
+    labels : array of int, shape (M,)
+        Correct output channel at each time.
+
+    Returns
+    -------
+    SpikeLoss
+
+    Examples
+    --------
+    >>> loss = readout_cross_entropy([0.01], [1])
+    >>> round(loss([], [], np.array([[0.0, 0.0]]))[0], 4)
+    0.6931
+    """
+    times = np.atleast_1d(seconds_array(times, "times"))
+    labels = int_array(labels, "labels", minimum=0)
+    if labels.shape != times.shape:
+        raise ValueError(f"labels must have one entry per time ({times.size}), got {labels.shape}")
+
+    def function(indices, spike_times, readout):
+        if labels.max(initial=0) >= readout.shape[1]:
+            raise ValueError(f"labels must be < the number of readout outputs ({readout.shape[1]})")
+        shifted = readout - readout.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(shifted).sum(axis=1))
+        rows = np.arange(times.size)
+        value = float(np.mean(log_norm - shifted[rows, labels]))
+        probabilities = np.exp(shifted - log_norm[:, None])
+        probabilities[rows, labels] -= 1.0
+        return value, np.zeros(np.size(spike_times)), probabilities / times.size
+
+    return SpikeLoss(function, readout_times=times, name="readout_cross_entropy")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(repr=False)
+class GradientResult:
+    """Loss and exact gradients of one `spike_gradients` call.
+
+    Attributes
+    ----------
+    loss : float
+    weights : ndarray, shape (n_synapses,) or None
+        dL/dw per synapse, in the CSR order of ``network.weighted_connectivity()``.
+    coupling : float or None
+        dL/dgamma for a global gain :math:`\\gamma` on all weights (:math:`w \\to
+        \\gamma w`, at :math:`\\gamma = 1`): :math:`\\sum_k w_k\\, \\partial L/\\partial
+        w_k`. For the balanced network (:math:`w = -J_0/\\sqrt K`) that is
+        :math:`J_0\\, \\partial L/\\partial J_0`.
+    drive : ndarray, shape (N,) or None
+        dL/dI_i per neuron, with the model-form state (theta angle or LIF voltage) at
+        the start of the swept window held fixed; its sum is the gradient for one
+        global drive.
+    readout_weights : ndarray, shape (n_out, n_in) or None
+    initial_phases : ndarray, shape (N,) or None
+        dL/dphi at the start of the swept window.
+    spike_indices, spike_times : ndarray
+        The spikes of the run (times in s).
+    state : SparsePropState
+        Final state of the run.
+    window_start : int
+        First spike of the swept window (0 without truncation).
+    replay_error : float
+        Largest relative difference between replayed and engine spike times.
+    adjoint_growth : float
+        Largest key adjoint met in the sweep over the largest injected one.
+    memory_bytes : int
+        Peak memory held for the gradient (spikes, checkpoints, one segment).
+    """
+
+    loss: float
+    weights: np.ndarray | None
+    coupling: float | None
+    drive: np.ndarray | None
+    readout_weights: np.ndarray | None
+    initial_phases: np.ndarray | None
+    spike_indices: np.ndarray
+    spike_times: np.ndarray
+    state: SparsePropState
+    window_start: int
+    replay_error: float
+    adjoint_growth: float
+    memory_bytes: int
+
+    def __repr__(self):
+        parts = [
+            name
+            for name in ("weights", "coupling", "drive", "readout_weights", "initial_phases")
+            if getattr(self, name) is not None
+        ]
+        return (
+            f"<GradientResult loss={self.loss:.6g}, {self.spike_indices.size} spikes "
+            f"(adjoint over spikes {self.window_start}..{self.spike_indices.size - 1}), "
+            f"gradients: {', '.join(parts)}; {self.memory_bytes / 1e6:.3g} MB>"
+        )
+
+    @property
+    def spikes(self):
+        """``(spike_indices, spike_times)``."""
+        return self.spike_indices, self.spike_times
+
+
+@dataclass(frozen=True)
+class GradientGrowth:
+    """Growth rate of the adjoint norm against the largest Lyapunov exponent.
+
+    Attributes
+    ----------
+    growth_rate : float
+        :math:`\\frac{1}{T}\\ln(\\|\\bar T(0)\\| / \\|\\bar T(T)\\|)` in 1/s, averaged
+        after the backward transient (renormalised every segment).
+    lambda1 : float or None
+        Largest exponent of `lyapunov_spectrum` on the same trajectory (1/s).
+    duration : float
+        Time averaged over (s).
+    """
+
+    growth_rate: float
+    lambda1: float | None
+    duration: float
+
+    def __iter__(self):
+        return iter((self.growth_rate, self.lambda1))
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def _check_network(network):
+    """Raise ValueError for what the adjoint does not support (before any work)."""
+    if not isinstance(network, SparsePropNetwork):
+        raise ValueError(f"network must be a SparsePropNetwork, got {type(network).__name__}")
+    unsupported = []
+    if network.tables:
+        unsupported.append("tabulated models (PhaseTable)")
+    if network.delay is not None:
+        unsupported.append("synaptic delays")
+    if network.refractory is not None:
+        unsupported.append("refractory periods")
+    # extension point: networks with input neurons (fixed-time pulses) are refused until
+    # their reverse step (no spike-time adjoint, input-weight gradients) is wired in
+    if getattr(network, "n_inputs", 0) or getattr(network, "input_connectivity", None) is not None:
+        unsupported.append("input neurons")
+    if unsupported:
+        raise ValueError(
+            "spike_gradients supports theta and LIF networks without delays, refractoriness "
+            f"or input neurons; this network has {', '.join(unsupported)}"
+        )
+
+
+class _Problem:
+    """The network's arrays in the form the kernels read (a memory-free graph is stored)."""
+
+    def __init__(self, network):
+        self.network = network
+        graph = network.weighted_connectivity()
+        self.indptr = graph.indptr.astype(np.int64)
+        self.indices = graph.indices.astype(np.int32)
+        self.weights = graph.weights.astype(float)
+        self.omega = np.asarray(network.omega, dtype=float)
+        self.scale = np.asarray(network.scale, dtype=float)
+        self.drive = np.asarray(network.drive, dtype=float)
+        model = network.model
+        self.code = model.code
+        self.phase_reset = float(model.phase_reset)
+        self.phase_threshold = float(model.phase_threshold)
+        self.tau = network.tau
+        self.max_row = int(np.max(np.diff(self.indptr))) if network.N else 0
+
+    def keys(self, network_state, origin):
+        """Keys (tau units, relative to `origin`) of an engine state."""
+        phases = self.network.phases(network_state)
+        return (network_state.time - origin) + (self.phase_threshold - phases) / self.omega
+
+    def replay(self, keys, spiker, times, first, last, previous, store, pre_phase, replay_times):
+        return _replay(
+            self.code, self.omega, self.scale, self.phase_reset, self.phase_threshold,
+            self.indptr, self.indices, self.weights, keys, spiker, times, first, last,
+            previous, store, pre_phase, replay_times,
+        )  # fmt: skip
+
+    def reverse(self, spiker, time_bar, first, last, pre_phase, adjoints):
+        return _reverse(
+            self.code, self.omega, self.scale, self.phase_reset, self.phase_threshold,
+            self.indptr, self.indices, self.weights, spiker, time_bar, first,
+            last, pre_phase, *adjoints,
+        )  # fmt: skip
+
+    def drive_derivatives(self):
+        """``(domega/dI, dscale/dI)`` per neuron."""
+        drive = self.drive
+        if self.code == THETA:
+            return 1.0 / np.sqrt(drive), -0.5 * drive**-1.5
+        return self.omega**2 / (drive * (1.0 + drive)), -1.0 / (1.0 + drive) ** 2
+
+    def phase_drive_derivative(self, phases):
+        """d phi/dI at a fixed model-form state (theta angle or LIF voltage)."""
+        drive = self.drive
+        if self.code == THETA:
+            ratio = np.tan(0.5 * phases)  # = tan(theta/2)/sqrt(I)
+            return -ratio / (drive * (1.0 + ratio**2))
+        mu = 1.0 + drive
+        voltage = mu * -np.expm1(-phases / self.omega)
+        domega = self.omega**2 / (drive * mu)
+        return phases * domega / self.omega - self.omega * voltage / (mu * (mu - voltage))
+
+
+@dataclass
+class _Forward:
+    """The recorded run: spikes, checkpoints (spike index, keys) and the final state."""
+
+    indices: np.ndarray
+    times: np.ndarray  # seconds
+    checkpoints: list
+    state: SparsePropState
+    origin: float  # tau units
+    stop_time: float  # seconds
+
+
+def _forward(problem, network, state, n_spikes, duration, every):
+    """Run the engine in segments of `every` spikes, keeping each segment's start keys."""
+    origin = state.time
+    stop_seconds = None if duration is None else state.time_seconds + duration
+    remaining = n_spikes
+    checkpoints, pieces_i, pieces_t = [], [], []
+    done = 0
+    current = state
+    while True:
+        count = every if remaining is None else min(every, remaining)
+        if count == 0:
+            break
+        left = None if stop_seconds is None else max(stop_seconds - current.time_seconds, 0.0)
+        keys = problem.keys(current, origin)
+        result = network.run(
+            current, n_spikes=count, duration=left, record_spikes=True, progress=False
+        )
+        if result.n_spikes:
+            checkpoints.append((done, keys))
+            pieces_i.append(result.spike_indices)
+            pieces_t.append(result.spike_times)
+        done += result.n_spikes
+        if remaining is not None:
+            remaining -= result.n_spikes
+        current = result.state
+        if result.n_spikes < count or result.interrupted:
+            break
+    indices = np.concatenate(pieces_i) if pieces_i else np.zeros(0, dtype=np.int32)
+    times = np.concatenate(pieces_t) if pieces_t else np.zeros(0)
+    stop = current.time_seconds if stop_seconds is None else stop_seconds
+    return _Forward(indices, times, checkpoints, current, origin, stop)
+
+
+def _checked_parameters(parameters, readout):
+    if parameters is None:
+        parameters = tuple(p for p in _PARAMETERS if p != "readout_weights" or readout)
+    if isinstance(parameters, str):
+        parameters = (parameters,)
+    parameters = tuple(parameters)
+    for name in parameters:
+        if name == "input_weights":
+            raise ValueError(
+                "parameters: 'input_weights' needs input neurons, which this network (and "
+                "the gradient code for now) does not have"
+            )
+        if name not in _PARAMETERS:
+            raise ValueError(f"parameters must be a subset of {_PARAMETERS}, got {name!r}")
+        if name == "readout_weights" and readout is None:
+            raise ValueError("parameters: 'readout_weights' needs readout=LeakyReadout(...)")
+    return parameters
+
+
+def _checked_loss(loss, readout, N, state):
+    if not isinstance(loss, SpikeLoss):
+        raise ValueError(
+            f"loss must be a SpikeLoss (spike_time_loss, first_spike_cross_entropy, "
+            f"readout_mse, readout_cross_entropy, or their sums), got {type(loss).__name__}"
+        )
+    neurons = np.asarray(loss.neurons)
+    if neurons.size and (neurons.min() < 0 or neurons.max() >= N):
+        raise ValueError(
+            f"the loss reads neuron(s) {sorted(set(neurons[(neurons < 0) | (neurons >= N)]))} "
+            f"outside the network's [0, {N})"
+        )
+    if loss.readout_times is not None:
+        if readout is None:
+            raise ValueError(f"the loss {loss.name} reads a readout: give readout=LeakyReadout")
+        if np.any(loss.readout_times < state.time_seconds):
+            raise ValueError(
+                f"readout times must not lie before the state's time {state.time_seconds!r} s"
+            )
+    if readout is not None:
+        if not isinstance(readout, LeakyReadout):
+            raise ValueError(f"readout must be a LeakyReadout, got {type(readout).__name__}")
+        if readout.neurons.max(initial=0) >= N:
+            raise ValueError(f"readout neurons must lie in [0, {N})")
+
+
+def _checked_window(window, window_spikes, n_spikes, duration):
+    if window is not None and window_spikes is not None:
+        raise ValueError("give window (seconds) or window_spikes, not both")
+    if window is not None:
+        window = to_seconds(window, "window", positive=True)
+        if duration is not None and window > duration:
+            raise ValueError(f"window ({window!r} s) is longer than the run ({duration!r} s)")
+        if duration is None:
+            raise ValueError("window (seconds) needs a run given by duration; use window_spikes")
+    if window_spikes is not None:
+        window_spikes = check_int(window_spikes, "window_spikes", minimum=1)
+        if n_spikes is not None and window_spikes > n_spikes:
+            raise ValueError(
+                f"window_spikes ({window_spikes}) is longer than the run (n_spikes={n_spikes})"
+            )
+    return window, window_spikes
+
+
+def spike_gradients(
+    network,
+    state,
+    *,
+    loss,
+    n_spikes=None,
+    duration=None,
+    readout=None,
+    parameters=None,
+    window=None,
+    window_spikes=None,
+    checkpoint_every=None,
+    lyapunov_exponent=None,
+):
+    """Exact gradients of a spike-time loss by an adjoint sweep over the recorded spikes.
+
+    The run is the engine's `SparsePropNetwork.run` from `state`; the gradient is that of
+    the loss of its spikes (and of `readout`) with respect to every recurrent weight,
+    the drive of every neuron, the global coupling gain, the readout weights and the
+    initial phases, exact wherever the spike order is locally constant (see the module
+    docstring for the recursion, memory and cost).
+
+    Parameters
+    ----------
+    network : SparsePropNetwork
+        Theta or LIF, homogeneous or per-neuron drive, stored or memory-free graph; no
+        delays, refractoriness or tabulated models.
+    state : SparsePropState
+        Start state (its model-form state is held fixed when the drive changes).
+    loss : SpikeLoss
+        E.g. ``spike_time_loss(...) + readout_mse(...)``.
+    n_spikes : int, optional
+    duration : float or brian2 time quantity, optional
+        Stop conditions, as for `SparsePropNetwork.run` (at least one).
+    readout : LeakyReadout, optional
+        Needed by readout losses.
+    parameters : sequence of str, optional
+        Subset of ``("weights", "coupling", "drive", "readout_weights",
+        "initial_phases")`` to return (default: all the setup has).
+    window : float or brian2 time quantity, optional
+        Truncate the adjoint to the spikes of the last `window` seconds (needs
+        `duration`).
+    window_spikes : int, optional
+        Truncate the adjoint to the last `window_spikes` spikes.
+    checkpoint_every : int, optional
+        Spikes per replay segment (default ``max(N, 64)``).
+    lyapunov_exponent : float, optional
+        :math:`\\lambda_1` (1/s) if known: an untruncated run with
+        :math:`e^{\\lambda_1 T} > 10^8` warns before the sweep.
+
+    Returns
+    -------
+    GradientResult
+
+    Raises
+    ------
+    ValueError
+        Unsupported network, a loss reading neurons outside the network or a readout
+        that is missing, unknown parameters, a window longer than the run.
+    RuntimeError
+        The replay of the recorded spikes does not reproduce the engine's times (an
+        order change by a tie or rounding).
+
+    Warns
+    -----
+    RuntimeWarning
+        Expected or measured adjoint growth above :math:`10^8` (chaos): use a window.
+
+    References
+    ----------
+    Wunderlich T. C., Pehle C. (2021) Sci. Rep. 11:12829; Engelken R. (2023)
+    arXiv:2312.17216.
+
+    Examples
+    --------
+    >>> from neurosrnn.sparseprop import balanced_network
+    >>> net = balanced_network(50, 5, model="lif", rate=5.0, memory_free=False)
+    >>> state = net.initial_state(seed=1)
+    >>> first = int(net.run(state, n_spikes=1).spike_indices[0])
+    >>> loss = spike_time_loss([first], [0.0])  # make its first spike earlier
+    >>> result = spike_gradients(net, state, loss=loss, n_spikes=200)
+    >>> result.weights.shape, result.drive.shape
+    ((250,), (50,))
+    """
+    _check_network(network)
+    if not isinstance(state, SparsePropState):
+        raise ValueError(f"state must be a SparsePropState, got {type(state).__name__}")
+    if duration is None and n_spikes is None:
+        raise ValueError("give a stop condition: n_spikes and/or duration")
+    if n_spikes is not None:
+        n_spikes = check_int(n_spikes, "n_spikes", minimum=1)
+    if duration is not None:
+        duration = to_seconds(duration, "duration", positive=True)
+    _checked_loss(loss, readout, network.N, state)
+    parameters = _checked_parameters(parameters, readout)
+    window, window_spikes = _checked_window(window, window_spikes, n_spikes, duration)
+    every = max(network.N, 64) if checkpoint_every is None else checkpoint_every
+    every = check_int(every, "checkpoint_every", minimum=1)
+    truncated = window is not None or window_spikes is not None
+    if lyapunov_exponent is not None and not truncated and duration is not None:
+        _warn_growth(float(lyapunov_exponent) * duration, "expected")
+
+    problem = _Problem(network)
+    forward = _forward(problem, network, state, n_spikes, duration, every)
+    S = forward.indices.size
+    if S == 0:
+        raise ValueError("the run has no spikes: nothing to differentiate")
+    if window_spikes is not None and window_spikes > S:
+        raise ValueError(f"window_spikes ({window_spikes}) is longer than the run ({S} spikes)")
+    start = _window_start(forward, window, window_spikes)
+    if lyapunov_exponent is not None and not truncated and duration is None:
+        _warn_growth(
+            float(lyapunov_exponent) * (forward.stop_time - state.time_seconds), "expected"
+        )
+
+    value, time_bar, readout_bar, readout_values = _evaluate_loss(loss, readout, forward)
+    readout_weight_bar = None
+    if readout is not None and readout_bar is not None:
+        extra, readout_weight_bar = readout._backward(
+            forward.indices, forward.times, loss.readout_times, readout_bar
+        )
+        time_bar = time_bar + extra
+    elif readout is not None:
+        readout_weight_bar = np.zeros_like(readout.weights)
+    time_bar_tau = time_bar * problem.tau
+    time_bar_tau[:start] = 0.0  # truncated: earlier spike times carry no adjoint
+
+    sweep = _sweep(problem, forward, time_bar_tau, start, np.zeros(network.N))
+    key_bar, weight_bar, omega_bar, scale_bar, start_keys, start_time, largest, error, memory = (
+        sweep
+    )
+    injected = float(np.max(np.abs(time_bar_tau))) if S else 0.0
+    growth = largest / injected if injected > 0 else 0.0
+    if not truncated:
+        _warn_growth(math.log(growth) if growth > 1 else 0.0, "measured")
+
+    phases = problem.phase_threshold - problem.omega * (start_keys - start_time)
+    phase_bar = -key_bar / problem.omega
+    omega_bar = omega_bar - key_bar * (problem.phase_threshold - phases) / problem.omega**2
+    domega, dscale = problem.drive_derivatives()
+    drive_bar = omega_bar * domega + scale_bar * dscale
+    drive_bar += phase_bar * problem.phase_drive_derivative(phases)
+    memory += forward.indices.nbytes + forward.times.nbytes
+    return GradientResult(
+        loss=value,
+        weights=weight_bar if "weights" in parameters else None,
+        coupling=float(weight_bar @ problem.weights) if "coupling" in parameters else None,
+        drive=drive_bar if "drive" in parameters else None,
+        readout_weights=readout_weight_bar if "readout_weights" in parameters else None,
+        initial_phases=phase_bar if "initial_phases" in parameters else None,
+        spike_indices=forward.indices,
+        spike_times=forward.times,
+        state=forward.state,
+        window_start=start,
+        replay_error=error,
+        adjoint_growth=growth,
+        memory_bytes=int(memory),
+    )
+
+
+def _warn_growth(log_factor, kind):
+    if log_factor > math.log(_GROWTH_WARNING):
+        warnings.warn(
+            f"{kind} growth of the adjoint over the run: a factor of about "
+            f"exp({log_factor:.3g}) = {math.exp(min(log_factor, 700)):.3g} (chaos, "
+            "exp(lambda1 T)); the gradient is dominated by the earliest spikes and is "
+            "exact only for vanishing parameter changes. Truncate with window= or "
+            "window_spikes=",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def _window_start(forward, window, window_spikes):
+    S = forward.indices.size
+    if window_spikes is not None:
+        return S - window_spikes
+    if window is not None:
+        return int(np.searchsorted(forward.times, forward.stop_time - window, side="left"))
+    return 0
+
+
+def _evaluate_loss(loss, readout, forward):
+    readout_values = None
+    if loss.readout_times is not None:
+        if np.any(loss.readout_times > forward.stop_time):
+            raise ValueError(
+                f"readout times must not lie after the end of the run ({forward.stop_time!r} s)"
+            )
+        readout_values = readout.values(forward.indices, forward.times, loss.readout_times)
+    value, time_bar, readout_bar = loss(forward.indices, forward.times, readout_values)
+    time_bar = np.asarray(time_bar, dtype=float)
+    if time_bar.shape != forward.times.shape:
+        raise ValueError(
+            f"the loss returned dL/dt of shape {time_bar.shape}, expected one per spike "
+            f"{forward.times.shape}"
+        )
+    return float(value), time_bar, readout_bar, readout_values
+
+
+def _sweep(problem, forward, time_bar_tau, start, key_bar, renormalize=False):
+    """Replay and sweep back segment by segment, from the last to the one holding `start`.
+
+    Returns the key adjoint at the window start, the parameter adjoints, the keys and the
+    time (tau units, relative) there, the largest adjoint, the replay error and the
+    memory of one segment's buffers. With `renormalize` (a list), the key adjoint is
+    rescaled to unit norm after every segment and ``(time, log norm)`` appended to it.
+    """
+    N = problem.omega.size
+    weight_bar = np.zeros(problem.weights.size)
+    omega_bar = np.zeros(N)
+    scale_bar = np.zeros(N)
+    adjoints = (key_bar, weight_bar, omega_bar, scale_bar)
+    spiker = forward.indices.astype(np.int64)
+    engine_times = forward.times / problem.tau - forward.origin
+    checkpoints = forward.checkpoints
+    ends = [c[0] for c in checkpoints[1:]] + [spiker.size]
+    largest = 0.0
+    worst = 0.0
+    buffer = np.empty(0)
+    start_keys = start_time = None
+    for (first, keys), last in zip(reversed(checkpoints), reversed(ends), strict=True):
+        if last <= start:
+            break
+        keys = keys.copy()
+        previous = engine_times[first - 1] if first > 0 else 0.0
+        begin = max(first, start)
+        if begin > first:
+            error, failed, previous = problem.replay(
+                keys, spiker, engine_times, first, begin, previous, False, buffer, buffer
+            )
+            _check_replay(failed, error, forward, problem)
+            worst = max(worst, error)
+        if begin == start:
+            start_keys = keys.copy()
+            start_time = previous
+        count = int(np.sum(np.diff(problem.indptr)[spiker[begin:last]]))
+        if buffer.size < count:
+            buffer = np.empty(count)
+        replay_times = np.empty(last - begin)
+        error, failed, _ = problem.replay(
+            keys, spiker, engine_times, begin, last, previous, True, buffer, replay_times
+        )
+        _check_replay(failed, error, forward, problem)
+        worst = max(worst, error)
+        peak = problem.reverse(spiker, time_bar_tau, begin, last, buffer, adjoints)
+        largest = max(largest, peak)
+        if renormalize is not False:
+            norm = float(np.linalg.norm(key_bar))
+            renormalize.append((replay_times[0], math.log(norm)))
+            key_bar /= norm
+    memory = buffer.nbytes + sum(c[1].nbytes for c in checkpoints)
+    return (
+        key_bar, weight_bar, omega_bar, scale_bar, start_keys, start_time, largest, worst,
+        memory,
+    )  # fmt: skip
+
+
+def _check_replay(failed, error, forward, problem):
+    if failed >= 0:
+        raise RuntimeError(
+            f"the replay of the recorded spikes diverged from the engine at spike {failed} "
+            f"(neuron {int(forward.indices[failed])}, t = {forward.times[failed]!r} s; "
+            f"largest relative time difference {error:.3g}): a tie or rounding changed the "
+            "spike order, so the gradient there is not defined. Use a smaller "
+            "checkpoint_every or perturb the state"
+        )
+
+
+def gradient_growth(
+    network,
+    state,
+    *,
+    n_spikes,
+    n_transient_spikes=None,
+    checkpoint_every=None,
+    seed=0,
+    lyapunov=True,
+):
+    """Backward growth rate of the adjoint norm, next to :math:`\\lambda_1`.
+
+    A random unit adjoint on the final keys is swept back over `n_spikes` spikes of the
+    engine run from `state` (no loss), renormalised after every segment;
+    the growth rate is the sum of the log norms over the time they span, after
+    discarding the last `n_transient_spikes` (the backward transient while the adjoint
+    aligns with the most unstable direction). In a chaotic network it equals the largest
+    Lyapunov exponent (the transposed Jacobian product has the same singular values),
+    which is why untruncated gradients grow like :math:`e^{\\lambda_1 T}` (Engelken
+    2023, "Gradient flossing").
+
+    Parameters
+    ----------
+    network : SparsePropNetwork
+    state : SparsePropState
+    n_spikes : int
+        Spikes of the run (the averaging window plus the transient).
+    n_transient_spikes : int, optional
+        Backward transient (default ``n_spikes // 5``).
+    checkpoint_every : int, optional
+        Spikes per segment (and renormalisation interval), default ``max(N, 64)``.
+    seed : int
+        Seed of the random final adjoint.
+    lyapunov : bool
+        Also compute :math:`\\lambda_1` with `lyapunov_spectrum` (``m = 2``) on the same
+        spikes from `state` (no burn-in, transient ``n_transient_spikes``).
+
+    Returns
+    -------
+    GradientGrowth
+        Unpacks as ``(growth_rate, lambda1)`` (1/s).
+
+    Examples
+    --------
+    >>> from neurosrnn.sparseprop import balanced_network
+    >>> net = balanced_network(100, 10, model="theta", rate=5.0, memory_free=False)
+    >>> rate, lambda1 = gradient_growth(net, net.initial_state(seed=1), n_spikes=5000)
+    ... # doctest: +SKIP
+    """
+    _check_network(network)
+    if not isinstance(state, SparsePropState):
+        raise ValueError(f"state must be a SparsePropState, got {type(state).__name__}")
+    n_spikes = check_int(n_spikes, "n_spikes", minimum=2)
+    transient = n_spikes // 5 if n_transient_spikes is None else n_transient_spikes
+    transient = check_int(transient, "n_transient_spikes", minimum=0, maximum=n_spikes - 1)
+    every = max(network.N, 64) if checkpoint_every is None else checkpoint_every
+    every = check_int(every, "checkpoint_every", minimum=1)
+    problem = _Problem(network)
+    forward = _forward(problem, network, state, n_spikes, None, every)
+    rng = np.random.default_rng(seed)
+    key_bar = rng.standard_normal(network.N)
+    key_bar -= key_bar.mean()  # no component along the conserved time-shift direction
+    key_bar /= np.linalg.norm(key_bar)
+    record = []
+    no_loss = np.zeros(forward.indices.size)
+    _sweep(problem, forward, no_loss, 0, key_bar, renormalize=record)
+    times = np.array([r[0] for r in record]) * problem.tau  # segment start times (s)
+    logs = np.array([r[1] for r in record])
+    end_time = (forward.times[-1] / problem.tau - forward.origin) * problem.tau
+    # the segments swept first (the latest) are the transient
+    starts = np.array([c[0] for c in forward.checkpoints])[::-1]
+    keep = starts < forward.indices.size - transient
+    keep[0] = False if keep.size > 1 else keep[0]
+    ends = np.concatenate([[end_time], times[:-1]])
+    duration = float(np.sum((ends - times)[keep]))
+    growth_rate = float(np.sum(logs[keep]) / duration)
+    lambda1 = None
+    if lyapunov:
+        from neurosrnn.sparseprop.lyapunov import lyapunov_spectrum
+
+        spectrum = lyapunov_spectrum(
+            network,
+            n_spikes=n_spikes - transient,
+            m=2,
+            state=state,
+            n_burn_in_spikes=0,
+            n_transient_spikes=transient,
+            progress=False,
+        )
+        lambda1 = float(spectrum.exponents[0])
+    return GradientGrowth(growth_rate, lambda1, duration)
