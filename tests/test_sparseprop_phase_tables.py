@@ -536,3 +536,121 @@ def test_bucket_lookup_picks_the_searchsorted_piece_at_every_break(which, reques
     assert_array_equal(kernel[0], table.phase_of(v))
     assert_array_equal(kernel[1], table.v_of(p))
     assert sum(array.nbytes for array in packed) < 4e6  # memory per table stays modest
+
+
+# --------------------------------------------------------------------------- per-weight maps
+
+
+@numba.njit
+def _pulses(tables, population, phases, weight):
+    out = np.empty(phases.shape[0])
+    for i in range(phases.shape[0]):
+        out[i] = table_pulse_phase(tables, population, phases[i], weight)
+    return out
+
+
+EIF_WEIGHTS = (-0.5, -0.1, 0.05, 0.3, 1.0)
+LIF_WEIGHTS = (-1.0, -0.1, 0.1, 0.5)
+
+
+def _phases(table, seed, n=3000):
+    rng = np.random.default_rng(seed)
+    phases = rng.uniform(table.phase_min - 0.05, 1.0, n)
+    phases[:300] = 1.0 - 10.0 ** -rng.uniform(1.0, 15.0, 300)  # close to the spike
+    return phases
+
+
+def test_per_weight_maps_match_two_step_path_and_closed_form(eif, lif):
+    tables = [eif, lif]
+    generic = kernel_tables(tables)
+    fast = kernel_tables(tables, weights=[*EIF_WEIGHTS, *LIF_WEIGHTS, -0.1])  # 8 distinct
+    assert numba.typeof(fast) == numba.typeof(generic) == numba.typeof(empty_kernel_tables())
+    assert len(fast[2]) > len(generic[2])  # the maps are stored
+    omega = 1.0 / np.log1p(1.0 / LIF_DRIVE)
+    for population, (table, weights) in enumerate(((eif, EIF_WEIGHTS), (lif, LIF_WEIGHTS))):
+        phases = _phases(table, seed=20 + population)
+        for weight in weights:
+            got = _pulses(fast, population, phases, weight)
+            two_step = _pulses(generic, population, phases, weight)
+            conditioning = 1.0 + table.ptc_derivative(np.maximum(phases, table.phase_min), weight)
+            # measured: <= 3e-15 below phase 1 - 1e-6; near the spike the two-step path's
+            # own error (1e-15 times f(v)/f(v + w)) dominates
+            assert_allclose(got, two_step, rtol=0, atol=1e-12)
+            assert np.all(np.abs(got - two_step) <= 1e-14 * np.minimum(conditioning, 1e3))
+            firing = two_step == 1.0
+            # "fires now" as the two-step path decides it (except where both are 1 - ulps)
+            assert np.sum(firing != (got == 1.0)) <= np.sum(phases > 1.0 - 1e-14)
+        assert clamp_count(fast) == clamp_count(generic) > 0
+    # the LIF table against the closed form: the maps add no error
+    phases = _phases(lif, seed=23)
+    for weight in LIF_WEIGHTS:
+        got = _pulses(fast, 1, phases, weight)
+        p = np.maximum(phases, lif.phase_min)
+        closed = np.array([lif_ptc(x, -weight / LIF_MU, omega) for x in p])
+        clamped = lif.v_of(p) + weight < lif.v_min
+        expected = np.where(clamped, lif.phase_min, np.minimum(closed, 1.0))
+        assert_allclose(got, expected, rtol=0, atol=1e-13)
+        assert_array_equal(got[closed >= 1.0], 1.0)
+
+
+def test_per_weight_maps_match_solve_ivp_and_mpmath(eif, eif_reference):
+    rng = np.random.default_rng(24)
+    fast = kernel_tables([eif], weights=EIF_WEIGHTS)
+    phases = rng.uniform(0.0, 1.0, 300)
+    v = eif_reference.v_at_phase(phases)
+    for weight in EIF_WEIGHTS:
+        expected = eif_reference.phase_at_v(v + weight)
+        # the two-step path passes the same bound (test_eif_ptc_matches_solve_ivp)
+        assert_allclose(_pulses(fast, 0, phases, weight), expected, rtol=0, atol=1e-11)
+    mpmath.mp.dps = 30
+    delta, drive, tau = (mpmath.mpf(x) for x in ("0.1", "0.1", "0.01"))
+
+    def time_between(a, b):
+        knots = [k for k in (EIF_MIN, -1, 0, 1, 2, 5, 10, 100, EIF_SPIKE) if a < k < b]
+        return mpmath.quad(lambda x: tau / (-x + delta * mpmath.exp(x / delta) + drive),
+                           [a, *knots, b])  # fmt: skip
+
+    period = time_between(EIF_RESET, EIF_SPIKE)
+    for phase, weight in zip(rng.uniform(0, 0.99, 4), (-0.5, -0.1, 0.3, 1.0), strict=True):
+        start = float(eif.v_of(phase))
+        target = mpmath.mpf(float(phase))
+        exact_v = mpmath.findroot(
+            lambda x, p=target: time_between(EIF_RESET, x) / period - p, start
+        )
+        exact = float(1 - time_between(exact_v + weight, EIF_SPIKE) / period)
+        conditioning = 1.0 + float(eif.ptc_derivative(phase, weight))
+        got = _pulses(fast, 0, np.array([phase]), weight)[0]
+        assert abs(got - exact) <= 1e-14 * conditioning
+
+
+def test_per_weight_maps_breaks_and_fallbacks(lif):
+    v_fire = 0.7  # a pulse of 0.3 fires from v >= 0.7: phase phi(0.7)
+    fast = kernel_tables([lif], weights=[0.3, -0.5])
+    generic = kernel_tables([lif])
+    fire_phase = float(lif.phase_of(v_fire))
+    around = fire_phase + np.array([-1e-9, -1e-13, 0.0, 1e-13, 1e-9])
+    assert_array_equal(
+        _pulses(fast, 0, around, 0.3) == 1.0, _pulses(generic, 0, around, 0.3) == 1.0
+    )
+    assert_array_equal(_pulses(fast, 0, around[3:], 0.3), 1.0)
+    # clamp break: v + w < v_min below phi(v_min + 0.5); counted as on the two-step path
+    clamp_phase = float(lif.phase_of(lif.v_min + 0.5))
+    around = clamp_phase + np.array([-1e-9, -1e-13, 1e-13, 1e-9])
+    assert_array_equal(_pulses(fast, 0, around, -0.5), _pulses(generic, 0, around, -0.5))
+    assert clamp_count(fast) == clamp_count(generic) == 2
+    assert fast[CLAMPS].dtype == np.int64 and fast[CLAMPS].shape == (1,)
+    # an unstored weight and phases outside the map take the two-step path: same bits
+    phases = np.array([lif.phase_min - 0.1, 0.2, 1.0, 1.5])
+    for weight in (0.3000000000000001, -0.2, 0.3, -0.5):
+        assert_array_equal(_pulses(fast, 0, phases[[0, 2, 3]], weight),
+                           _pulses(generic, 0, phases[[0, 2, 3]], weight))  # fmt: skip
+    assert _pulses(fast, 0, phases[1:2], -0.2)[0] == _pulses(generic, 0, phases[1:2], -0.2)[0]
+    # more than 8 distinct weights: ignored (no maps), the same data as without weights
+    # (the last double of the data is the clamp counter)
+    many = kernel_tables([lif], weights=np.linspace(-0.5, 0.5, 9))
+    assert_array_equal(many[2][:-1], generic[2][:-1])
+    assert_array_equal(kernel_tables([lif], weights=[])[2][:-1], generic[2][:-1])
+    with pytest.raises(ValueError, match="weights must be finite"):
+        kernel_tables([lif], weights=[0.1, np.nan])
+    with pytest.raises(ValueError, match="weights must be an array of real numbers"):
+        kernel_tables([lif], weights=["a"])

@@ -171,8 +171,19 @@ _N_SCALARS = 5
 # then where its left ends, rows, buckets and (forward map) slope rows start
 _ORIGIN, _SCALE, _LAST, _LEFT_START, _ROWS_START, _BUCKETS_START, _SLOPE_START = range(7)
 _V_MAP, _P_MAP = _N_SCALARS, _N_SCALARS + 7
+# after the two map headers: the number of per-weight PTC maps, their weights (up to
+# _MAX_WEIGHTS slots) and where their headers start
+_N_WEIGHTS = _P_MAP + 7
+_WEIGHTS = _N_WEIGHTS + 1
+#: At most this many distinct weights get their own PTC map (`kernel_tables`).
+_MAX_WEIGHTS = 8
+_WEIGHT_DIRECTORY = _WEIGHTS + _MAX_WEIGHTS
 #: Doubles per population header at the start of the data array.
-_HEADER = 20
+_HEADER = 32
+# a per-weight map's header: the lookup fields of a map header (_ORIGIN ... _BUCKETS_START),
+# then the phases where the map starts and ends and from which the PTC is exactly 1.0
+_W_LOW, _W_HIGH, _W_ONE = 6, 7, 8
+_W_HEADER = 9
 
 # positions in the kernel tuple (entries 3-11 are views of entry 2, for inspection)
 (
@@ -189,7 +200,8 @@ _HEADER = 20
     _P_BUCKETS,
     _BUCKET_OFFSETS,
 ) = range(12)
-#: Position of the 1-element int64 clamp counter in the `kernel_tables` tuple.
+#: Position of the 1-element int64 clamp counter in the `kernel_tables` tuple (a view of
+#: the last double of the data array, which the kernels increment).
 CLAMPS = 12
 
 
@@ -401,6 +413,9 @@ class PhaseTable:
         ):
             array.setflags(write=False)
         self._compile()
+        # per-weight PTC maps for `kernel_tables(..., weights=...)`, built on first use
+        self._pulse_maps = {}
+        self._pulse_context = None
 
     def _compile(self):
         """Power-basis rows and lookup grids used by the methods and the kernels."""
@@ -942,6 +957,187 @@ def _build(caller, name, v_reset, v_threshold, v_min, tolerance):
     return table
 
 
+# --------------------------------------------------------------------------- per-weight PTC maps
+
+
+class _PulseMap:
+    """The PTC :math:`g_w(\\phi)` of one weight `w` as one piecewise series in the phase.
+
+    ``low`` is the smallest phase at which the pulse does not clamp (the generic path
+    handles phases below it), ``one`` the smallest phase from which the two-step PTC is
+    exactly 1.0 (``-inf`` if everywhere, ``inf`` if nowhere), ``high`` the last phase of
+    the series (``min(one, 1^-)``); ``breaks`` is None when there is no series.
+    """
+
+    def __init__(self, weight, phase_min, low, high, one, breaks=None, coefficients=None):
+        self.weight, self.low, self.high, self.one = weight, low, high, one
+        self.phase_min = phase_min
+        self.error = 0.0
+        self.breaks = breaks
+        self.rows = self.grid = None
+        if breaks is not None:
+            self.rows = _power_rows(breaks, coefficients)
+            self.grid = _bucket_grid(breaks, breaks[-1])
+
+    @property
+    def n_pieces(self):
+        return 0 if self.breaks is None else len(self.breaks) - 1
+
+    def evaluate(self, phase):
+        """The compiled kernel's value of the series (inside ``[low, high]``), vectorised."""
+        value = _evaluate_rows(self.breaks, self.rows, phase)
+        return np.minimum(np.maximum(value, self.phase_min), 1.0)
+
+
+def _pulse_context(table):
+    """Remaining-phase rows and break phases of `table` (for `_solve_voltages`), memoised.
+
+    The remaining phase :math:`1 - \\phi(v)` per forward piece is integrated again from
+    the slope series, with exactly rounded constants, as in `_phase_series`.
+    """
+    if table._pulse_context is None:
+        breaks = table.v_breaks
+        half = 0.5 * (breaks[1:] - breaks[:-1])
+        integrals = np.array(
+            [
+                _cheb.chebint(c, lbnd=-1) * h
+                for c, h in zip(table.v_slope_coefficients, half, strict=True)
+            ]
+        )
+        totals = np.sum(integrals, axis=1)
+        remaining = -integrals
+        remaining[:, 0] += [math.fsum(totals[k:]) for k in range(len(totals))]
+        break_phases = np.maximum.accumulate(
+            np.clip(_evaluate(breaks, table.v_phase_coefficients, breaks), table.phase_min, 1.0)
+        )
+        break_phases[0] = table.phase_min
+        table._pulse_context = (_power_rows(breaks, remaining), break_phases)
+    return table._pulse_context
+
+
+def _accurate_ptc(table, phases, weight):
+    """:math:`g_w` at `phases` in ``[phase_min, 1)`` from the forward map alone, and noise.
+
+    The voltage is the nearest float to the root of the tabulated forward map (not the
+    inverse series), and phases from 1/2 on come from the remaining-phase series, so the
+    values are as good as float64 voltages allow. The noise is the change of
+    :math:`g_w` for one float step of the phase, of :math:`v` and of :math:`v + w`:
+    :math:`g'\\,\\mathrm{ulp}(\\phi) + d\\phi/dv(v + w)\\,(\\mathrm{ulp}(v) +
+    \\mathrm{ulp}(v + w))`, with :math:`g' = f(v)/f(v + w)`.
+    """
+    remaining, break_phases = _pulse_context(table)
+    v = _solve_voltages(
+        phases, table.v_breaks, table._v_rows, table._v_slope_rows, break_phases, remaining
+    )
+    after = v + weight
+    inside = np.clip(after, table.v_min, table.v_threshold)
+    phase = _evaluate_rows(table.v_breaks, table._v_rows, inside)
+    rest = _evaluate_rows(table.v_breaks, remaining, inside)
+    value = np.clip(np.where(phase >= 0.5, 1.0 - rest, phase), table.phase_min, 1.0)
+    value = np.where(after >= table.v_threshold, 1.0, value)
+    slope = np.abs(_evaluate_rows(table.v_breaks, table._v_slope_rows, inside))
+    noise = slope * (np.spacing(np.abs(v)) + np.spacing(np.abs(after)))
+    # the rounding of the phase itself, amplified by dg/dphi = f(v)/f(v + w)
+    before = np.abs(_evaluate_rows(table.v_breaks, table._v_slope_rows, v))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amplification = np.where(before > 0, slope / before, 0.0)
+    noise += amplification * np.spacing(np.abs(phases))
+    return value, noise
+
+
+def _first_phase(holds, low, high):
+    """Smallest float in ``(low, high]`` where `holds` (false at `low`, true at `high`)."""
+    while True:
+        middle = 0.5 * (low + high)
+        if not low < middle < high:
+            return high
+        if holds(middle):
+            high = middle
+        else:
+            low = middle
+
+
+def _fit_pulse_map(table, weight):
+    """Build the `_PulseMap` of `weight` for `table` (see `kernel_tables`)."""
+    top = float(np.nextafter(1.0, 0.0))
+    start = table.phase_min
+
+    def clamped(phase):
+        return bool(table._pulse(phase, weight)[3])
+
+    def fires(phase):
+        return float(table.ptc(phase, weight)) >= 1.0
+
+    # the breaks of the two-step kernel's own float decisions: the per-weight map then
+    # clamps, and returns exactly 1.0 ("fires now"), at the same phases
+    if not clamped(start):
+        low = start
+    elif clamped(top):
+        low = math.inf
+    else:
+        low = _first_phase(lambda phase: not clamped(phase), start, top)
+    if fires(start):
+        one = -math.inf
+    elif not fires(1.0):
+        one = math.inf
+    else:
+        one = _first_phase(fires, start, 1.0)
+    high = min(one, top)
+    if not low < high:
+        return _PulseMap(weight, start, math.inf, -math.inf, one)
+    nodes, matrix = _interpolation_matrix(2 * _INVERSE_DEGREE + 1)
+    target = 0.1 * table.tolerance
+    pending = [(low, high)]
+    accepted = []
+    while pending:
+        if len(accepted) + len(pending) > _MAX_PIECES:
+            return _PulseMap(weight, start, math.inf, -math.inf, math.inf)  # generic path
+        bounds = np.array(pending)
+        middle = 0.5 * (bounds[:, 0] + bounds[:, 1])
+        half = 0.5 * (bounds[:, 1] - bounds[:, 0])
+        phases = np.clip(middle[:, None] + half[:, None] * nodes[None, :], low, high)
+        values, noise = _accurate_ptc(table, phases, weight)
+        centre = np.median(values, axis=1)
+        full = (values - centre[:, None]) @ matrix.T
+        full[:, 0] += centre
+        tail = np.max(np.abs(full[:, _INVERSE_DEGREE - 2 :]), axis=1)
+        allowed = np.maximum(target, 4 * np.max(noise, axis=1) + 2 * _EPS)
+        good = tail <= allowed
+        pending = []
+        for index, (a, b) in enumerate(bounds):
+            if good[index]:
+                accepted.append((a, b, full[index, : _INVERSE_DEGREE + 1]))
+            elif 2 * half[index] <= 64 * _EPS:
+                ends, _ = _accurate_ptc(table, np.array([a, b]), weight)
+                linear = np.zeros(_INVERSE_DEGREE + 1)
+                linear[0], linear[1] = 0.5 * (ends[0] + ends[1]), 0.5 * (ends[1] - ends[0])
+                accepted.append((a, b, linear))
+            else:
+                pending.extend([(a, middle[index]), (middle[index], b)])
+    accepted.sort(key=lambda piece: piece[0])
+    breaks = np.array([piece[0] for piece in accepted] + [high])
+    coefficients = np.array([piece[2] for piece in accepted])
+    pulse_map = _PulseMap(weight, start, low, high, one, breaks, coefficients)
+    # measured: the series against the accurate values between the nodes
+    check_nodes, _ = _interpolation_matrix(_INVERSE_DEGREE)
+    between = np.concatenate([_midpoints(check_nodes), [-1.0, 1.0]])
+    middle = 0.5 * (breaks[1:] + breaks[:-1])
+    half = 0.5 * (breaks[1:] - breaks[:-1])
+    phases = np.clip((middle[:, None] + half[:, None] * between[None, :]).ravel(), low, high)
+    exact, _ = _accurate_ptc(table, phases, weight)
+    pulse_map.error = float(np.max(np.abs(pulse_map.evaluate(phases) - exact)))
+    return pulse_map
+
+
+def _pulse_map(table, weight):
+    """The memoised `_PulseMap` of `weight` (a float) for `table`."""
+    pulse_map = table._pulse_maps.get(weight)
+    if pulse_map is None:
+        pulse_map = _fit_pulse_map(table, weight)
+        table._pulse_maps[weight] = pulse_map
+    return pulse_map
+
+
 # --------------------------------------------------------------------------- cache
 
 
@@ -1167,25 +1363,50 @@ def _concatenate(parts, width=None, dtype=np.float64):
     return np.zeros(shape, dtype=dtype)
 
 
-def kernel_tables(tables):
+def kernel_tables(tables, weights=None):
     """Pack `PhaseTable` objects into one tuple of flat arrays for the compiled kernels.
 
     Population ``k`` of the kernels is ``tables[k]``. The tuple always has the same numba
-    type (whatever the number of tables), so `empty_kernel_tables` can stand in for
-    networks without tabulated models. Its entry `CLAMPS` is a 1-element int64 array that
-    `table_pulse_phase` increments for every pulse clamped at `v_min` (read it with
-    `clamp_count`).
+    type (whatever the number of tables and weights), so `empty_kernel_tables` can stand
+    in for networks without tabulated models. Its entry `CLAMPS` is a 1-element int64
+    array that `table_pulse_phase` increments for every pulse clamped at `v_min` (read it
+    with `clamp_count`).
 
-    The kernels read one float64 array (entry 2): a header of 20 doubles per population
+    The kernels read one float64 array (entry 2): a header of 32 doubles per population
     (the scalars, then origin, scale, last bucket and section starts of the forward and
-    inverse lookup grids), then per population the left ends of the forward pieces, their
-    rows (16 doubles: midpoint, 2/width, 12 power-basis coefficients), the slope rows,
-    the lookup buckets (piece indices, as floats), and the same for the inverse map. One
-    array, because every array a compiled call touches costs a reference count.
+    inverse lookup grids, then the per-weight maps' count, weights and directory), then
+    per population the left ends of the forward pieces, their rows (16 doubles: midpoint,
+    2/width, 12 power-basis coefficients), the slope rows, the lookup buckets (piece
+    indices, as floats), the same for the inverse map, and last the per-weight maps
+    (their headers, left ends, rows and buckets). One array, because every array a
+    compiled call touches costs a reference count.
+
+    Per-weight PTC maps
+    -------------------
+    With `weights` (the synaptic weights of the network; at most 8 distinct values), each
+    population also gets the PTC :math:`g_w(\\phi) = \\phi(v(\\phi) + w)` of each
+    distinct weight as one adaptive piecewise Chebyshev series in the phase (degree 11,
+    from 24 points per piece, bisected until the tail is below ``tolerance / 10`` or the
+    float64 resolution of the data: one float step of the phase, of :math:`v` and of
+    :math:`v + w`, times their effect on :math:`g_w`). The data are the forward map at
+    the float roots :math:`v(\\phi)` of the forward map (not the inverse series), so the
+    series is at least as accurate as the two-step path. `table_pulse_phase` then costs
+    one look-up and one series instead of two of each when the weight equals (exactly,
+    as floats) a stored one. The map has two breaks, the phases where the two-step path's own float
+    decisions change: below the first, :math:`v + w < v_{min}` (clamped; left to the
+    two-step path, which counts it), and from the second on the two-step PTC is exactly
+    1.0 (for :math:`v + w \\ge v_{th}`, or where the phase of :math:`v + w` rounds to
+    1), located by bisection to the float. The maps are built once per table and weight
+    (memoised on the table; about 0.1 s each). More than 8 distinct weights: no maps
+    (every pulse takes the two-step path).
 
     Parameters
     ----------
     tables : PhaseTable or sequence of PhaseTable
+    weights : array_like of float, optional
+        Synaptic weights (plain numbers in the voltage unit of the tables, any shape,
+        repeats allowed). None (default), empty, or more than 8 distinct values: no
+        per-weight maps.
 
     Returns
     -------
@@ -1194,7 +1415,8 @@ def kernel_tables(tables):
         p_left, p_rows, p_buckets, bucket_offsets, clamps)``: per-population scalars
         (period, v_reset, v_threshold, v_min, phase_min), piece offsets (int64), the data
         array, views of its sections (all populations concatenated), the bucket offsets
-        (int64, ``(2, n + 1)``) and the clamp counter.
+        (int64, ``(2, n + 1)``) and the clamp counter (an int64 view of the last double
+        of the data array).
 
     Examples
     --------
@@ -1205,6 +1427,9 @@ def kernel_tables(tables):
     ((2, 5), 0)
     >>> float(table_pulse_phase(packed, 1, 0.5, 2.0))
     1.0
+    >>> fast = kernel_tables([table], weights=[-0.1, 0.05, -0.1])
+    >>> bool(abs(table_pulse_phase(fast, 0, 0.5, -0.1) - table.ptc(0.5, -0.1)) < 1e-15)
+    True
     """
     if isinstance(tables, PhaseTable):
         tables = [tables]
@@ -1212,6 +1437,7 @@ def kernel_tables(tables):
     for index, table in enumerate(tables):
         if not isinstance(table, PhaseTable):
             raise ValueError(f"tables[{index}] must be a PhaseTable, got {table!r}")
+    distinct = _distinct_weights(weights)
     n = len(tables)
     scalars = np.zeros((n, _N_SCALARS), dtype=np.float64)
     offsets = np.zeros((2, n + 1), dtype=np.int64)
@@ -1263,6 +1489,11 @@ def kernel_tables(tables):
             header[base + _ROWS_START] = starts[f"{prefix}_rows"] + _ROW * pieces
             header[base + _BUCKETS_START] = starts[f"{prefix}_buckets"] + buckets
         header[_V_MAP + _SLOPE_START] = starts["v_slope"] + _ROW * offsets[0, index]
+    if distinct:
+        data = _append_pulse_maps(data, tables, distinct)
+    # the last double holds the int64 clamp counter (entry CLAMPS is a view of it): the
+    # kernel then touches one array only (a second one costs ~10 ns per call)
+    data = np.concatenate([data, np.zeros(1)])
 
     def view(name, rows=False):
         stop = starts[name] + sum(len(part) for part in sections[name])
@@ -1282,8 +1513,63 @@ def kernel_tables(tables):
         view("p_rows", True),
         view("p_buckets"),
         bucket_offsets,
-        np.zeros(1, dtype=np.int64),
+        data[-1:].view(np.int64),
     )
+
+
+def _distinct_weights(weights):
+    """Sorted distinct float weights, or [] (None, empty or more than _MAX_WEIGHTS)."""
+    if weights is None:
+        return []
+    if is_quantity(weights):
+        raise ValueError(
+            "weights must be plain numbers in the voltage unit of the tables, not "
+            f"quantities; got {weights!r}"
+        )
+    try:
+        values = np.asarray(weights, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(f"weights must be an array of real numbers, got {weights!r}") from None
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"weights must be finite, got {values[~np.isfinite(values)][:3]!r}")
+    distinct = np.unique(values + 0.0)  # -0.0 and 0.0 are one weight
+    if len(distinct) > _MAX_WEIGHTS:
+        return []
+    return [float(w) for w in distinct]
+
+
+def _append_pulse_maps(data, tables, weights):
+    """`data` extended by the per-weight maps of every table (headers filled in)."""
+    parts = [data]
+    position = len(data)
+    for index, table in enumerate(tables):
+        header = data[_HEADER * index : _HEADER * (index + 1)]
+        header[_N_WEIGHTS] = len(weights)
+        header[_WEIGHTS : _WEIGHTS + len(weights)] = weights
+        header[_WEIGHT_DIRECTORY] = position
+        directory = np.zeros(_W_HEADER * len(weights))
+        parts.append(directory)
+        position += len(directory)
+        for j, weight in enumerate(weights):
+            pulse_map = _pulse_map(table, weight)
+            entry = directory[_W_HEADER * j : _W_HEADER * (j + 1)]
+            entry[_W_LOW], entry[_W_HIGH], entry[_W_ONE] = (
+                pulse_map.low,
+                pulse_map.high,
+                pulse_map.one,
+            )
+            if pulse_map.breaks is None:
+                continue
+            origin, scale, last, first = pulse_map.grid
+            entry[_ORIGIN], entry[_SCALE], entry[_LAST] = origin, scale, last
+            pieces = pulse_map.n_pieces
+            entry[_LEFT_START] = position
+            entry[_ROWS_START] = position + pieces
+            entry[_BUCKETS_START] = position + pieces + _ROW * pieces
+            block = [pulse_map.breaks[:-1], pulse_map.rows.ravel(), first.astype(np.float64)]
+            parts.extend(block)
+            position += sum(len(part) for part in block)
+    return np.ascontiguousarray(np.concatenate(parts), dtype=np.float64)
 
 
 def empty_kernel_tables():
@@ -1391,6 +1677,17 @@ def _slope(data, population, v):
 
 
 @numba.njit(cache=True, inline="always")
+def _weight_slot(data, top, weight):
+    """Index of `weight` among the population's per-weight maps (exact match), or -1."""
+    slot = -1
+    for j in range(int(data[top + _N_WEIGHTS])):
+        if data[top + _WEIGHTS + j] == weight:
+            slot = j
+            break
+    return slot
+
+
+@numba.njit(cache=True, inline="always")
 def table_v_of(tables, population, phase):
     """Voltage :math:`v(\\phi)` of `population` (numba; `PhaseTable.v_of`).
 
@@ -1420,19 +1717,35 @@ def table_pulse_phase(tables, population, phase, weight):
 
     Returns exactly 1.0 when :math:`v + w \\ge v_{th}` (fires now). When
     :math:`v + w < v_{min}` it returns ``phase_min`` and increments
-    ``tables[CLAMPS][0]``. Cost: two bucket look-ups and two degree-11 Estrin sums.
+    ``tables[CLAMPS][0]``. Cost: two bucket look-ups and two degree-11 Estrin sums; for a
+    weight given to `kernel_tables` (exact float match), one of each (its own PTC series).
     """
+    # one array only, and one exit: binding tables[CLAMPS] as well costs ~10 ns per call,
+    # and reading it inside a branch ~130 ns
     data = tables[_DATA]
-    # bound here, not in the branch: there, the tuple access costs ~130 ns per call
-    clamps = tables[CLAMPS]
     top = _HEADER * population
-    after = _v_of(data, population, phase) + weight
-    if after >= data[top + _V_THRESHOLD]:
-        return 1.0
-    if after < data[top + _V_MIN]:
-        clamps[0] += 1
-        return data[top + _PHASE_MIN]
-    return _phase_of(data, population, after)
+    result = math.nan
+    # a weight given to kernel_tables: its own PTC series (one look-up, one series)
+    slot = _weight_slot(data, top, weight)
+    if slot >= 0:
+        head = int(data[top + _WEIGHT_DIRECTORY]) + _W_HEADER * slot
+        if phase >= data[head + _W_ONE]:
+            result = 1.0
+        elif data[head + _W_LOW] <= phase <= data[head + _W_HIGH]:
+            k = _locate(data, head, phase)
+            value = _row_value(data, int(data[head + _ROWS_START]), k, phase)
+            result = min(max(value, data[top + _PHASE_MIN]), 1.0)
+    if result != result:  # the two-step path: v(phi), then phi(v + w)
+        after = _v_of(data, population, phase) + weight
+        if after >= data[top + _V_THRESHOLD]:
+            result = 1.0
+        elif after < data[top + _V_MIN]:
+            last = data.shape[0] - 1  # the clamp counter (tables[CLAMPS] is its view)
+            data[last:].view(np.int64)[0] += 1
+            result = data[top + _PHASE_MIN]
+        else:
+            result = _phase_of(data, population, after)
+    return result
 
 
 @numba.njit(cache=True, inline="always")
