@@ -40,6 +40,7 @@ _LAZY = {
     "tabulate": "neurosrnn.sparseprop",
     "PhaseTable": "neurosrnn.sparseprop",
     "spike_gradients": "neurosrnn.sparseprop",
+    "InputSpikes": "neurosrnn.sparseprop",
     "lyapunov_spectrum": "neurosrnn.sparseprop",
     "largest_exponent_two_trajectory": "neurosrnn.sparseprop",
     "two_trajectory_lyapunov": "neurosrnn.perturbation",

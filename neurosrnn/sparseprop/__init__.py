@@ -5,7 +5,8 @@ recurrent spiking neural networks. NeurIPS 36 (arXiv:2312.17216).
 
 - `SparsePropNetwork`: theta (QIF), LIF and tabulated (`PhaseTable`, any 1-D neuron
   dv/dt = f(v), built by `tabulate`) networks with delta pulses, synaptic delays and
-  refractory periods, phase or time representation, stored CSR or memory-free
+  refractory periods, input neurons (`InputSpikes` through an input graph), phase or
+  time representation, stored CSR or memory-free
   (`RegeneratedConnectivity`) topology.
 - `exact_network` (module `neurosrnn.sparseprop.from_brian2`, imported on first use):
   the exact network of Brian2 equations or a `NeuronModel`.
@@ -28,6 +29,7 @@ recurrent spiking neural networks. NeurIPS 36 (arXiv:2312.17216).
 """
 
 from neurosrnn.sparseprop.engine import (
+    InputSpikes,
     SparsePropNetwork,
     SparsePropResult,
     SparsePropState,
@@ -59,6 +61,7 @@ from neurosrnn.sparseprop.reference import simulate_reference
 from neurosrnn.sparseprop.topology import RegeneratedConnectivity
 
 __all__ = [
+    "InputSpikes",
     "SparsePropNetwork",
     "SparsePropResult",
     "SparsePropState",

@@ -55,8 +55,16 @@ reads like the algorithm:
     source)`` of single pulses in flight (one delay per synapse), and ``sizes`` (int64:
     `FIFO_HEAD`, `FIFO_COUNT`, `PENDING_COUNT`).
 
-Networks without delays and refractoriness run `simulate`, whose loop is that of the
-original algorithm; `simulate_events` adds pulses in flight and refractoriness.
+``inputs`` (`simulate_events_inputs` only)
+    ``(times, sources, indptr, targets, weights, cursor)``: spikes of external input
+    neurons, sorted by time (``times`` float64, absolute, tau units; ``sources`` int32,
+    the input neuron), their fan-out as a CSR graph (``indptr`` int64, ``targets`` int32,
+    ``weights`` float64 per synapse), and ``cursor`` (int64, index `INPUT_POINTER`: the
+    next input spike; the number delivered so far). `no_inputs` builds an empty group.
+
+Networks without delays, refractoriness and inputs run `simulate`, whose loop is that
+of the original algorithm; `simulate_events` adds pulses in flight and refractoriness,
+and `simulate_events_inputs` input spikes (`simulate_events` is it without inputs).
 
 Tie rule at one instant (both loops):
 
@@ -74,6 +82,11 @@ Tie rule at one instant (both loops):
   one in synapse order (CSR order, or draw order for a memory-free graph); a pulse that
   lifts a neuron to threshold clamps it there and makes it fire at that instant, later
   pulses of the instant still act on it, in order.
+- **Input pulses** (`simulate_events_inputs`): an input spike at time ``t`` delivers its
+  pulses at ``t`` (no delay). A lone input spike (nothing else arriving at that clock
+  value) acts in synapse order, like a lone delayed volley; input spikes at one clock
+  value, and input spikes at the clock value of delayed pulses, are gathered with them
+  and act as one summed pulse per target (`_deliver_sums`).
 - Pulses that arrive at an instant are delivered before any spike at it; spikes at
   equal times fire in order of neuron index (the heap's rule).
 - A pulse arriving at a refractory neuron (strictly before the end of its refractory
@@ -120,6 +133,9 @@ __all__ = [
     "record_samples",
     "simulate",
     "simulate_events",
+    "simulate_events_inputs",
+    "no_inputs",
+    "INPUT_POINTER",
     "pending_heapify",
 ]
 
@@ -135,6 +151,8 @@ N_COUNTERS = 7
 NO_DELAY, HOMOGENEOUS_DELAY, SYNAPSE_DELAYS = 0, 1, 2
 # indices into the `sizes` array of the events group
 FIFO_HEAD, FIFO_COUNT, PENDING_COUNT = 0, 1, 2
+# index into the `cursor` array of the inputs group: the next input spike
+INPUT_POINTER = 0
 # an arrival within this fraction of max(1, |end|) (clock units) before the end of a
 # refractory period counts as arriving at its end (and is delivered), see `_listening`
 REFRACTORY_END_TOLERANCE = 2.0**-40
@@ -617,6 +635,62 @@ def _deliver_sums(neurons, heap, tied_targets, tied_weights, n, offset, refracto
         _apply_weight(neurons, heap, i, total, offset)
 
 
+@numba.njit(cache=True, inline="always")
+def _input_clock(homogeneous, input_time, time_base, compensation, omega0, offset):
+    """The clock value of an input spike at `input_time` (tau units), not before `offset`.
+
+    The inverse of `clock_to_time`: :math:`\\Phi = \\omega (t - t_{base} + c)` (phase
+    representation) or :math:`t - t_{base} + c` (time representation). A value a few
+    ulp before the clock (an input at the current time) is the current clock.
+    """
+    if homogeneous:
+        clock_value = ((input_time - time_base) + compensation) * omega0
+    else:
+        clock_value = (input_time - time_base) + compensation
+    return clock_value if clock_value > offset else offset
+
+
+@numba.njit(cache=True)
+def no_inputs():
+    """An empty ``inputs`` group (no input neurons), of the types the engine passes."""
+    return (
+        np.zeros(0),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(1, dtype=np.int64),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0),
+        np.zeros(1, dtype=np.int64),
+    )
+
+
+@numba.njit(cache=True)
+def _apply_input(neurons, heap, inputs, m, offset, refractory_on, refractory_end):
+    """Deliver the pulses of input spike `m` one by one, in synapse (CSR) order."""
+    sources, indptr, targets, weights = inputs[1], inputs[2], inputs[3], inputs[4]
+    source = sources[m]
+    for k in range(indptr[source], indptr[source + 1]):
+        i = targets[k]
+        if refractory_on:
+            if offset < refractory_end[i] and not _listening(refractory_end, i, offset):
+                continue
+        _apply_weight(neurons, heap, i, weights[k], offset)
+
+
+@numba.njit(cache=True)
+def _gather_input(inputs, m, tied_targets, tied_weights, n):
+    """Append the ``(target, weight)`` pulses of input spike `m` after item `n`."""
+    sources, indptr, targets, weights = inputs[1], inputs[2], inputs[3], inputs[4]
+    source = sources[m]
+    start = indptr[source]
+    count = indptr[source + 1] - start
+    tied_targets = _room_int(tied_targets, n + count)
+    tied_weights = _room_float(tied_weights, n + count)
+    for k in range(count):
+        tied_targets[n + k] = targets[start + k]
+        tied_weights[n + k] = weights[start + k]
+    return tied_targets, tied_weights, n + count
+
+
 @numba.njit(cache=True)
 def _rebase_events(events, offset):
     """Subtract the clock from the refractory ends and the arrivals in flight."""
@@ -652,7 +726,32 @@ def simulate_events(
     sampling,
     events,
 ):
-    """`simulate` with synaptic delays and refractoriness (the ``events`` group).
+    """`simulate_events_inputs` without input neurons (`no_inputs`)."""
+    return simulate_events_inputs(
+        neurons, graph, regeneration, heap, clock, counters, rebase_interval, max_spikes,
+        stop_time, recording, sampling, events, no_inputs(),
+    )  # fmt: skip
+
+
+@numba.njit(cache=True)
+def simulate_events_inputs(
+    neurons,
+    graph,
+    regeneration,
+    heap,
+    clock,
+    counters,
+    rebase_interval,
+    max_spikes,
+    stop_time,
+    recording,
+    sampling,
+    events,
+    inputs,
+):
+    """`simulate` with synaptic delays, refractoriness and input spikes.
+
+    The ``events`` and ``inputs`` groups are described in the module docstring.
 
     Each step takes the earlier of the next arrival of pulses in flight and the heap top
     (arrivals first on ties), shifts the offset to it and either delivers the arriving
@@ -674,6 +773,12 @@ def simulate_events(
     calls again (nothing is dropped). Runaway cascades stop as in `simulate`
     (``counters[SIMULTANEOUS] == N``); an arrival that moves the clock starts a new
     instant.
+
+    Input spikes are a third sorted stream, merged by one pointer: the next input's
+    clock value (`_input_clock`, O(1)) joins the arrivals in flight, so inputs cost
+    nothing per network spike beyond one comparison, and O(K_in log N) per input spike
+    (K_in its fan-out). An input spike is delivered when its time (tau units, compared
+    as given) is not after `stop_time`; ``inputs[5][INPUT_POINTER]`` advances past it.
     """
     homogeneous, omega = neurons[1], neurons[2]
     keys, ids, _ = heap
@@ -688,6 +793,9 @@ def simulate_events(
     # pulses arriving together (`_deliver_sums`); grown when needed
     tied_targets = np.empty(64, dtype=np.int64)
     tied_weights = np.empty(64)
+    input_times, input_cursor = inputs[0], inputs[5]
+    n_inputs = input_times.shape[0]
+    pointer = input_cursor[INPUT_POINTER]
     sampled = sampling[0].shape[0] > 0
     ends = refractory_end if refractory_on else refractory_end[:0]
     offset = clock[OFFSET]
@@ -707,6 +815,14 @@ def simulate_events(
         elif delay_mode == SYNAPSE_DELAYS:
             if sizes[PENDING_COUNT] > 0:
                 arrival = pending_arrival[0]
+        delayed_arrival = arrival
+        input_clock = math.inf
+        if pointer < n_inputs:
+            input_clock = _input_clock(
+                homogeneous, input_times[pointer], time_base, compensation, omega[0], offset
+            )
+            if input_clock < arrival:
+                arrival = input_clock
         is_arrival = arrival <= top_key
         next_clock = arrival if is_arrival else top_key
         if next_clock < offset:
@@ -730,13 +846,72 @@ def simulate_events(
         if sampled:
             until = event_time if event_time < stop_time else stop_time
             record_samples(neurons, heap, time_base - compensation, until, sampling, counters, ends)
-        if event_time > stop_time:
+        is_input = is_arrival and input_clock == arrival
+        if is_input:  # an input spike is compared with the stop time as given
+            past_stop = input_times[pointer] > stop_time
+        else:
+            past_stop = event_time > stop_time
+        if past_stop:
             counters[REACHED_STOP] = 1
             break
         if is_arrival:
             if next_clock > offset:
                 simultaneous = -1  # a new instant, no spike at it yet
             offset = next_clock
+            if is_input:
+                tied = delayed_arrival == arrival
+                if not tied and pointer + 1 < n_inputs:
+                    tied = arrival == _input_clock(
+                        homogeneous, input_times[pointer + 1], time_base, compensation,
+                        omega[0], offset,
+                    )  # fmt: skip
+                if not tied:
+                    _apply_input(neurons, heap, inputs, pointer, offset, refractory_on, ends)
+                    pointer += 1
+                else:
+                    # everything arriving at this clock value: one summed pulse per target
+                    n_tied = 0
+                    if delay_mode == HOMOGENEOUS_DELAY:
+                        while sizes[FIFO_COUNT] > 0 and fifo_arrival[sizes[FIFO_HEAD]] == arrival:
+                            head = sizes[FIFO_HEAD]
+                            j = fifo_source[head]
+                            sizes[FIFO_HEAD] = head + 1 if head + 1 < fifo_capacity else 0
+                            sizes[FIFO_COUNT] -= 1
+                            tied_targets, tied_weights, n_tied = _gather_volley(
+                                graph, regeneration, counters, n_neurons, j,
+                                tied_targets, tied_weights, n_tied,
+                            )  # fmt: skip
+                    elif delay_mode == SYNAPSE_DELAYS:
+                        while sizes[PENDING_COUNT] > 0 and pending_arrival[0] == arrival:
+                            k = pending[2][0]
+                            j = pending[3][0]
+                            _pending_pop(pending, sizes[PENDING_COUNT])
+                            sizes[PENDING_COUNT] -= 1
+                            tied_targets = _room_int(tied_targets, n_tied + 1)
+                            tied_weights = _room_float(tied_weights, n_tied + 1)
+                            tied_targets[n_tied] = synapse_targets[k]
+                            tied_weights[n_tied] = (
+                                synapse_weights[k]
+                                if use_synapse_weights
+                                else presynaptic_weights[j]
+                            )
+                            n_tied += 1
+                    while pointer < n_inputs and arrival == _input_clock(
+                        homogeneous, input_times[pointer], time_base, compensation, omega[0],
+                        offset,
+                    ):  # fmt: skip
+                        tied_targets, tied_weights, n_tied = _gather_input(
+                            inputs, pointer, tied_targets, tied_weights, n_tied
+                        )
+                        pointer += 1
+                    _deliver_sums(
+                        neurons, heap, tied_targets, tied_weights, n_tied, offset, refractory_on,
+                        ends,
+                    )  # fmt: skip
+                input_cursor[INPUT_POINTER] = pointer
+                clock[OFFSET] = offset
+                counters[SIMULTANEOUS] = simultaneous
+                continue
             if delay_mode == HOMOGENEOUS_DELAY:
                 head = sizes[FIFO_HEAD]
                 j = fifo_source[head]
@@ -858,4 +1033,5 @@ def simulate_events(
     clock[TIME_BASE] = time_base
     clock[COMPENSATION] = compensation
     counters[SIMULTANEOUS] = simultaneous
+    input_cursor[INPUT_POINTER] = pointer
     return n

@@ -46,6 +46,7 @@ from neurosrnn.sparseprop._kernel import (
     FIFO_COUNT,
     FIFO_HEAD,
     HOMOGENEOUS_DELAY,
+    INPUT_POINTER,
     N_COUNTERS,
     NEEDED_SPACE,
     NO_DELAY,
@@ -71,6 +72,7 @@ from neurosrnn.units import seconds_array, to_seconds
 from neurosrnn.validation import check_int, check_seed, int_array
 
 __all__ = [
+    "InputSpikes",
     "SparsePropNetwork",
     "SparsePropState",
     "SparsePropResult",
@@ -307,6 +309,9 @@ class SparsePropResult:
         Model-form state (theta angle, or normalised LIF voltage) of the sampled
         neurons at `sample_times` (the state just before any spike at that time).
     sample_neurons : ndarray or None
+    n_input_spikes : int
+        Number of input spikes delivered in this run (`SparsePropNetwork.run`'s
+        `input_spikes`; they are not among the recorded spikes).
     """
 
     spike_indices: np.ndarray
@@ -321,11 +326,13 @@ class SparsePropResult:
     sample_times: np.ndarray | None = None
     samples: np.ndarray | None = None
     sample_neurons: np.ndarray | None = None
+    n_input_spikes: int = 0
 
     def __repr__(self):
         return (
             f"<SparsePropResult {self.n_spikes} spikes of {self.N} neurons in "
             f"[{self.start_time:.6g}, {self.stop_time:.6g}] s, rate {self.mean_rate:.4g} Hz"
+            f"{f', {self.n_input_spikes} input spikes' if self.n_input_spikes else ''}"
             f"{', interrupted' if self.interrupted else ''}>"
         )
 
@@ -344,6 +351,100 @@ class SparsePropResult:
     def cv(self, min_spikes=3):
         """Mean ISI coefficient of variation (see `isi_cv`)."""
         return isi_cv(self.spike_indices, self.spike_times, self.N, min_spikes)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+class InputSpikes:
+    """Given spike trains of the input neurons of a `SparsePropNetwork` (one run's worth).
+
+    The analogue of Brian2's ``SpikeGeneratorGroup``: input neuron ``indices[m]`` fires
+    at ``times[m]``. Pass it (or the plain tuple ``(indices, times)``, already sorted) to
+    `SparsePropNetwork.run` as `input_spikes`; the network's `input_connectivity` carries
+    the pulses to its neurons.
+
+    Parameters
+    ----------
+    indices : array of int, shape (S,)
+        Input neuron of each spike, >= 0 (checked against the network's ``n_inputs`` by
+        `SparsePropNetwork.run`).
+    times : array of float or brian2 time quantity, shape (S,)
+        Absolute spike times (seconds if plain numbers), finite and >= 0.
+    sort : bool
+        Sort the spikes by time (stable). Without it, unsorted times are an error.
+
+    Attributes
+    ----------
+    indices : ndarray of int64
+    times : ndarray of float64
+        Seconds, sorted.
+
+    Raises
+    ------
+    ValueError
+        Arrays of different lengths or not one-dimensional, negative indices, times that
+        are negative or not finite, or unsorted times without ``sort=True``.
+    TypeError
+        Indices that are not integers.
+
+    Examples
+    --------
+    >>> from brian2 import ms
+    >>> InputSpikes([1, 0, 1], [5, 2, 9] * ms, sort=True)
+    <InputSpikes 3 spikes of input neurons [0, 1] in [0.002, 0.009] s>
+    """
+
+    def __init__(self, indices, times, *, sort=False):
+        indices = int_array(indices, "input_spikes indices", minimum=0)
+        times = np.array(seconds_array(times, "input_spikes times"), dtype=float)
+        if times.ndim != 1 or times.shape != indices.shape:
+            raise ValueError(
+                "input_spikes: indices and times must be one-dimensional and of one length, "
+                f"got shapes {indices.shape} and {times.shape}"
+            )
+        bad = ~np.isfinite(times) | (times < 0)
+        if np.any(bad):
+            raise ValueError(
+                f"input_spikes times must be finite and >= 0 s, got {float(times[bad][0])!r} "
+                f"(spike {int(np.flatnonzero(bad)[0])})"
+            )
+        if np.any(np.diff(times) < 0):
+            if not sort:
+                first = int(np.flatnonzero(np.diff(times) < 0)[0])
+                raise ValueError(
+                    "input_spikes times must be sorted (or use InputSpikes(indices, times, "
+                    f"sort=True)): spike {first + 1} at {times[first + 1]!r} s comes after "
+                    f"spike {first} at {times[first]!r} s"
+                )
+            order = np.argsort(times, kind="stable")
+            indices, times = indices[order], times[order]
+        self.indices = indices
+        self.times = times
+
+    def __len__(self):
+        return self.times.size
+
+    def __repr__(self):
+        if not len(self):
+            return "<InputSpikes 0 spikes>"
+        sources = np.unique(self.indices)
+        return (
+            f"<InputSpikes {len(self)} spikes of input neurons [{sources[0]}, {sources[-1]}] "
+            f"in [{self.times[0]:.6g}, {self.times[-1]:.6g}] s>"
+        )
+
+
+def _checked_input_spikes(input_spikes):
+    """`input_spikes` of `SparsePropNetwork.run` as an `InputSpikes` (or None)."""
+    if input_spikes is None or isinstance(input_spikes, InputSpikes):
+        return input_spikes
+    if isinstance(input_spikes, tuple | list) and len(input_spikes) == 2:
+        return InputSpikes(*input_spikes)
+    raise ValueError(
+        "input_spikes must be None, an InputSpikes or a tuple (indices, times), got "
+        f"{type(input_spikes).__name__}"
+    )
 
 
 # --------------------------------------------------------------------------- network
@@ -391,6 +492,20 @@ class SparsePropNetwork:
     cascade). A run starts with no pulses in flight and no neuron refractory
     (`initial_state`); `SparsePropState` carries both between runs.
 
+    Input neurons: with `input_connectivity`, M input neurons fire given spike trains
+    (`run`'s `input_spikes`, see `InputSpikes`) into the network. An input spike at time
+    ``t`` delivers its pulses at ``t`` (no delay) through the PTC of each target, like a
+    recurrent pulse of that weight; refractory targets ignore it. Input pulses are
+    pulses arriving at ``t``: they act before the network spikes at ``t``; a lone input
+    spike acts in synapse order, and input spikes at the same instant as other input
+    spikes or delayed recurrent pulses act with them as one summed pulse per target,
+    then the threshold test (the tie rule above); a pulse that lifts a neuron to
+    threshold fires it at ``t``, after all pulses of that instant. Input spikes are not
+    recorded among the network's spikes (`SparsePropResult.n_input_spikes` counts those
+    delivered). Networks with input neurons always run the event loop of delays and
+    refractoriness (`neurosrnn.sparseprop._kernel.simulate_events_inputs`); networks
+    without them are unchanged.
+
     Cost per spike: O(K log N) without delays (the original algorithm, unchanged);
     with one delay for all synapses, O(1) at the spike (a ring buffer of spikes in
     flight, in spike order) and O(K log N) at the arrival; with per-synapse delays,
@@ -428,6 +543,14 @@ class SparsePropNetwork:
         Table of each neuron (an index into the list `model`; default all 0), tabulated
         models only. Attributes `tables` (list of PhaseTable, or None) and `populations`
         (int64 array, or None).
+    input_connectivity : Connectivity, optional
+        The fan-out of M input neurons: a stored graph of shape M -> N (``N_pre = M``,
+        ``N_post = N``) with per-synapse weights, or unweighted with `input_coupling`.
+        Attributes `input_connectivity` and `n_inputs` (M; 0 without inputs).
+    input_coupling : float or array of shape (M,), optional
+        Weight of every synapse of each input neuron, for an unweighted
+        `input_connectivity` (same units and signs as `coupling`). Attribute
+        `input_coupling`: None or an array of shape (M,).
 
     Warns
     -----
@@ -439,7 +562,9 @@ class SparsePropNetwork:
     ValueError
         Non-square or mismatched graph, non-positive drive or tau, weights given twice
         or missing, non-finite values, unknown model or representation, a negative or
-        misshaped `delay` or `refractory`, per-synapse delays for a memory-free graph.
+        misshaped `delay` or `refractory`, per-synapse delays for a memory-free graph,
+        an `input_connectivity` that is not a stored M -> N graph, input weights given
+        twice, missing or not finite.
 
     References
     ----------
@@ -452,6 +577,17 @@ class SparsePropNetwork:
     >>> graph = RegeneratedConnectivity(1000, 50, seed=1)
     >>> net = SparsePropNetwork("theta", graph, drive=0.1, tau=0.01, coupling=-1 / 50**0.5)
     >>> result = net.run(net.initial_state(seed=2), n_spikes=1000)  # doctest: +SKIP
+
+    Two input neurons driving a small LIF network:
+
+    >>> from neurosrnn.connectivity import Connectivity, fixed_out_degree
+    >>> inputs = Connectivity([0, 2, 3], [0, 1, 2], N_post=3, weights=[0.3, 0.3, -0.2])
+    >>> net = SparsePropNetwork("lif", fixed_out_degree(3, 3, 1, seed=1), drive=0.5, tau=0.02,
+    ...                         coupling=0.1, input_connectivity=inputs)
+    >>> result = net.run(net.initial_state(seed=1), duration=0.1,
+    ...                  input_spikes=([0, 1, 0], [0.01, 0.02, 0.05]))
+    >>> result.n_input_spikes
+    3
     """
 
     def __init__(
@@ -467,6 +603,8 @@ class SparsePropNetwork:
         delay=None,
         refractory=None,
         populations=None,
+        input_connectivity=None,
+        input_coupling=None,
     ):
         self.tables = _phase_tables(model)
         self.model: PhaseModel = TABULATED_MODEL if self.tables else phase_model(model)
@@ -483,6 +621,15 @@ class SparsePropNetwork:
         self.rebase_interval = _checked_rebase_interval(rebase_interval, N)
         self.delay = _checked_delay(delay, connectivity)
         self.refractory = _checked_refractory(refractory, N)
+        self.input_connectivity, self._input_graph = _checked_input_graph(
+            input_connectivity, input_coupling, N
+        )
+        self.n_inputs = 0 if input_connectivity is None else int(input_connectivity.N_pre)
+        self.input_coupling = (
+            None
+            if input_coupling is None
+            else np.broadcast_to(np.asarray(input_coupling, dtype=float), (self.n_inputs,)).copy()
+        )
         self._build_kernel_arrays()
         self._build_event_arrays()
 
@@ -540,7 +687,16 @@ class SparsePropNetwork:
         """The kernel's ``neurons`` and ``graph`` groups (see `neurosrnn.sparseprop._kernel`)."""
         graph = self.connectivity
         homogeneous = self.representation == "phase"
-        self._tables = kernel_tables(self.tables) if self.tables else empty_kernel_tables()
+        if self.tables:
+            # few distinct weights: the tables precompute one PTC per weight
+            distinct = self._distinct_weights()
+            self._tables = (
+                kernel_tables(self.tables)
+                if distinct is None
+                else kernel_tables(self.tables, weights=distinct)
+            )
+        else:
+            self._tables = empty_kernel_tables()
         self._neurons = (
             self.model.code,
             homogeneous,
@@ -578,6 +734,25 @@ class SparsePropNetwork:
         # K-sized duplicate check of the memory-free mode (no per-neuron stamp array)
         self._table = duplicate_table(self._regeneration[2])
 
+    def _distinct_weights(self, most=8):
+        """The distinct recurrent and input weights if there are at most `most`, else None.
+
+        A sample of the weights rules out most graphs cheaply; the candidates it leaves
+        are checked against all weights (O(n_synapses * most)).
+        """
+        graph = self.connectivity
+        weights = graph.weights if graph.weights is not None else self.coupling
+        parts = [np.asarray(weights, dtype=float).ravel()]
+        if self._input_graph is not None:
+            parts.append(self._input_graph[2])
+        candidates = np.unique(np.concatenate([part[:4096] for part in parts]))
+        if candidates.size > most:
+            return None
+        if all(np.all(np.isin(part, candidates)) for part in parts):
+            return candidates
+        found = np.unique(np.concatenate(parts))
+        return found if found.size <= most else None
+
     def _build_event_arrays(self):
         """Delays and refractory periods in clock units, and the delay mode of the kernel.
 
@@ -604,7 +779,11 @@ class SparsePropNetwork:
             self._refractory_clock = np.zeros(0)
         else:
             self._refractory_clock = self.refractory * to_clock
-        self._events = self._delay_mode != NO_DELAY or self.refractory is not None
+        self._events = (
+            self._delay_mode != NO_DELAY
+            or self.refractory is not None
+            or self.input_connectivity is not None
+        )
 
     def __repr__(self):
         if self.tables:
@@ -634,6 +813,8 @@ class SparsePropNetwork:
             parts.append(
                 f"refractory={low:g} s" if low == high else f"refractory in [{low:g}, {high:g}] s"
             )
+        if self.input_connectivity is not None:
+            parts.append(f"{self.n_inputs} input neurons")
         return "".join(", " + part for part in parts)
 
     def weighted_connectivity(self):
@@ -913,6 +1094,7 @@ class SparsePropNetwork:
         sample_neurons=None,
         sample_times=None,
         progress=None,
+        input_spikes=None,
     ):
         """Simulate from `state` until `duration` has elapsed or `n_spikes` have occurred.
 
@@ -934,6 +1116,16 @@ class SparsePropNetwork:
         progress : bool, optional
             Progress bar on stderr: True always, False never, None on an interactive
             terminal once the run has lasted 2 s.
+        input_spikes : InputSpikes or tuple (indices, times), optional
+            Spikes of the input neurons (network built with `input_connectivity`) during
+            this run: input neuron indices in ``[0, n_inputs)`` and absolute times in
+            seconds (or a brian2 quantity), sorted (`InputSpikes` with ``sort=True``
+            sorts), not before ``state.time_seconds``. An input spike at a time up to
+            and including the run's stop time is delivered; later ones are ignored (a
+            run stopped by `n_spikes` ends at its last spike, so inputs after it are not
+            delivered). To continue a run, give each call the inputs of its own interval:
+            a run of `duration` ending at ``T`` takes the spikes at ``t <= T``, the next
+            one those at ``t > T``; split runs so then equal one long run bit for bit.
 
         Returns
         -------
@@ -945,7 +1137,10 @@ class SparsePropNetwork:
         ------
         ValueError
             No stop condition, negative duration or spike count, bad sample arrays,
-            sample times before the state's time, or a state from another network.
+            sample times before the state's time, a state from another network, or bad
+            `input_spikes`: for a network without input neurons, indices out of
+            ``[0, n_inputs)``, times negative, not finite, unsorted or before the state's
+            time.
         RuntimeError
             A runaway zero-delay cascade: more than N spikes at one instant (excitatory
             coupling strong enough to refire neurons without time advancing). Raised
@@ -954,8 +1149,9 @@ class SparsePropNetwork:
         self._check_state(state)
         stop_time, max_spikes = self._stop_condition(state, duration, n_spikes)
         sampling = self._sampling(sample_neurons, sample_times, state)
+        inputs = self._inputs(input_spikes, state)
         started = time.perf_counter()
-        run = _KernelRun(self, state, sampling, record_spikes=bool(record_spikes))
+        run = _KernelRun(self, state, sampling, record_spikes=bool(record_spikes), inputs=inputs)
         clamps = clamp_count(self._tables)
         try:
             with (
@@ -966,6 +1162,44 @@ class SparsePropNetwork:
         finally:
             self._warn_clamps(clamp_count(self._tables) - clamps)
         return self._result(run, state, stop_time, sampling, time.perf_counter() - started)
+
+    def _inputs(self, input_spikes, state):
+        """Check `input_spikes` and build the kernel's ``inputs`` group (None: no inputs).
+
+        Times become absolute tau units; a time equal to the state's time up to rounding
+        (a few ulp, e.g. ``state.time_seconds``) is accepted.
+        """
+        input_spikes = _checked_input_spikes(input_spikes)
+        if input_spikes is not None and self.input_connectivity is None:
+            raise ValueError(
+                "input_spikes given, but this network has no input neurons (build it with "
+                "input_connectivity=, a Connectivity of shape M -> N)"
+            )
+        if self.input_connectivity is None:
+            return None
+        if input_spikes is None:
+            input_spikes = InputSpikes(np.zeros(0, dtype=np.int64), np.zeros(0))
+        indices, times = input_spikes.indices, input_spikes.times
+        if indices.size and indices.max() >= self.n_inputs:
+            raise ValueError(
+                f"input_spikes indices must lie in [0, n_inputs={self.n_inputs}), got "
+                f"{int(indices.max())}"
+            )
+        earliest = state.time * self.tau
+        if times.size and times[0] < earliest - 4 * np.spacing(abs(earliest)):
+            raise ValueError(
+                f"input_spikes times must not lie before the state's time t = {earliest!r} s "
+                f"(the run starts there and only goes forward), got {times[0]!r} s"
+            )
+        indptr, targets, weights = self._input_graph
+        return (
+            times / self.tau,
+            indices.astype(np.int32),
+            indptr,
+            targets,
+            weights,
+            np.zeros(1, dtype=np.int64),
+        )
 
     def _warn_clamps(self, n_clamped):
         """RuntimeWarning when pulses of this run were clamped at a table's v_min."""
@@ -1052,6 +1286,7 @@ class SparsePropNetwork:
             sample_times=sampling.times,
             samples=samples,
             sample_neurons=sampling.neurons,
+            n_input_spikes=run.n_input_spikes,
         )
 
     def _model_samples(self, run, sampling, stop_time):
@@ -1227,6 +1462,59 @@ def _checked_refractory(refractory, N):
     return None if np.all(periods == 0) else periods
 
 
+def _checked_input_graph(input_connectivity, input_coupling, N):
+    """``(input_connectivity, kernel arrays (indptr, targets, weights per synapse))``.
+
+    Both None without input neurons (then `input_coupling` must be None too).
+    """
+    if input_connectivity is None:
+        if input_coupling is not None:
+            raise ValueError("input_coupling needs input_connectivity (the input neurons' graph)")
+        return None, None
+    if not isinstance(input_connectivity, Connectivity):
+        raise ValueError(
+            "input_connectivity must be a stored neurosrnn.connectivity.Connectivity of "
+            f"shape M -> N, got {type(input_connectivity).__name__}"
+        )
+    if input_connectivity.N_post != N:
+        raise ValueError(
+            f"input_connectivity must project onto the network's {N} neurons (N_post = N), "
+            f"got {input_connectivity.N_pre} -> {input_connectivity.N_post}"
+        )
+    M = input_connectivity.N_pre
+    weights = input_connectivity.weights
+    if weights is not None and input_coupling is not None:
+        raise ValueError(
+            "input_connectivity already carries weights; do not also pass input_coupling"
+        )
+    if weights is None:
+        if input_coupling is None:
+            raise ValueError(
+                "give input weights: either a weighted input_connectivity or input_coupling="
+                "(scalar or one value per input neuron)"
+            )
+        coupling = np.asarray(input_coupling, dtype=float)
+        if coupling.ndim == 0:
+            coupling = np.full(M, float(coupling))
+        if coupling.shape != (M,):
+            raise ValueError(
+                f"input_coupling must be a scalar or one value per input neuron ({M}), got "
+                f"shape {coupling.shape}"
+            )
+        weights = np.repeat(coupling, np.diff(input_connectivity.indptr))
+    weights = np.asarray(weights, dtype=float)
+    if not np.all(np.isfinite(weights)):
+        raise ValueError(
+            "input weights (input_connectivity weights or input_coupling) must be finite"
+        )
+    arrays = (
+        input_connectivity.indptr.astype(np.int64),
+        input_connectivity.indices.astype(np.int32),
+        weights.copy(),
+    )
+    return input_connectivity, arrays
+
+
 def _checked_rebase_interval(rebase_interval, N):
     if rebase_interval is None:
         return N
@@ -1289,8 +1577,9 @@ class _KernelRun:
     chunk's spikes, so an interruption between chunks leaves a consistent state.
     """
 
-    def __init__(self, network, state, sampling, *, record_spikes):
+    def __init__(self, network, state, sampling, *, record_spikes, inputs=None):
         self.network = network
+        self.inputs = inputs
         self.record_spikes = record_spikes
         self.heap = _start_heap(state)
         self.clock = np.array([state.offset, state.time_base, state.time_base_compensation])
@@ -1306,6 +1595,11 @@ class _KernelRun:
         self.interrupted = False
         self._recording = None
         self._indices, self._times = [], []
+
+    @property
+    def n_input_spikes(self):
+        """Input spikes delivered in this run."""
+        return 0 if self.inputs is None else int(self.inputs[5][INPUT_POINTER])
 
     @property
     def n_spikes(self):
@@ -1365,8 +1659,10 @@ class _KernelRun:
             )
             if self.events is None:
                 done += _kernel.simulate(*arguments)
-            else:
+            elif self.inputs is None:
                 done += _kernel.simulate_events(*arguments, self.events)
+            else:
+                done += _kernel.simulate_events_inputs(*arguments, self.events, self.inputs)
             self._commit()
             if self.counters[SIMULTANEOUS] >= network.N:
                 raise RuntimeError(runaway_cascade_message(network.N, self.time() * network.tau))

@@ -29,6 +29,11 @@ Semantics (shared with the engine and NEST's ``iaf_psc_delta_ps``)
   for all synapses, and zero-delay pulses, act one by one in CSR order, and a pulse
   that lifts a neuron to threshold makes it fire at that instant (after the other
   pulses of that instant).
+- Input neurons (``network.input_connectivity``): an input spike at ``t`` sends its
+  pulses, of the input graph's weights, to its targets at ``t`` (no delay); they are
+  pulses arriving at ``t`` like the delayed ones: a lone input spike acts in synapse
+  order, input spikes arriving together with other input spikes or delayed pulses act
+  with them as one summed pulse per target; refractory targets ignore them.
 - Initial state: no pulses in flight, no neuron refractory.
 - More than N spikes at one instant (a zero-delay excitatory cascade that does not end)
   stop the run with `runaway_cascade_message`, after at most N spikes at that instant.
@@ -46,6 +51,7 @@ import numpy as np
 
 from neurosrnn.sparseprop._kernel import REFRACTORY_END_TOLERANCE
 from neurosrnn.sparseprop.engine import (
+    InputSpikes,
     SparsePropNetwork,
     SparsePropResult,
     SparsePropState,
@@ -67,7 +73,7 @@ def _pulse(model_code, phases, weights, scale, omega, phase_reset, phase_thresho
     return np.minimum(new, phase_threshold)
 
 
-def simulate_reference(network, phases, n_spikes=None, duration=None):
+def simulate_reference(network, phases, n_spikes=None, duration=None, input_spikes=None):
     """Simulate `network` from `phases` with the O(N)-per-event algorithm.
 
     Every event costs O(N): the next event is the earliest of all neurons' threshold
@@ -93,11 +99,15 @@ def simulate_reference(network, phases, n_spikes=None, duration=None):
         Simulated time (seconds if a float, >= 0). At least one of `n_spikes` and
         `duration` is needed; both are checked exactly as by `SparsePropNetwork.run`.
         Events at exactly the stop time are processed.
+    input_spikes : InputSpikes or tuple (indices, times), optional
+        Spikes of the network's input neurons (times in seconds from 0, sorted), as for
+        `SparsePropNetwork.run`; those after the end of the run are not delivered.
 
     Returns
     -------
     SparsePropResult
-        Spike indices, exact spike times (s); ``state`` holds the final phases in its
+        Spike indices, exact spike times (s), the number of input spikes delivered
+        (``n_input_spikes``); ``state`` holds the final phases in its
         ``keys`` as a phase-representation state started at time 0 (so
         ``network.phases(result.state)`` works for phase-representation networks). It
         does not hold the pulses still in flight or the refractory ends: continue a
@@ -107,7 +117,8 @@ def simulate_reference(network, phases, n_spikes=None, duration=None):
     ------
     ValueError
         No stop condition, a negative or non-integer `n_spikes`, a negative
-        `duration`, or bad phases.
+        `duration`, bad phases, or bad `input_spikes` (given to a network without input
+        neurons, indices out of range, negative, non-finite or unsorted times).
     RuntimeError
         A runaway zero-delay cascade: more than N spikes at one instant (as in the
         engine, see `neurosrnn.sparseprop._kernel.simulate`).
@@ -123,14 +134,17 @@ def simulate_reference(network, phases, n_spikes=None, duration=None):
     if not isinstance(network, SparsePropNetwork):
         raise ValueError("network must be a SparsePropNetwork")
     duration, limit = checked_stop_condition(duration, n_spikes)
+    inputs = _Inputs(network, input_spikes)
     neurons = _Neurons(network, phases)
     graph = network.weighted_connectivity()
     synapse_delays = _synapse_delays(network, graph)
     stop = np.inf if duration is None else duration / network.tau
     started = time.perf_counter()
     spikes = []
-    end_time = _event_loop(network, neurons, graph, synapse_delays, stop, limit, spikes)
-    return _result(network, neurons, end_time, spikes, time.perf_counter() - started)
+    end_time = _event_loop(network, neurons, graph, synapse_delays, stop, limit, spikes, inputs)
+    result = _result(network, neurons, end_time, spikes, time.perf_counter() - started)
+    result.n_input_spikes = inputs.delivered
+    return result
 
 
 # --------------------------------------------------------------------------- neurons
@@ -327,6 +341,55 @@ def _synapse_delays(network, graph):
 # --------------------------------------------------------------------------- event loop
 
 
+class _Inputs:
+    """Input spikes (times in tau units) and the input graph's targets and weights.
+
+    `next_time` is the time of the next undelivered input spike (inf when none is
+    left); `take` returns the targets and weights of all input spikes at that time.
+    """
+
+    def __init__(self, network, input_spikes):
+        self.times = np.zeros(0)
+        self.sources = np.zeros(0, dtype=np.int64)
+        self.delivered = 0
+        if input_spikes is None:
+            return
+        graph = getattr(network, "input_connectivity", None)
+        if graph is None:
+            raise ValueError("input_spikes given, but the network has no input neurons")
+        if not isinstance(input_spikes, InputSpikes):
+            input_spikes = InputSpikes(*input_spikes)
+        M = graph.N_pre
+        if input_spikes.indices.size and input_spikes.indices.max() >= M:
+            raise ValueError(f"input_spikes indices must lie in [0, {M})")
+        self.times = input_spikes.times / network.tau
+        self.sources = input_spikes.indices
+        self.indptr, self.indices = graph.indptr, graph.indices
+        if graph.weights is not None:
+            self.weights = np.asarray(graph.weights, dtype=float)
+        else:
+            per_input = np.broadcast_to(np.asarray(network.input_coupling, dtype=float), (M,))
+            self.weights = per_input[np.repeat(np.arange(M), np.diff(graph.indptr))]
+
+    def next_time(self):
+        return self.times[self.delivered] if self.delivered < self.times.size else np.inf
+
+    def take(self):
+        """``(targets, weights, count)`` of the input spikes at `next_time`, in order."""
+        now = self.times[self.delivered]
+        end = self.delivered
+        while end < self.times.size and self.times[end] == now:
+            end += 1
+        rows = [
+            np.arange(self.indptr[m], self.indptr[m + 1])
+            for m in self.sources[self.delivered : end]
+        ]
+        synapses = np.concatenate(rows)
+        count = end - self.delivered
+        self.delivered = end
+        return self.indices[synapses], self.weights[synapses], count
+
+
 class _Pulses:
     """Pulses in flight: packets ``(arrival, spike number, targets, weights)``.
 
@@ -356,7 +419,7 @@ class _Pulses:
             self.packets.append((float(arrival), spike_number, targets[same], weights[same]))
 
 
-def _event_loop(network, neurons, graph, delays, stop, limit, spikes):
+def _event_loop(network, neurons, graph, delays, stop, limit, spikes, inputs):
     """Process events until `limit` spikes or time `stop` (tau units); return the end time.
 
     Appends ``(neuron, time)`` to `spikes`. Raises RuntimeError before the (N + 1)-th
@@ -369,31 +432,34 @@ def _event_loop(network, neurons, graph, delays, stop, limit, spikes):
     while len(spikes) < limit:
         j, step, shift = neurons.next_threshold(t)
         spike_time = t + step
-        if pulses:
-            packet, arrival = pulses.earliest()
-            if arrival <= spike_time:  # pulses at an instant come before its spikes
-                if arrival > stop:
-                    break
-                if arrival > t:
-                    instant_spikes = -1
-                    neurons.advance(t, arrival, arrival - t)
-                    t = arrival
-                _, _, targets, weights = pulses.packets.pop(packet)
-                tied = [k for k, other in enumerate(pulses.packets) if other[0] == arrival]
-                if not tied:
-                    if np.ndim(delays) == 0:  # one volley: in synapse order
-                        neurons.receive(t, targets, weights)
-                    else:  # the pulses of one spike that arrive together
-                        neurons.receive_summed(t, targets, weights)
-                    continue
-                # packets arriving together: summed per target, then the threshold test
-                together = [pulses.packets[k] for k in tied]
-                for k in reversed(tied):
-                    pulses.packets.pop(k)
-                targets = np.concatenate([targets] + [other[2] for other in together])
-                weights = np.concatenate([weights] + [other[3] for other in together])
+        packet_arrival = pulses.earliest()[1] if pulses else np.inf
+        arrival = min(packet_arrival, inputs.next_time())
+        if arrival <= spike_time:  # pulses at an instant come before its spikes
+            if arrival > stop:
+                break
+            if arrival > t:
+                instant_spikes = -1
+                neurons.advance(t, arrival, arrival - t)
+                t = arrival
+            # everything arriving now: packets in flight and input spikes
+            now = [k for k, other in enumerate(pulses.packets) if other[0] == arrival]
+            parts = [pulses.packets[k] for k in now]
+            for k in reversed(now):
+                pulses.packets.pop(k)
+            n_inputs = 0
+            if inputs.next_time() == arrival:
+                input_targets, input_weights, n_inputs = inputs.take()
+                parts.append((arrival, -1, input_targets, input_weights))
+            targets = np.concatenate([part[2] for part in parts])
+            weights = np.concatenate([part[3] for part in parts])
+            if len(now) + n_inputs == 1 and (n_inputs == 1 or np.ndim(delays) == 0):
+                # one volley (one delay for all synapses) or one input spike: in order
+                neurons.receive(t, targets, weights)
+            else:
+                # the pulses of one spike (per-synapse delays), or of several volleys or
+                # input spikes arriving together: summed per target, then the threshold
                 neurons.receive_summed(t, targets, weights)
-                continue
+            continue
         if spike_time > stop:
             break
         if step > 0:
