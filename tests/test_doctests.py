@@ -38,6 +38,7 @@ MODULES = [
     "neurosrnn.sparseprop.from_brian2",
     "neurosrnn.sparseprop.brian2_network",
     "neurosrnn.sparseprop.gradients",
+    "neurosrnn.sparseprop.training",
     "neurosrnn.sparseprop.engine",
     "neurosrnn.sparseprop.reference",
 ]

@@ -15,6 +15,9 @@ recurrent spiking neural networks. NeurIPS 36 (arXiv:2312.17216).
   `readout_mse`, `readout_cross_entropy`, `LeakyReadout`) with respect to every weight,
   the drives, the coupling and the readout, O(K) per spike; `gradient_growth` compares
   the growth of the adjoint with the largest Lyapunov exponent.
+- `train_exact`, `exact_loss_function` (module `neurosrnn.sparseprop.training`, imported
+  on first use; extra ``train``): a JAX `custom_vjp` bridge to the exact gradients and
+  optax training on them, with checkpoints and a progress bar.
 - `simulate_reference`: the plain O(N)-per-spike algorithm, for checks.
 - `balanced_network`: the inhibitory balanced reference network.
 - `brian2_network` (module `neurosrnn.sparseprop.brian2_network`): the same network as a
@@ -89,7 +92,22 @@ __all__ = [
     "first_spike_cross_entropy",
     "readout_mse",
     "readout_cross_entropy",
+    "train_exact",
+    "exact_loss_function",
+    "network_parameters",
+    "with_parameters",
+    "ExactTrainingResult",
 ]
+
+_TRAINING = frozenset(
+    {
+        "train_exact",
+        "exact_loss_function",
+        "network_parameters",
+        "with_parameters",
+        "ExactTrainingResult",
+    }
+)
 
 
 def __getattr__(name):
@@ -98,4 +116,8 @@ def __getattr__(name):
         from neurosrnn.sparseprop.from_brian2 import exact_network
 
         return exact_network
+    if name in _TRAINING:
+        from neurosrnn.sparseprop import training
+
+        return getattr(training, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
