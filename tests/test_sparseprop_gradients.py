@@ -216,12 +216,19 @@ def test_memory_free_graph_and_global_drive():
 # --------------------------------------------------------------------------- JAX reference
 
 
-def _jax_loss_function(network, state, n_spikes, readout, loss_terms):
+def _jax_loss_function(network, state, n_spikes, readout, loss_terms, inputs=None):
     """An independent loss of (dense weights, drive, readout weights) in JAX.
 
     Dense O(N)-per-spike event-driven simulation: at each step the neuron with the
     earliest threshold time fires (argmin), every neuron's phase is advanced to that time
     and its targets take the closed-form PTC.
+
+    With `inputs` = ``(sources, times, n_steps)`` (delivered input spikes, s): the loss
+    takes a fourth argument, the dense (M, N) input weights. Input spikes at one time
+    form one event (a summed pulse per target); at each of the `n_steps` steps the next
+    event acts if its time is not after the earliest threshold time (inputs first), else
+    that neuron fires. A LIF pulse to threshold sets the phase to threshold (fires next,
+    at once).
     """
     import jax
     import jax.numpy as jnp
@@ -238,7 +245,30 @@ def _jax_loss_function(network, state, n_spikes, readout, loss_terms):
     outputs, label, softmax_tau = loss_terms["first_spike"]
     readout_times, readout_targets = loss_terms["readout_mse"]
 
-    def loss(dense_weights, drive, readout_weights):
+    if inputs is not None:
+        sources, input_times, n_steps = inputs
+        relative = (np.asarray(input_times) - state.time_seconds) / network.tau
+        event_times, event_id = np.unique(relative, return_inverse=True)
+        n_events = event_times.size
+        in_graph = network.input_connectivity
+        input_adjacency = np.zeros((network.n_inputs, N), dtype=bool)
+        input_adjacency[np.repeat(np.arange(network.n_inputs), np.diff(in_graph.indptr)),
+                        in_graph.indices] = True  # fmt: skip
+        event_mask = np.zeros((n_events + 1, N), dtype=bool)
+        np.logical_or.at(event_mask, event_id, input_adjacency[sources])
+        event_mask = jnp.asarray(event_mask)
+        event_times = jnp.asarray(np.append(event_times, np.inf))
+
+    def pulse(before, weight_row, scale, omega):
+        if theta:
+            before = jnp.maximum(before, phase_reset)
+            return 2 * jnp.arctan(jnp.tan(0.5 * before) + weight_row * scale)
+        argument = jnp.exp(-before / omega) - weight_row * scale
+        crossed = argument <= jnp.exp(-phase_threshold / omega)
+        safe = jnp.where(crossed, 1.0, argument)
+        return jnp.where(crossed, phase_threshold, -omega * jnp.log(safe))
+
+    def loss(dense_weights, drive, readout_weights, dense_input_weights=None):
         if theta:
             omega, scale = 2 * jnp.sqrt(drive), 1 / jnp.sqrt(drive)
             phases = 2 * jnp.arctan(jnp.tan(0.5 * start) / jnp.sqrt(drive))
@@ -260,7 +290,28 @@ def _jax_loss_function(network, state, n_spikes, readout, loss_terms):
             moved = moved.at[j].set(t + (phase_threshold - phase_reset) / omega[j])
             return moved, (j, t)
 
-        _, (order, times) = jax.lax.scan(step, keys, None, length=n_spikes)
+        if inputs is None:
+            _, (order, times) = jax.lax.scan(step, keys, None, length=n_spikes)
+        else:
+            rows = jax.ops.segment_sum(dense_input_weights[sources], event_id, n_events + 1)
+
+            def merged_step(carry, _):
+                keys, p = carry
+                j = jnp.argmin(keys)
+                is_input = event_times[p] <= keys[j]
+                t = jnp.where(is_input, event_times[p], keys[j])
+                before = phase_threshold - omega * (keys - t)
+                weight_row = jnp.where(is_input, rows[p], dense_weights[j])
+                targets = jnp.where(is_input, event_mask[p], adjacency[j])
+                after = pulse(before, weight_row, scale, omega)
+                moved = jnp.where(targets, t + (phase_threshold - after) / omega, keys)
+                reset = moved.at[j].set(t + (phase_threshold - phase_reset) / omega[j])
+                moved = jnp.where(is_input, moved, reset)
+                return (moved, p + is_input), (jnp.where(is_input, -1, j), t)
+
+            _, (steps, step_times) = jax.lax.scan(merged_step, (keys, 0), None, length=n_steps)
+            spiking = np.flatnonzero(loss_terms["spike_steps"])
+            order, times = steps[spiking], step_times[spiking]
         times = times * network.tau + state.time_seconds
         value = 0.0
         # spike-time targets: the n-th spike of each listed neuron (positions from the order)
@@ -453,3 +504,257 @@ def test_expected_chaos_warning_and_replay_divergence(monkeypatch):
     monkeypatch.setattr(grad_module, "_forward", tampered)
     with pytest.raises(RuntimeError, match="diverged from the engine at spike 5"):
         spike_gradients(net, state, loss=loss, n_spikes=50)
+
+
+# --------------------------------------------------------------------------- input neurons
+
+M_INPUTS, FAN_OUT = 4, 3
+
+
+def _input_graph(rng, N, M, fan_out, weights=None):
+    """An M -> N input graph without repeated targets per input neuron."""
+    indptr = np.arange(0, (M + 1) * fan_out, fan_out)
+    indices = np.concatenate([np.sort(rng.choice(N, fan_out, replace=False)) for _ in range(M)])
+    return Connectivity(indptr, indices, N, weights=weights)
+
+
+def _input_train(rng, M, n, end):
+    """`n` input spikes on a 1 ms grid in [0, end): some share a time (summed pulses)."""
+    times = np.sort(rng.choice(int(end * 1000), n, replace=True)) * 1e-3 + 1e-4
+    times[n // 2] = times[n // 2 - 1]
+    return rng.integers(0, M, n), times
+
+
+def _input_network(model, graph, weights, drive, inputs, input_weights):
+    """`_network` with input neurons: per-synapse `input_weights`, or one per input neuron."""
+    weighted = Connectivity(graph.indptr, graph.indices, graph.N_post, weights)
+    representation = "time" if np.ndim(drive) else "phase"
+    if input_weights.size == inputs.N_pre:  # input_coupling
+        options = {"input_connectivity": inputs, "input_coupling": input_weights}
+    else:
+        options = {"input_connectivity": Connectivity(inputs.indptr, inputs.indices,
+                                                      inputs.N_post, input_weights)}  # fmt: skip
+    return SparsePropNetwork(
+        model, weighted, drive=drive, tau=TAU, representation=representation, **options
+    )
+
+
+@pytest.mark.parametrize("model", ["theta", "lif"])
+@pytest.mark.parametrize("heterogeneous", [False, True], ids=["homogeneous", "per_neuron"])
+def test_input_gradients_match_finite_differences(model, heterogeneous):
+    """Every parameter kind, with input neurons: per-synapse input weights (homogeneous
+    drive) or one input_coupling per input neuron (per-neuron drive)."""
+    rng = np.random.default_rng(21)
+    graph = RegeneratedConnectivity(N_SMALL, K_SMALL, seed=1).materialize()
+    w0, drive0 = (-0.3, 0.1) if model == "theta" else (-0.15, 0.3)
+    weights = w0 * (1 + 0.3 * rng.random(graph.indices.size))
+    drive = drive0 * (1 + 0.3 * rng.random(N_SMALL)) if heterogeneous else drive0
+    inputs = _input_graph(rng, N_SMALL, M_INPUTS, FAN_OUT)
+    low, high = (-0.5, 0.5) if model == "theta" else (-0.3, 0.6)
+    size = M_INPUTS if heterogeneous else inputs.indices.size
+    input_weights = rng.uniform(low, high, size)
+    net = _input_network(model, graph, weights, drive, inputs, input_weights)
+    state = net.initial_state(seed=3)
+    start_state, start_phases = net.model_state(state), net.phases(state)
+    probe = net.run(state, n_spikes=S_SMALL)
+    end = probe.spike_times[-1]
+    train = _input_train(rng, M_INPUTS, 24, end)
+    assert np.any(np.diff(train[1]) == 0)  # tied input spikes: one summed pulse
+    run = net.run(state, n_spikes=S_SMALL, input_spikes=train)
+    end = run.spike_times[-1]
+    assert run.n_input_spikes > 15
+    if model == "lif":  # some spikes are fired at once by an input pulse
+        assert np.any(np.isin(run.spike_times, train[1]))
+    coefficients = np.random.default_rng(4).standard_normal(N_SMALL)
+
+    def linear(indices, times, readout):
+        d_times = coefficients[np.asarray(indices)]
+        return float(d_times @ times), d_times, None
+
+    loss = SpikeLoss(linear, name="linear") + readout_mse([0.5 * end, 0.9 * end], [[0.2], [0.1]])
+    readout = LeakyReadout([0, 1, 2], rng.standard_normal((1, 3)), tau=0.02)
+    result = spike_gradients(
+        net, state, loss=loss, n_spikes=S_SMALL, readout=readout, checkpoint_every=17,
+        input_spikes=train,
+    )  # fmt: skip
+    assert_array_equal(result.spike_indices, run.spike_indices)
+    assert result.replay_error < 1e-12
+    assert result.n_input_spikes == run.n_input_spikes
+    drives = np.full(N_SMALL, drive) if np.ndim(drive) == 0 else drive
+
+    def value(weights=weights, drive=drives, input_weights=input_weights, phases=None):
+        perturbed = _input_network(model, graph, weights, drive, inputs, input_weights)
+        if phases is None:
+            start = perturbed.initial_state(model_state=start_state)
+        else:
+            start = perturbed.initial_state(phases=phases)
+        moved = perturbed.run(start, n_spikes=S_SMALL, input_spikes=train)
+        _same_order(moved.spike_indices, run.spike_indices)
+        signal = readout.values(moved.spike_indices, moved.spike_times, loss.readout_times)
+        return loss(moved.spike_indices, moved.spike_times, signal)[0]
+
+    def partials(function, base, scale):
+        return np.array(
+            [
+                _richardson(lambda e, k=k: function(base + e * np.eye(base.size)[k]), scale[k])
+                for k in range(base.size)
+            ]
+        )
+
+    fd = {
+        "weights": partials(lambda w: value(weights=w), weights, 0.1 * np.abs(weights)),
+        "drive": partials(lambda d: value(drive=d), drives, 0.1 * drives),
+        "coupling": _richardson(lambda e: value(weights=weights * (1 + e)), 0.1),
+        "initial_phases": partials(
+            lambda p: value(phases=p), start_phases, np.full(N_SMALL, 0.001)
+        ),
+        "input_coupling" if heterogeneous else "input_weights": partials(
+            lambda w: value(input_weights=w),
+            input_weights,
+            0.1 * np.maximum(np.abs(input_weights), 0.1),
+        ),
+    }
+    assert result.loss == pytest.approx(value(), rel=1e-12)
+    for kind, reference in fd.items():
+        error = _relative_error(getattr(result, kind), reference)
+        assert error <= 1e-6, (kind, error)
+    if heterogeneous:  # per-input-neuron sums of the per-synapse gradient
+        rows = np.repeat(np.arange(M_INPUTS), FAN_OUT)
+        assert_allclose(np.bincount(rows, result.input_weights), result.input_coupling)
+    else:
+        assert result.input_coupling is None
+
+
+@pytest.mark.parametrize("case", ["theta_chaotic_100_spikes", "lif_per_neuron_600_spikes"])
+def test_input_gradients_match_jax_autodiff(case):
+    """Input events merged in time in the dense JAX simulation (summed at one time)."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    if case.startswith("theta"):
+        base = balanced_network(150, 15, model="theta", rate=5.0, tau=TAU, memory_free=False)
+        n_spikes, n_inputs, low, high = 100, 40, -0.6, 0.6
+    else:
+        base = balanced_network(
+            120, 12, model="lif", rate=5.0, tau=TAU, heterogeneity=0.3, memory_free=False
+        )
+        n_spikes, n_inputs, low, high = 600, 200, -0.3, 0.5
+    rng = np.random.default_rng(8)
+    M = 10
+    inputs = _input_graph(rng, base.N, M, 8, weights=rng.uniform(low, high, M * 8))
+    net = SparsePropNetwork(
+        base.model.name, base.weighted_connectivity(), drive=base.drive, tau=TAU,
+        representation=base.representation, input_connectivity=inputs,
+    )  # fmt: skip
+    state = net.run(net.initial_state(seed=11), n_spikes=5 * net.N).state
+    t0 = state.time_seconds
+    span = net.run(state, n_spikes=n_spikes).spike_times[-1] - t0
+    sources, offsets = _input_train(rng, M, n_inputs, span)
+    train = (sources, t0 + offsets)
+    run = net.run(state, n_spikes=n_spikes, input_spikes=train)
+    indices, times = run.spike_indices, run.spike_times
+    end = times[-1]
+    delivered = train[1] <= end
+    assert np.any(np.diff(train[1][delivered]) == 0)
+    # the merged event order of the engine: an input time acts before the spikes at it
+    # (a spike fired by an input pulse has the input's time, up to rounding)
+    event_times = np.unique(train[1][delivered])
+    events_before = np.searchsorted(event_times, times + 1e-12, side="right")
+    spike_steps = np.zeros(event_times.size + n_spikes, dtype=bool)
+    spike_steps[events_before + np.arange(n_spikes)] = True
+    spike_neurons = indices[[n_spikes // 3, n_spikes // 2, -5]]
+    seen, spike_positions = {}, []
+    for n in spike_neurons:
+        spike_positions.append(int(np.flatnonzero(indices == n)[seen.get(n, 0)]))
+        seen[n] = seen.get(n, 0) + 1
+    spike_targets = times[spike_positions] + 0.3 * TAU
+    fired = np.unique(indices)
+    outputs = fired[:4]
+    readout = LeakyReadout(fired[4:10], np.random.default_rng(1).standard_normal((2, 6)), 0.02)
+    readout_times = t0 + np.array([0.4, 0.7, 0.95]) * (end - t0)
+    readout_targets = np.random.default_rng(2).standard_normal((3, 2))
+    loss = (
+        spike_time_loss(spike_neurons, spike_targets)
+        + first_spike_cross_entropy(outputs, 2, tau=0.005)
+        + readout_mse(readout_times, readout_targets)
+    )
+    result = spike_gradients(
+        net, state, loss=loss, n_spikes=n_spikes, readout=readout, input_spikes=train
+    )
+    assert result.replay_error < 1e-12
+    first_positions = np.array([np.flatnonzero(indices == n)[0] for n in outputs])
+    terms = {
+        "spike_time": (spike_neurons, (np.array(spike_positions), spike_targets)),
+        "first_spike": (first_positions, 2, 0.005),
+        "readout_mse": (readout_times, readout_targets),
+        "spike_steps": spike_steps,
+    }
+    jax_inputs = (sources[delivered], train[1][delivered], spike_steps.size)
+    jax_loss, _ = _jax_loss_function(net, state, n_spikes, readout, terms, inputs=jax_inputs)
+    graph = net.weighted_connectivity()
+    dense = np.zeros((net.N, net.N))
+    dense[graph.sources, graph.indices] = graph.weights
+    in_sources = np.repeat(np.arange(M), np.diff(inputs.indptr))
+    dense_inputs = np.zeros((M, net.N))
+    dense_inputs[in_sources, inputs.indices] = inputs.weights
+    (value, jax_order), gradients = jax.jit(
+        jax.value_and_grad(jax_loss, argnums=(0, 1, 2, 3), has_aux=True)
+    )(dense, np.asarray(net.drive, float), readout.weights, dense_inputs)
+    g_dense, g_drive, g_readout, g_inputs = (np.asarray(g) for g in gradients)
+    assert_array_equal(np.asarray(jax_order), indices)
+    assert float(value) == pytest.approx(result.loss, rel=1e-10)
+    assert _relative_error(result.weights, g_dense[graph.sources, graph.indices]) <= 1e-9
+    assert _relative_error(result.drive, g_drive) <= 1e-9
+    assert _relative_error(result.readout_weights, g_readout) <= 1e-9
+    assert _relative_error(result.input_weights, g_inputs[in_sources, inputs.indices]) <= 1e-9
+    assert np.all(result.input_weights[~np.isin(in_sources, sources[delivered])] == 0)
+
+
+def test_bad_input_spikes_raise_before_work_and_ties_raise_clearly():
+    rng = np.random.default_rng(2)
+    base = balanced_network(30, 3, model="lif", rate=5.0, tau=TAU, memory_free=False)
+    inputs = _input_graph(rng, 30, M_INPUTS, FAN_OUT, weights=rng.uniform(-0.2, 0.2, 12))
+    net = SparsePropNetwork("lif", base.weighted_connectivity(), drive=base.drive, tau=TAU,
+                            input_connectivity=inputs)  # fmt: skip
+    state = net.initial_state(seed=0)
+    good = spike_time_loss([1], [0.01])
+    with pytest.raises(ValueError, match="input_spikes given, but this network has no input"):
+        spike_gradients(base, state, loss=good, n_spikes=10, input_spikes=([0], [0.01]))
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, n_inputs=4\)"):
+        spike_gradients(net, state, loss=good, n_spikes=10, input_spikes=([4], [0.01]))
+    with pytest.raises(ValueError, match="input_spikes must be None, an InputSpikes"):
+        spike_gradients(net, state, loss=good, n_spikes=10, input_spikes=[0, 1, 2])
+    with pytest.raises(ValueError, match="must be sorted"):
+        spike_gradients(net, state, loss=good, n_spikes=10, input_spikes=([0, 1], [0.02, 0.01]))
+    with pytest.raises(ValueError, match="distinct but closer than"):
+        spike_gradients(
+            net, state, loss=good, n_spikes=10, input_spikes=([0, 1], [0.01, 0.01 + 1e-15])
+        )
+    with pytest.raises(ValueError, match="'input_coupling' needs a network built with"):
+        spike_gradients(net, state, loss=good, n_spikes=10, parameters=["input_coupling"])
+    with pytest.raises(ValueError, match="'input_weights' needs input neurons"):
+        spike_gradients(base, state, loss=good, n_spikes=10, parameters=["input_weights"])
+    with pytest.raises(ValueError, match="gradient_growth does not take input spikes"):
+        gradient_growth(net, state, n_spikes=100, lyapunov=False)
+    with pytest.raises(ValueError, match="delays"):
+        delayed = SparsePropNetwork("lif", base.weighted_connectivity(), drive=base.drive,
+                                    tau=TAU, delay=0.001, input_connectivity=inputs)  # fmt: skip
+        spike_gradients(delayed, state, loss=good, n_spikes=10, input_spikes=([0], [0.01]))
+    # without input spikes, a network with input neurons has the gradient of the plain one
+    plain = spike_gradients(base, state, loss=good + readout_mse([0.02], [[0.0]]), n_spikes=80,
+                            readout=LeakyReadout([1, 2], [1.0, -1.0], 0.01))  # fmt: skip
+    quiet = spike_gradients(net, state, loss=good + readout_mse([0.02], [[0.0]]), n_spikes=80,
+                            readout=LeakyReadout([1, 2], [1.0, -1.0], 0.01))  # fmt: skip
+    assert_array_equal(quiet.spike_indices, plain.spike_indices)
+    assert_allclose(quiet.weights, plain.weights, rtol=1e-9, atol=1e-12)
+    assert_allclose(quiet.drive, plain.drive, rtol=1e-9, atol=1e-12)
+    assert_array_equal(quiet.input_weights, 0.0)
+    # an input spike at the time of a free network spike: the order is not locally constant
+    run = net.run(state, n_spikes=40)
+    s = 20
+    spiker = run.spike_indices[s]
+    source = next(m for m in range(M_INPUTS) if spiker not in inputs.indices[3 * m : 3 * m + 3])
+    tie = ([source], [run.spike_times[s]])
+    assert_array_equal(net.run(state, n_spikes=40, input_spikes=tie).spike_indices[: s + 1],
+                       run.spike_indices[: s + 1])  # fmt: skip
+    with pytest.raises(RuntimeError, match=f"network spike {s} .* coincides with an input"):
+        spike_gradients(net, state, loss=good, n_spikes=40, input_spikes=tie)

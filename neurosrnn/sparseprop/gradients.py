@@ -72,12 +72,24 @@ are dropped).
 Scope
 -----
 Theta and LIF networks, homogeneous (phase representation) or per-neuron drive,
-stored or memory-free graphs. Delays, refractoriness and tabulated models raise a
-ValueError. Extension point for input neurons: a pulse from an input neuron arrives at
-a fixed time, so its reverse step is that of a recurrent pulse without the
-:math:`\\bar t_s` terms (``(1 - d)\\bar T_i`` is dropped and the spike time carries no
-adjoint), and its weight gradient is accumulated like ``weights`` (see
-`_check_network`).
+stored or memory-free graphs, with or without input neurons. Delays, refractoriness
+and tabulated models raise a ValueError.
+
+Input neurons
+-------------
+An input spike (``input_spikes=``, as for `SparsePropNetwork.run`) delivers its pulses
+at a fixed time :math:`t_m`, so its reverse step is that of a recurrent pulse without
+the spike-time terms: :math:`\\bar T_i^{old} = d\\,\\bar T_i` (in phases,
+:math:`\\delta\\phi_i^+ = d_i\\,\\delta\\phi_i^- + (\\partial g/\\partial c)\\,\\delta c`),
+with the same :math:`\\bar c`, :math:`\\bar\\omega` and pulse-scale terms; dL/dw of an
+input synapse is accumulated like ``weights``. The replay follows the engine's order:
+the inputs at an instant act before the network spikes at it; a lone input spike acts
+pulse by pulse in synapse order, input spikes at one time as one pulse per target of
+their summed weight (summed in the engine's order). A LIF pulse that lifts a neuron to
+threshold fires it at the pulse's time (slope 0: its spike time does not move). A
+network spike that is not caused by a pulse but falls on an input time (within
+`REPLAY_TOLERANCE`) has no locally constant order: a RuntimeError, as are two input
+times closer than that but distinct (a ValueError before any work).
 
 References
 ----------
@@ -100,7 +112,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from neurosrnn.sparseprop.engine import SparsePropNetwork, SparsePropState
+from neurosrnn.sparseprop.engine import InputSpikes, SparsePropNetwork, SparsePropState
 from neurosrnn.sparseprop.phase_models import (
     THETA,
     lif_ptc_coupling_derivative,
@@ -130,6 +142,7 @@ REPLAY_TOLERANCE = 1e-9
 # an adjoint that grows by more than this over the sweep triggers a warning
 _GROWTH_WARNING = 1e8
 _PARAMETERS = ("weights", "coupling", "drive", "readout_weights", "initial_phases")
+_INPUT_PARAMETERS = ("input_weights", "input_coupling")
 
 
 # --------------------------------------------------------------------------- kernels
@@ -286,6 +299,292 @@ def _reverse(
         key_adjoint[j] = time_bar
         if abs(time_bar) > largest:
             largest = abs(time_bar)
+    return largest
+
+
+# --------------------------------------------------------------------------- input kernels
+
+
+@numba.njit(cache=True)
+def _tied_inputs(in_indptr, in_indices, in_weights, input_sources, m0, m1):
+    """The pulses of the tied input spikes ``m0 .. m1-1`` in the engine's summation order.
+
+    Returns ``(synapses, targets, weights)`` ordered by target, then weight (the order in
+    which the engine sums same-instant pulses into one per target).
+    """
+    count = 0
+    for m in range(m0, m1):
+        count += in_indptr[input_sources[m] + 1] - in_indptr[input_sources[m]]
+    synapses = np.empty(count, dtype=np.int64)
+    targets = np.empty(count, dtype=np.int64)
+    weights = np.empty(count)
+    n = 0
+    for m in range(m0, m1):
+        source = input_sources[m]
+        for k in range(in_indptr[source], in_indptr[source + 1]):
+            synapses[n] = k
+            targets[n] = in_indices[k]
+            weights[n] = in_weights[k]
+            n += 1
+    by_weight = np.argsort(weights, kind="mergesort")
+    by_target = np.argsort(targets[by_weight], kind="mergesort")
+    order = by_weight[by_target]
+    return synapses[order], targets[order], weights[order]
+
+
+@numba.njit(cache=True, inline="always")
+def _replay_pulse(code, omega, scale, phase_reset, phase_threshold, keys, forced, i, weight, t):
+    """One pulse of `weight` on neuron ``i`` at time `t`: ``(pre-pulse phase, overdue)``."""
+    key = keys[i]
+    overdue = key < t - REPLAY_TOLERANCE * max(1.0, abs(t))
+    u = phase_threshold - omega[i] * (key - t)
+    if code == THETA and u < phase_reset:
+        u = phase_reset
+    new_phase = pulse_phase(code, u, weight, scale[i], omega[i], phase_threshold)
+    keys[i] = t + (phase_threshold - new_phase) / omega[i]
+    forced[i] = new_phase >= phase_threshold
+    return u, overdue
+
+
+@numba.njit(cache=True)
+def _replay_inputs(
+    code,
+    omega,
+    scale,
+    phase_reset,
+    phase_threshold,
+    indptr,
+    indices,
+    weights,
+    in_indptr,
+    in_indices,
+    in_weights,
+    input_sources,
+    event_start,
+    event_times,
+    event_end,
+    keys,
+    forced,
+    spiker,
+    engine_times,
+    first,
+    last,
+    previous_time,
+    store,
+    pre_phase,
+    replay_times,
+):
+    """`_replay` with input events merged in: the events ``e < event_end[s]`` act before
+    spike ``s`` (inputs first at one instant), a lone input spike pulse by pulse in
+    synapse order, tied ones (one time) as one summed pulse per target.
+
+    `forced` marks neurons lifted to threshold by a pulse (they fire at its instant).
+    Returns ``(largest relative time error, first failed spike or -1, first spike of a
+    free neuron tied with an input event or -1, last time, number of stored phases)``.
+    """
+    worst = 0.0
+    failed = -1
+    tied = -1
+    position = 0
+    t_previous = previous_time
+    span = phase_threshold - phase_reset
+    n_events = event_times.shape[0]
+    e = event_end[first - 1] if first > 0 else 0
+    for s in range(first, last):
+        while e < event_end[s]:
+            te = event_times[e]
+            if te > t_previous:
+                t_previous = te
+            m0, m1 = event_start[e], event_start[e + 1]
+            if m1 - m0 == 1:
+                source = input_sources[m0]
+                for k in range(in_indptr[source], in_indptr[source + 1]):
+                    u, overdue = _replay_pulse(
+                        code, omega, scale, phase_reset, phase_threshold, keys, forced,
+                        in_indices[k], in_weights[k], te,
+                    )  # fmt: skip
+                    if overdue and failed < 0:
+                        failed = s
+                    if store:
+                        pre_phase[position] = u
+                        position += 1
+            else:
+                _, targets, pulse_weights = _tied_inputs(
+                    in_indptr, in_indices, in_weights, input_sources, m0, m1
+                )
+                n = 0
+                while n < targets.shape[0]:
+                    i = targets[n]
+                    total = pulse_weights[n]
+                    n += 1
+                    while n < targets.shape[0] and targets[n] == i:
+                        total += pulse_weights[n]
+                        n += 1
+                    u, overdue = _replay_pulse(
+                        code, omega, scale, phase_reset, phase_threshold, keys, forced, i,
+                        total, te,
+                    )  # fmt: skip
+                    if overdue and failed < 0:
+                        failed = s
+                    if store:
+                        pre_phase[position] = u
+                        position += 1
+            e += 1
+        j = spiker[s]
+        t = keys[j]
+        if t < t_previous:
+            t = t_previous
+        reference = engine_times[s]
+        tolerance = REPLAY_TOLERANCE * max(1.0, abs(reference))
+        error = abs(t - reference) / max(1.0, abs(reference))
+        if error > worst:
+            worst = error
+        if error > REPLAY_TOLERANCE and failed < 0:
+            failed = s
+        if not forced[j] and tied < 0:  # a free spike at an input's instant: ambiguous
+            if e > 0 and abs(event_times[e - 1] - reference) <= tolerance:
+                tied = s
+            if e < n_events and abs(event_times[e] - reference) <= tolerance:
+                tied = s
+        if store:
+            replay_times[s - first] = t
+        keys[j] = t + span / omega[j]
+        forced[j] = False
+        for k in range(indptr[j], indptr[j + 1]):
+            u, overdue = _replay_pulse(
+                code, omega, scale, phase_reset, phase_threshold, keys, forced, indices[k],
+                weights[k], t,
+            )  # fmt: skip
+            if overdue and failed < 0:
+                failed = s
+            if store:
+                pre_phase[position] = u
+                position += 1
+        t_previous = t
+    return worst, failed, tied, t_previous, position
+
+
+@numba.njit(cache=True, inline="always")
+def _reverse_fixed_pulse(
+    code, omega, scale, phase_threshold, i, weight, u, key_adjoint, omega_adjoint, scale_adjoint
+):
+    """Undo one pulse at a fixed (input) time on neuron ``i``: returns dL/dc-chain factor.
+
+    The key adjoint becomes ``d * bar`` (no spike-time term), the omega and pulse-scale
+    adjoints collect their parts; the return value times ``scale[i]`` (theta) or
+    ``-scale[i]`` (LIF) is dL/dw of each synapse summed into the pulse.
+    """
+    w_i = omega[i]
+    new_phase, slope, dg_dc, dg_domega = _pulse_terms(
+        code, u, weight, scale[i], w_i, phase_threshold
+    )
+    bar = key_adjoint[i]
+    key_adjoint[i] = slope * bar
+    c_bar = -bar * dg_dc / w_i
+    sign = 1.0 if code == THETA else -1.0
+    scale_adjoint[i] += c_bar * sign * weight
+    omega_adjoint[i] += bar * (
+        (slope * (phase_threshold - u) - (phase_threshold - new_phase)) / (w_i * w_i)
+        - dg_domega / w_i
+    )
+    return c_bar * sign * scale[i]
+
+
+@numba.njit(cache=True)
+def _reverse_inputs(
+    code,
+    omega,
+    scale,
+    phase_reset,
+    phase_threshold,
+    indptr,
+    indices,
+    weights,
+    in_indptr,
+    in_indices,
+    in_weights,
+    input_sources,
+    event_start,
+    event_end,
+    spiker,
+    time_adjoint,
+    first,
+    last,
+    position,
+    pre_phase,
+    key_adjoint,
+    weight_adjoint,
+    omega_adjoint,
+    scale_adjoint,
+    input_weight_adjoint,
+):
+    """`_reverse` with the input events of `_replay_inputs` undone after each spike.
+
+    `position` is the number of phases `_replay_inputs` stored for ``first .. last-1``.
+    An input pulse arrives at a fixed time: its reverse step has no spike-time term.
+    """
+    sign = 1.0 if code == THETA else -1.0
+    span = phase_threshold - phase_reset
+    largest = 0.0
+    for s in range(last - 1, first - 1, -1):
+        j = spiker[s]
+        time_bar = time_adjoint[s]
+        for k in range(indptr[j + 1] - 1, indptr[j] - 1, -1):
+            position -= 1
+            i = indices[k]
+            u = pre_phase[position]
+            w_i = omega[i]
+            new_phase, slope, dg_dc, dg_domega = _pulse_terms(
+                code, u, weights[k], scale[i], w_i, phase_threshold
+            )
+            bar = key_adjoint[i]
+            key_adjoint[i] = slope * bar
+            time_bar += (1.0 - slope) * bar
+            c_bar = -bar * dg_dc / w_i
+            weight_adjoint[k] += c_bar * sign * scale[i]
+            scale_adjoint[i] += c_bar * sign * weights[k]
+            omega_adjoint[i] += bar * (
+                (slope * (phase_threshold - u) - (phase_threshold - new_phase)) / (w_i * w_i)
+                - dg_domega / w_i
+            )
+        bar = key_adjoint[j]
+        time_bar += bar
+        omega_adjoint[j] -= bar * span / (omega[j] * omega[j])
+        key_adjoint[j] = time_bar
+        if abs(time_bar) > largest:
+            largest = abs(time_bar)
+        lowest = event_end[s - 1] if s > 0 else 0
+        for e in range(event_end[s] - 1, lowest - 1, -1):
+            m0, m1 = event_start[e], event_start[e + 1]
+            if m1 - m0 == 1:
+                source = input_sources[m0]
+                for k in range(in_indptr[source + 1] - 1, in_indptr[source] - 1, -1):
+                    position -= 1
+                    input_weight_adjoint[k] += _reverse_fixed_pulse(
+                        code, omega, scale, phase_threshold, in_indices[k], in_weights[k],
+                        pre_phase[position], key_adjoint, omega_adjoint, scale_adjoint,
+                    )  # fmt: skip
+                continue
+            synapses, targets, pulse_weights = _tied_inputs(
+                in_indptr, in_indices, in_weights, input_sources, m0, m1
+            )
+            # one summed pulse per target, applied in target order: undo from the last
+            stop = targets.shape[0]
+            while stop > 0:
+                begin = stop - 1
+                while begin > 0 and targets[begin - 1] == targets[stop - 1]:
+                    begin -= 1
+                total = pulse_weights[begin]
+                for n in range(begin + 1, stop):
+                    total += pulse_weights[n]
+                position -= 1
+                factor = _reverse_fixed_pulse(
+                    code, omega, scale, phase_threshold, targets[begin], total,
+                    pre_phase[position], key_adjoint, omega_adjoint, scale_adjoint,
+                )  # fmt: skip
+                for n in range(begin, stop):
+                    input_weight_adjoint[synapses[n]] += factor
+                stop = begin
     return largest
 
 
@@ -707,6 +1006,17 @@ class GradientResult:
         Largest key adjoint met in the sweep over the largest injected one.
     memory_bytes : int
         Peak memory held for the gradient (spikes, checkpoints, one segment).
+    input_weights : ndarray, shape (n_input_synapses,) or None
+        dL/dw per input synapse (network with input neurons), in the CSR order of
+        ``network.input_connectivity`` (the order in which the engine stores the input
+        weights: a weighted input graph's ``weights``, or ``input_coupling`` repeated
+        over each input neuron's row).
+    input_coupling : ndarray, shape (n_inputs,) or None
+        For a network built with ``input_coupling=`` (one weight per input neuron): dL
+        with respect to ``input_coupling[m]``, the sum of `input_weights` over the
+        synapses of input neuron ``m``.
+    n_input_spikes : int
+        Input spikes delivered in the run (those up to its last spike matter).
     """
 
     loss: float
@@ -722,12 +1032,13 @@ class GradientResult:
     replay_error: float
     adjoint_growth: float
     memory_bytes: int
+    input_weights: np.ndarray | None = None
+    input_coupling: np.ndarray | None = None
+    n_input_spikes: int = 0
 
     def __repr__(self):
         parts = [
-            name
-            for name in ("weights", "coupling", "drive", "readout_weights", "initial_phases")
-            if getattr(self, name) is not None
+            name for name in _PARAMETERS + _INPUT_PARAMETERS if getattr(self, name) is not None
         ]
         return (
             f"<GradientResult loss={self.loss:.6g}, {self.spike_indices.size} spikes "
@@ -767,8 +1078,12 @@ class GradientGrowth:
 # --------------------------------------------------------------------------- driver
 
 
-def _check_network(network):
-    """Raise ValueError for what the adjoint does not support (before any work)."""
+def _check_network(network, *, inputs=True):
+    """Raise ValueError for what the adjoint does not support (before any work).
+
+    Input neurons are supported by `spike_gradients` (`inputs`), not by
+    `gradient_growth`.
+    """
     if not isinstance(network, SparsePropNetwork):
         raise ValueError(f"network must be a SparsePropNetwork, got {type(network).__name__}")
     unsupported = []
@@ -778,14 +1093,13 @@ def _check_network(network):
         unsupported.append("synaptic delays")
     if network.refractory is not None:
         unsupported.append("refractory periods")
-    # extension point: networks with input neurons (fixed-time pulses) are refused until
-    # their reverse step (no spike-time adjoint, input-weight gradients) is wired in
-    if getattr(network, "n_inputs", 0) or getattr(network, "input_connectivity", None) is not None:
-        unsupported.append("input neurons")
+    if not inputs and network.input_connectivity is not None:
+        unsupported.append("input neurons (gradient_growth does not take input spikes)")
     if unsupported:
         raise ValueError(
-            "spike_gradients supports theta and LIF networks without delays, refractoriness "
-            f"or input neurons; this network has {', '.join(unsupported)}"
+            "spike_gradients supports theta and LIF networks (with or without input "
+            "neurons) without delays, refractoriness or tabulated models; this network has "
+            f"{', '.join(unsupported)}"
         )
 
 
@@ -807,6 +1121,19 @@ class _Problem:
         self.phase_threshold = float(model.phase_threshold)
         self.tau = network.tau
         self.max_row = int(np.max(np.diff(self.indptr))) if network.N else 0
+        inputs = network.input_connectivity
+        self.has_inputs = inputs is not None
+        if inputs is None:
+            self.in_indptr = np.zeros(1, dtype=np.int64)
+            self.in_indices = np.zeros(0, dtype=np.int32)
+            self.in_weights = np.zeros(0)
+        else:  # the engine's per-synapse input weights, in the same (CSR) order
+            self.in_indptr = inputs.indptr.astype(np.int64)
+            self.in_indices = inputs.indices.astype(np.int32)
+            weights = inputs.weights
+            if weights is None:
+                weights = np.repeat(network.input_coupling, np.diff(self.in_indptr))
+            self.in_weights = np.asarray(weights, dtype=float).copy()
 
     def keys(self, network_state, origin):
         """Keys (tau units, relative to `origin`) of an engine state."""
@@ -856,11 +1183,60 @@ class _Forward:
     state: SparsePropState
     origin: float  # tau units
     stop_time: float  # seconds
+    inputs: _InputSchedule | None = None
 
 
-def _forward(problem, network, state, n_spikes, duration, every):
-    """Run the engine in segments of `every` spikes, keeping each segment's start keys."""
+@dataclass
+class _InputSchedule:
+    """The delivered input spikes as events (one time each) merged with the spikes.
+
+    Event ``e`` holds the input spikes ``event_start[e] .. event_start[e+1]-1`` (one
+    spike, or several at one time: summed per target); ``event_end[s]`` events act
+    before network spike ``s``. `weight_bar` receives dL/dw per input synapse.
+    """
+
+    sources: np.ndarray  # int64, input neuron of each delivered input spike
+    event_start: np.ndarray  # int64, (E + 1,)
+    event_times: np.ndarray  # tau units, relative to the origin
+    event_end: np.ndarray  # int64, (S,)
+    event_pulses: np.ndarray  # int64, (E + 1,) cumulative pulse counts (an upper bound)
+    n_delivered: int
+    weight_bar: np.ndarray | None = None
+
+
+def _run_with_inputs(network, current, count, left, inputs, pointer):
+    """`network.run` with the input spikes from `pointer` on, passed in growing chunks.
+
+    A chunk is enough when the run ended before the first input spike left out (so the
+    full train gives the same run); otherwise the chunk grows fourfold and the run is
+    repeated. Returns the run's result.
+    """
+    total = inputs.times.size
+    size = 256
+    while True:
+        stop = min(total, pointer + size)
+        result = network.run(
+            current,
+            n_spikes=count,
+            duration=left,
+            record_spikes=True,
+            progress=False,
+            input_spikes=InputSpikes(inputs.indices[pointer:stop], inputs.times[pointer:stop]),
+        )
+        margin = REPLAY_TOLERANCE * network.tau * max(1.0, abs(result.stop_time / network.tau))
+        if stop >= total or inputs.times[stop] > result.stop_time + margin:
+            return result
+        size *= 4
+
+
+def _forward(problem, network, state, n_spikes, duration, every, inputs=None):
+    """Run the engine in segments of `every` spikes, keeping each segment's start keys.
+
+    With `inputs` (an `InputSpikes`, network with input neurons), each segment takes the
+    input spikes not yet delivered, and the record holds their schedule.
+    """
     origin = state.time
+    pointer = 0
     stop_seconds = None if duration is None else state.time_seconds + duration
     remaining = n_spikes
     checkpoints, pieces_i, pieces_t = [], [], []
@@ -872,9 +1248,13 @@ def _forward(problem, network, state, n_spikes, duration, every):
             break
         left = None if stop_seconds is None else max(stop_seconds - current.time_seconds, 0.0)
         keys = problem.keys(current, origin)
-        result = network.run(
-            current, n_spikes=count, duration=left, record_spikes=True, progress=False
-        )
+        if inputs is None:
+            result = network.run(
+                current, n_spikes=count, duration=left, record_spikes=True, progress=False
+            )
+        else:
+            result = _run_with_inputs(network, current, count, left, inputs, pointer)
+            pointer += result.n_input_spikes
         if result.n_spikes:
             checkpoints.append((done, keys))
             pieces_i.append(result.spike_indices)
@@ -888,23 +1268,61 @@ def _forward(problem, network, state, n_spikes, duration, every):
     indices = np.concatenate(pieces_i) if pieces_i else np.zeros(0, dtype=np.int32)
     times = np.concatenate(pieces_t) if pieces_t else np.zeros(0)
     stop = current.time_seconds if stop_seconds is None else stop_seconds
-    return _Forward(indices, times, checkpoints, current, origin, stop)
+    schedule = None
+    if inputs is not None:
+        schedule = _input_schedule(problem, inputs, pointer, times / problem.tau - origin, origin)
+    return _Forward(indices, times, checkpoints, current, origin, stop, schedule)
 
 
-def _checked_parameters(parameters, readout):
+def _input_schedule(problem, inputs, n_delivered, spike_times, origin):
+    """Group the delivered input spikes into events and merge them with the spikes.
+
+    Inputs act before the network spikes of their instant; an input within
+    `REPLAY_TOLERANCE` after a spike is counted before it (a spike it forced; a free
+    spike there is refused by the replay as a tie).
+    """
+    sources = inputs.indices[:n_delivered].astype(np.int64)
+    times = inputs.times[:n_delivered] / problem.tau - origin
+    if times.size:
+        new = np.concatenate([[True], np.diff(times) != 0])
+        event_start = np.append(np.flatnonzero(new), times.size).astype(np.int64)
+    else:
+        event_start = np.zeros(1, dtype=np.int64)
+    event_times = times[event_start[:-1]]
+    tolerance = REPLAY_TOLERANCE * np.maximum(1.0, np.abs(spike_times))
+    event_end = np.searchsorted(event_times, spike_times + tolerance, side="right")
+    event_end = np.maximum.accumulate(event_end).astype(np.int64) if event_end.size else event_end
+    fan_out = np.diff(problem.in_indptr)[sources]
+    pulses = np.concatenate([[0], np.cumsum(fan_out)])[event_start].astype(np.int64)
+    return _InputSchedule(sources, event_start, event_times, event_end.astype(np.int64), pulses,
+                          int(n_delivered))  # fmt: skip
+
+
+def _checked_parameters(parameters, readout, network=None):
+    has_inputs = network is not None and network.input_connectivity is not None
+    has_input_coupling = has_inputs and network.input_coupling is not None
     if parameters is None:
         parameters = tuple(p for p in _PARAMETERS if p != "readout_weights" or readout)
+        if has_inputs:
+            parameters += ("input_weights",) + (("input_coupling",) if has_input_coupling else ())
     if isinstance(parameters, str):
         parameters = (parameters,)
     parameters = tuple(parameters)
     for name in parameters:
-        if name == "input_weights":
+        if name in _INPUT_PARAMETERS and not has_inputs:
             raise ValueError(
-                "parameters: 'input_weights' needs input neurons, which this network (and "
-                "the gradient code for now) does not have"
+                f"parameters: {name!r} needs input neurons, which this network does not have "
+                "(build it with input_connectivity=)"
             )
-        if name not in _PARAMETERS:
-            raise ValueError(f"parameters must be a subset of {_PARAMETERS}, got {name!r}")
+        if name == "input_coupling" and not has_input_coupling:
+            raise ValueError(
+                "parameters: 'input_coupling' needs a network built with input_coupling= (one "
+                "weight per input neuron); use 'input_weights' for per-synapse weights"
+            )
+        if name not in _PARAMETERS + _INPUT_PARAMETERS:
+            raise ValueError(
+                f"parameters must be a subset of {_PARAMETERS + _INPUT_PARAMETERS}, got {name!r}"
+            )
         if name == "readout_weights" and readout is None:
             raise ValueError("parameters: 'readout_weights' needs readout=LeakyReadout(...)")
     return parameters
@@ -967,6 +1385,7 @@ def spike_gradients(
     window_spikes=None,
     checkpoint_every=None,
     lyapunov_exponent=None,
+    input_spikes=None,
 ):
     """Exact gradients of a spike-time loss by an adjoint sweep over the recorded spikes.
 
@@ -1003,6 +1422,15 @@ def spike_gradients(
     lyapunov_exponent : float, optional
         :math:`\\lambda_1` (1/s) if known: an untruncated run with
         :math:`e^{\\lambda_1 T} > 10^8` warns before the sweep.
+    input_spikes : InputSpikes or tuple (indices, times), optional
+        Spikes of the input neurons (network built with ``input_connectivity=``), as for
+        `SparsePropNetwork.run`. They are replayed in the engine's order (inputs before
+        the network spikes of their instant; input spikes at one time as one summed
+        pulse per target); an input pulse arrives at a fixed time, so its reverse step
+        has no spike-time term:
+        :math:`\\delta\\phi_i^+ = d_i\\,\\delta\\phi_i^- + (\\partial g/\\partial c)\\,\\delta c`.
+        Adds ``"input_weights"`` (and, for ``input_coupling=``, ``"input_coupling"``)
+        to the parameters.
 
     Returns
     -------
@@ -1012,10 +1440,15 @@ def spike_gradients(
     ------
     ValueError
         Unsupported network, a loss reading neurons outside the network or a readout
-        that is missing, unknown parameters, a window longer than the run.
+        that is missing, unknown parameters, a window longer than the run; input spikes
+        for a network without input neurons, out of ``[0, n_inputs)``, before the
+        state's time, or two at distinct times closer than `REPLAY_TOLERANCE` (their
+        grouping into one instant is decided by rounding).
     RuntimeError
         The replay of the recorded spikes does not reproduce the engine's times (an
-        order change by a tie or rounding).
+        order change by a tie or rounding), or a network spike not caused by an input
+        falls on an input spike's time (within `REPLAY_TOLERANCE`): their order is
+        not locally constant, the gradient is not defined there.
 
     Warns
     -----
@@ -1037,6 +1470,18 @@ def spike_gradients(
     >>> result = spike_gradients(net, state, loss=loss, n_spikes=200)
     >>> result.weights.shape, result.drive.shape
     ((250,), (50,))
+
+    With input neurons (two of them, one weight each):
+
+    >>> from neurosrnn.connectivity import Connectivity
+    >>> inputs = Connectivity([0, 5, 10], np.arange(10), N_post=50)
+    >>> driven = SparsePropNetwork("lif", net.connectivity, drive=net.drive, tau=net.tau,
+    ...                            coupling=net.coupling, input_connectivity=inputs,
+    ...                            input_coupling=[0.2, -0.1])
+    >>> result = spike_gradients(driven, state, loss=loss, n_spikes=200,
+    ...                          input_spikes=([0, 1, 0], [0.003, 0.005, 0.012]))
+    >>> result.input_weights.shape, result.input_coupling.shape
+    ((10,), (2,))
     """
     _check_network(network)
     if not isinstance(state, SparsePropState):
@@ -1048,7 +1493,8 @@ def spike_gradients(
     if duration is not None:
         duration = to_seconds(duration, "duration", positive=True)
     _checked_loss(loss, readout, network.N, state)
-    parameters = _checked_parameters(parameters, readout)
+    parameters = _checked_parameters(parameters, readout, network)
+    inputs = _checked_inputs(network, input_spikes, state)
     window, window_spikes = _checked_window(window, window_spikes, n_spikes, duration)
     every = max(network.N, 64) if checkpoint_every is None else checkpoint_every
     every = check_int(every, "checkpoint_every", minimum=1)
@@ -1057,7 +1503,10 @@ def spike_gradients(
         _warn_growth(float(lyapunov_exponent) * duration, "expected")
 
     problem = _Problem(network)
-    forward = _forward(problem, network, state, n_spikes, duration, every)
+    if inputs is None:
+        forward = _forward(problem, network, state, n_spikes, duration, every)
+    else:
+        forward = _forward(problem, network, state, n_spikes, duration, every, inputs)
     S = forward.indices.size
     if S == 0:
         raise ValueError("the run has no spikes: nothing to differentiate")
@@ -1097,6 +1546,11 @@ def spike_gradients(
     drive_bar = omega_bar * domega + scale_bar * dscale
     drive_bar += phase_bar * problem.phase_drive_derivative(phases)
     memory += forward.indices.nbytes + forward.times.nbytes
+    input_weight_bar = None if forward.inputs is None else forward.inputs.weight_bar
+    input_coupling_bar = None
+    if "input_coupling" in parameters:
+        rows = np.repeat(np.arange(network.n_inputs), np.diff(problem.in_indptr))
+        input_coupling_bar = np.bincount(rows, input_weight_bar, minlength=network.n_inputs)
     return GradientResult(
         loss=value,
         weights=weight_bar if "weights" in parameters else None,
@@ -1111,7 +1565,59 @@ def spike_gradients(
         replay_error=error,
         adjoint_growth=growth,
         memory_bytes=int(memory),
+        input_weights=input_weight_bar if "input_weights" in parameters else None,
+        input_coupling=input_coupling_bar,
+        n_input_spikes=0 if forward.inputs is None else forward.inputs.n_delivered,
     )
+
+
+def _checked_inputs(network, input_spikes, state):
+    """`input_spikes` as an `InputSpikes` for a network with input neurons (else None).
+
+    Checked before any work: a network without input neurons, indices out of
+    ``[0, n_inputs)``, times before the state's, and distinct times closer than
+    `REPLAY_TOLERANCE` (tau units) are refused.
+    """
+    if input_spikes is None:
+        if network.input_connectivity is None:
+            return None
+        return InputSpikes(np.zeros(0, dtype=np.int64), np.zeros(0))
+    if network.input_connectivity is None:
+        raise ValueError(
+            "input_spikes given, but this network has no input neurons (build it with "
+            "input_connectivity=, a Connectivity of shape M -> N)"
+        )
+    if isinstance(input_spikes, tuple | list) and len(input_spikes) == 2:
+        input_spikes = InputSpikes(*input_spikes)
+    if not isinstance(input_spikes, InputSpikes):
+        raise ValueError(
+            "input_spikes must be None, an InputSpikes or a tuple (indices, times), got "
+            f"{type(input_spikes).__name__}"
+        )
+    indices, times = input_spikes.indices, input_spikes.times
+    if indices.size and indices.max() >= network.n_inputs:
+        raise ValueError(
+            f"input_spikes indices must lie in [0, n_inputs={network.n_inputs}), got "
+            f"{int(indices.max())}"
+        )
+    earliest = state.time_seconds
+    if times.size and times[0] < earliest - 4 * np.spacing(abs(earliest)):
+        raise ValueError(
+            f"input_spikes times must not lie before the state's time t = {earliest!r} s, "
+            f"got {times[0]!r} s"
+        )
+    relative = times / network.tau - state.time
+    gaps = np.diff(relative)
+    close = (gaps > 0) & (gaps <= REPLAY_TOLERANCE * np.maximum(1.0, np.abs(relative[1:])))
+    if np.any(close):
+        m = int(np.flatnonzero(close)[0])
+        raise ValueError(
+            f"input_spikes {m} and {m + 1} lie at {times[m]!r} s and {times[m + 1]!r} s: "
+            f"distinct but closer than a relative {REPLAY_TOLERANCE:g} (tau units), so "
+            "whether the engine sums them as one instant is decided by rounding. Give them "
+            "one time, or move them apart"
+        )
+    return input_spikes
 
 
 def _warn_growth(log_factor, kind):
@@ -1161,7 +1667,10 @@ def _sweep(problem, forward, time_bar_tau, start, key_bar, renormalize=False):
     time (tau units, relative) there, the largest adjoint, the replay error and the
     memory of one segment's buffers. With `renormalize` (a list), the key adjoint is
     rescaled to unit norm after every segment and ``(time, log norm)`` appended to it.
+    A run with input neurons goes to `_sweep_inputs`.
     """
+    if forward.inputs is not None:
+        return _sweep_inputs(problem, forward, time_bar_tau, start, key_bar)
     N = problem.omega.size
     weight_bar = np.zeros(problem.weights.size)
     omega_bar = np.zeros(N)
@@ -1212,7 +1721,87 @@ def _sweep(problem, forward, time_bar_tau, start, key_bar, renormalize=False):
     )  # fmt: skip
 
 
-def _check_replay(failed, error, forward, problem):
+def _sweep_inputs(problem, forward, time_bar_tau, start, key_bar):
+    """`_sweep` for a run with input neurons (input events merged in, see `_replay_inputs`).
+
+    Also fills ``forward.inputs.weight_bar`` (dL/dw per input synapse).
+    """
+    schedule = forward.inputs
+    N = problem.omega.size
+    weight_bar = np.zeros(problem.weights.size)
+    omega_bar = np.zeros(N)
+    scale_bar = np.zeros(N)
+    input_weight_bar = np.zeros(problem.in_weights.size)
+    spiker = forward.indices.astype(np.int64)
+    engine_times = forward.times / problem.tau - forward.origin
+    checkpoints = forward.checkpoints
+    ends = [c[0] for c in checkpoints[1:]] + [spiker.size]
+    recurrent = np.concatenate([[0], np.cumsum(np.diff(problem.indptr)[spiker])])
+    graph = (problem.indptr, problem.indices, problem.weights)
+    input_graph = (problem.in_indptr, problem.in_indices, problem.in_weights, schedule.sources)
+    common = (problem.code, problem.omega, problem.scale, problem.phase_reset,
+              problem.phase_threshold, *graph, *input_graph, schedule.event_start)  # fmt: skip
+    largest = 0.0
+    worst = 0.0
+    buffer = np.empty(0)
+    start_keys = start_time = None
+    for (first, keys), last in zip(reversed(checkpoints), reversed(ends), strict=True):
+        if last <= start:
+            break
+        keys = keys.copy()
+        previous = engine_times[first - 1] if first > 0 else 0.0
+        # a neuron at threshold at the segment start was lifted there by a pulse
+        forced = np.abs(keys - previous) <= REPLAY_TOLERANCE * max(1.0, abs(previous))
+        begin = max(first, start)
+        if begin > first:
+            error, failed, tied, previous, _ = _replay_inputs(
+                *common, schedule.event_times, schedule.event_end, keys, forced, spiker,
+                engine_times, first, begin, previous, False, buffer, buffer,
+            )  # fmt: skip
+            _check_replay(failed, error, forward, problem, tied, schedule)
+            worst = max(worst, error)
+        if begin == start:
+            start_keys = keys.copy()
+            start_time = previous
+        lowest = schedule.event_end[begin - 1] if begin > 0 else 0
+        count = recurrent[last] - recurrent[begin]
+        count += schedule.event_pulses[schedule.event_end[last - 1]] - schedule.event_pulses[lowest]
+        if buffer.size < count:
+            buffer = np.empty(count)
+        replay_times = np.empty(last - begin)
+        error, failed, tied, _, position = _replay_inputs(
+            *common, schedule.event_times, schedule.event_end, keys, forced, spiker,
+            engine_times, begin, last, previous, True, buffer, replay_times,
+        )  # fmt: skip
+        _check_replay(failed, error, forward, problem, tied, schedule)
+        worst = max(worst, error)
+        peak = _reverse_inputs(
+            *common, schedule.event_end, spiker, time_bar_tau, begin, last, position, buffer,
+            key_bar, weight_bar, omega_bar, scale_bar, input_weight_bar,
+        )  # fmt: skip
+        largest = max(largest, peak)
+    schedule.weight_bar = input_weight_bar
+    memory = buffer.nbytes + sum(c[1].nbytes for c in checkpoints)
+    memory += schedule.sources.nbytes + schedule.event_times.nbytes + schedule.event_end.nbytes
+    return (
+        key_bar, weight_bar, omega_bar, scale_bar, start_keys, start_time, largest, worst,
+        memory,
+    )  # fmt: skip
+
+
+def _check_replay(failed, error, forward, problem, tied=-1, schedule=None):
+    if tied >= 0 and (failed < 0 or tied <= failed):
+        t = forward.times[tied]
+        nearest = schedule.event_times[
+            np.argmin(np.abs(schedule.event_times - (t / problem.tau - forward.origin)))
+        ]
+        raise RuntimeError(
+            f"network spike {tied} (neuron {int(forward.indices[tied])}, t = {t!r} s) "
+            f"coincides with an input spike at {(nearest + forward.origin) * problem.tau!r} s "
+            f"(within a relative {REPLAY_TOLERANCE:g}) without being caused by it: the order "
+            "of the two (inputs act first at one instant) is not locally constant in the "
+            "parameters, so the gradient there is not defined. Move the input spike"
+        )
     if failed >= 0:
         raise RuntimeError(
             f"the replay of the recorded spikes diverged from the engine at spike {failed} "
@@ -1272,7 +1861,7 @@ def gradient_growth(
     >>> rate, lambda1 = gradient_growth(net, net.initial_state(seed=1), n_spikes=5000)
     ... # doctest: +SKIP
     """
-    _check_network(network)
+    _check_network(network, inputs=False)
     if not isinstance(state, SparsePropState):
         raise ValueError(f"state must be a SparsePropState, got {type(state).__name__}")
     n_spikes = check_int(n_spikes, "n_spikes", minimum=2)
