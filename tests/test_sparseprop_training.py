@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from neurosrnn.connectivity import Connectivity
 from neurosrnn.learning.optim import make_optimizer
 from neurosrnn.sparseprop import (
     LeakyReadout,
+    SparsePropNetwork,
     balanced_network,
     readout_mse,
     spike_gradients,
@@ -238,3 +240,114 @@ def test_importing_sparseprop_training_does_not_import_jax():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert output.stdout.split() == ["False", "False"]
+
+
+def _input_task(input_coupling=False):
+    """An inhibitory LIF network (per-neuron drive) with 4 input neurons of mixed-sign
+    weights, spike trains with tied input spikes (one summed pulse), a readout loss."""
+    base = balanced_network(
+        20, 4, model="lif", rate=10.0, heterogeneity=0.2, memory_free=False, seed=3
+    )
+    rng = np.random.default_rng(5)
+    indptr = np.arange(0, 5 * 5, 5)
+    indices = np.concatenate([np.sort(rng.choice(20, 5, replace=False)) for _ in range(4)])
+    if input_coupling:
+        inputs, options = (
+            Connectivity(indptr, indices, 20),
+            {"input_coupling": [0.3, -0.1, 0.2, 0.4]},
+        )
+    else:
+        inputs, options = Connectivity(indptr, indices, 20, rng.uniform(-0.2, 0.5, 20)), {}
+    net = SparsePropNetwork(
+        "lif", base.weighted_connectivity(), drive=base.drive, tau=base.tau,
+        representation="time", input_connectivity=inputs, **options,
+    )  # fmt: skip
+    state = net.initial_state(seed=4)
+    times = np.array([0.004, 0.004, 0.004, 0.011, 0.018, 0.018, 0.026])
+    train = (np.array([0, 1, 3, 2, 0, 2, 1]), times)
+    readout = LeakyReadout(np.arange(20), rng.standard_normal((2, 20)), tau=0.01)
+    loss = readout_mse([0.015, 0.022, 0.029], [[0.5, -0.2], [0.1, 0.3], [0.0, 0.2]])
+    return net, state, train, loss, readout
+
+
+def test_bridge_input_weights_equal_spike_gradients_and_train():
+    net, state, train, loss, readout = _input_task()
+    names = ("weights", "drive", "input_weights")
+    theta = network_parameters(net, names)
+    assert_array_equal(theta["input_weights"], net.input_connectivity.weights)
+    theta["input_weights"] = theta["input_weights"] * np.linspace(0.9, 1.1, 20)
+    function = exact_loss_function(
+        net, state, loss, duration=0.03, readout=readout, input_spikes=train
+    )
+    value, gradient = jax.value_and_grad(function)(theta)
+
+    moved, _ = with_parameters(net, theta)
+    assert moved.n_inputs == 4
+    assert_array_equal(moved.input_connectivity.weights, theta["input_weights"])
+    start = moved.initial_state(model_state=net.model_state(state))
+    run = moved.run(start, duration=0.03, input_spikes=train)
+    assert run.n_input_spikes == 7 and np.any(np.isin(run.spike_times, train[1]))
+    direct = spike_gradients(
+        moved, start, loss=loss, duration=0.03, readout=readout, parameters=names,
+        input_spikes=train,
+    )  # fmt: skip
+    assert float(value) == direct.loss
+    for name in names:
+        assert_array_equal(np.asarray(gradient[name]), getattr(direct, name))
+    assert np.any(direct.input_weights != 0)
+    # the primal runs the engine with the same input spikes
+    assert float(function(theta)) == pytest.approx(direct.loss, rel=1e-12)
+    # without the input spikes the loss is another one (they matter)
+    silent = exact_loss_function(net, state, loss, duration=0.03, readout=readout)
+    assert float(silent(theta)) != pytest.approx(direct.loss, rel=1e-6)
+
+    result = train_exact(
+        net, state, loss, steps=4, parameters=("input_weights",), duration=0.03,
+        readout=readout, input_spikes=train, optimizer=make_optimizer(3e-3), progress=False,
+    )  # fmt: skip
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    assert result.network.n_inputs == 4
+    assert_array_equal(
+        result.network.input_connectivity.weights, result.parameters["input_weights"]
+    )
+    assert_array_equal(
+        result.network.weighted_connectivity().weights, net.weighted_connectivity().weights
+    )
+
+
+def test_input_coupling_network_and_input_errors():
+    net, state, train, loss, readout = _input_task(input_coupling=True)
+    theta = network_parameters(net, ("input_weights",))
+    assert_array_equal(theta["input_weights"], np.repeat([0.3, -0.1, 0.2, 0.4], 5))
+    kept, _ = with_parameters(net, {"drive": np.asarray(net.drive) * 1.01})
+    assert_array_equal(kept.input_coupling, net.input_coupling)  # input neurons kept
+    function = exact_loss_function(
+        net, state, loss, duration=0.03, readout=readout, input_spikes=train
+    )
+    value, gradient = jax.value_and_grad(function)(theta)
+    moved, _ = with_parameters(net, theta)  # a weighted input graph, the same weights
+    start = moved.initial_state(model_state=net.model_state(state))
+    direct = spike_gradients(
+        moved, start, loss=loss, duration=0.03, readout=readout, parameters=("input_weights",),
+        input_spikes=train,
+    )  # fmt: skip
+    assert float(value) == direct.loss
+    assert_array_equal(np.asarray(gradient["input_weights"]), direct.input_weights)
+    assert np.any(direct.input_weights != 0)
+
+    plain, plain_state, plain_loss = _control_task()
+    with pytest.raises(ValueError, match="'input_weights' needs input neurons"):
+        network_parameters(plain, ("input_weights",))
+    with pytest.raises(ValueError, match="'input_weights' needs input neurons"):
+        train_exact(plain, plain_state, plain_loss, steps=1, duration=0.1,
+                    parameters=("input_weights",))  # fmt: skip
+    with pytest.raises(ValueError, match="this network has no input neurons"):
+        exact_loss_function(plain, plain_state, plain_loss, duration=0.1, input_spikes=train)
+    with pytest.raises(ValueError, match=r"n_inputs=4"):
+        exact_loss_function(net, state, loss, duration=0.03, readout=readout,
+                            input_spikes=([9], [0.01]))  # fmt: skip
+    with pytest.raises(ValueError, match="InputSpikes"):
+        exact_loss_function(net, state, loss, duration=0.03, readout=readout,
+                            input_spikes=[1, 2, 3])  # fmt: skip
+    with pytest.raises(ValueError, match=r"shape \(20,\)"):
+        with_parameters(net, {"input_weights": np.ones(3)})

@@ -48,15 +48,15 @@ Pre-pulse phases, memory and cost
 ---------------------------------
 The reverse sweep needs every pre-pulse phase ``u``. They are recomputed, not
 inverted: the forward pass is the engine's `SparsePropNetwork.run` in segments of
-``checkpoint_every`` spikes (default ``max(N, 64)``), and the phases at each segment
-start are kept (a checkpoint, N floats). The backward pass takes the segments last to
+``checkpoint_every`` spikes (default ``max(N // 10, 64)``), and the phases at each
+segment start are kept (a checkpoint, N floats). The backward pass takes the segments last to
 first; each is *replayed* from its checkpoint along the recorded spike order (no heap:
 O(K) per spike), storing its K pre-pulse phases per spike, then swept backwards. The
 replay's spike times are compared with the engine's (a `RuntimeError` if they differ
 by more than ``1e-9`` relative: a tie or rounding changed the order), and starting each
 segment from the engine's state keeps rounding differences from growing in chaotic
 networks. Memory: 12 bytes per spike (index and time) plus ``8 N`` bytes per checkpoint
-(about 8 bytes per spike at the default interval) plus ``8 K M`` bytes for the
+(about 80 bytes per spike at the default interval) plus ``8 K M`` bytes for the
 pre-pulse phases of one segment of ``M`` spikes, never N or K floats per spike of the
 run. Work: the engine run, one replay and one sweep, about twice the forward cost.
 
@@ -86,10 +86,13 @@ input synapse is accumulated like ``weights``. The replay follows the engine's o
 the inputs at an instant act before the network spikes at it; a lone input spike acts
 pulse by pulse in synapse order, input spikes at one time as one pulse per target of
 their summed weight (summed in the engine's order). A LIF pulse that lifts a neuron to
-threshold fires it at the pulse's time (slope 0: its spike time does not move). A
-network spike that is not caused by a pulse but falls on an input time (within
-`REPLAY_TOLERANCE`) has no locally constant order: a RuntimeError, as are two input
-times closer than that but distinct (a ValueError before any work).
+threshold fires it at the pulse's time (slope 0: its spike time does not move); a later
+pulse of that instant with a weight <= 0 (inhibition, a zero weight, or the rounding of
+the PTC's round trip) moves it back below threshold, and it fires just after the
+instant, still after the instant's inputs. A network spike of a neuron not lifted to
+threshold at that instant that falls on an input time (within `REPLAY_TOLERANCE`) has
+no locally constant order: a RuntimeError, as are two input times closer than that but
+distinct (a ValueError before any work).
 
 References
 ----------
@@ -333,8 +336,14 @@ def _tied_inputs(in_indptr, in_indices, in_weights, input_sources, m0, m1):
 
 
 @numba.njit(cache=True, inline="always")
-def _replay_pulse(code, omega, scale, phase_reset, phase_threshold, keys, forced, i, weight, t):
-    """One pulse of `weight` on neuron ``i`` at time `t`: ``(pre-pulse phase, overdue)``."""
+def _replay_pulse(code, omega, scale, phase_reset, phase_threshold, keys, lifted, i, weight, t):
+    """One pulse of `weight` on neuron ``i`` at time `t`: ``(pre-pulse phase, overdue)``.
+
+    A pulse that lifts ``i`` to threshold records `t` in ``lifted[i]``; a later pulse at
+    the same instant that moves it back below threshold (a non-positive weight: zero,
+    rounding, inhibition) does not erase it, since the neuron's next spike still follows
+    that instant's inputs whatever the parameters.
+    """
     key = keys[i]
     overdue = key < t - REPLAY_TOLERANCE * max(1.0, abs(t))
     u = phase_threshold - omega[i] * (key - t)
@@ -342,8 +351,19 @@ def _replay_pulse(code, omega, scale, phase_reset, phase_threshold, keys, forced
         u = phase_reset
     new_phase = pulse_phase(code, u, weight, scale[i], omega[i], phase_threshold)
     keys[i] = t + (phase_threshold - new_phase) / omega[i]
-    forced[i] = new_phase >= phase_threshold
+    if new_phase >= phase_threshold:
+        lifted[i] = t
     return u, overdue
+
+
+@numba.njit(cache=True, inline="always")
+def _free_tie(lifted_at, event_time, reference):
+    """Whether a spike at `reference` ties with an input event at `event_time` although
+    its neuron was not lifted to threshold at that instant (all within `REPLAY_TOLERANCE`).
+    """
+    if abs(event_time - reference) > REPLAY_TOLERANCE * max(1.0, abs(reference)):
+        return False
+    return abs(lifted_at - event_time) > REPLAY_TOLERANCE * max(1.0, abs(event_time))
 
 
 @numba.njit(cache=True)
@@ -364,7 +384,7 @@ def _replay_inputs(
     event_times,
     event_end,
     keys,
-    forced,
+    lifted,
     spiker,
     engine_times,
     first,
@@ -378,9 +398,15 @@ def _replay_inputs(
     spike ``s`` (inputs first at one instant), a lone input spike pulse by pulse in
     synapse order, tied ones (one time) as one summed pulse per target.
 
-    `forced` marks neurons lifted to threshold by a pulse (they fire at its instant).
-    Returns ``(largest relative time error, first failed spike or -1, first spike of a
-    free neuron tied with an input event or -1, last time, number of stored phases)``.
+    ``lifted[i]`` is the last time at which a pulse lifted neuron ``i`` to threshold
+    (``-inf``: none since its last spike). Such a neuron fires at that instant, or just
+    after it when a same-instant pulse of weight <= 0 moved it back below threshold (in
+    floating point, even a zero-weight LIF pulse can move it by an ulp, exactly as in
+    the engine); either way its spike follows the instant's inputs for all parameters
+    near these, so only a spike of a neuron *not* lifted at an input event's instant
+    that falls on that event counts as a tie. Returns ``(largest relative time error,
+    first failed spike or -1, first spike of a free neuron tied with an input event or
+    -1, last time, number of stored phases)``.
     """
     worst = 0.0
     failed = -1
@@ -400,7 +426,7 @@ def _replay_inputs(
                 source = input_sources[m0]
                 for k in range(in_indptr[source], in_indptr[source + 1]):
                     u, overdue = _replay_pulse(
-                        code, omega, scale, phase_reset, phase_threshold, keys, forced,
+                        code, omega, scale, phase_reset, phase_threshold, keys, lifted,
                         in_indices[k], in_weights[k], te,
                     )  # fmt: skip
                     if overdue and failed < 0:
@@ -421,7 +447,7 @@ def _replay_inputs(
                         total += pulse_weights[n]
                         n += 1
                     u, overdue = _replay_pulse(
-                        code, omega, scale, phase_reset, phase_threshold, keys, forced, i,
+                        code, omega, scale, phase_reset, phase_threshold, keys, lifted, i,
                         total, te,
                     )  # fmt: skip
                     if overdue and failed < 0:
@@ -435,24 +461,23 @@ def _replay_inputs(
         if t < t_previous:
             t = t_previous
         reference = engine_times[s]
-        tolerance = REPLAY_TOLERANCE * max(1.0, abs(reference))
         error = abs(t - reference) / max(1.0, abs(reference))
         if error > worst:
             worst = error
         if error > REPLAY_TOLERANCE and failed < 0:
             failed = s
-        if not forced[j] and tied < 0:  # a free spike at an input's instant: ambiguous
-            if e > 0 and abs(event_times[e - 1] - reference) <= tolerance:
+        if tied < 0:  # a free spike at an input's instant: the order is ambiguous
+            if e > 0 and _free_tie(lifted[j], event_times[e - 1], reference):
                 tied = s
-            if e < n_events and abs(event_times[e] - reference) <= tolerance:
+            if e < n_events and _free_tie(lifted[j], event_times[e], reference):
                 tied = s
         if store:
             replay_times[s - first] = t
         keys[j] = t + span / omega[j]
-        forced[j] = False
+        lifted[j] = -math.inf
         for k in range(indptr[j], indptr[j + 1]):
             u, overdue = _replay_pulse(
-                code, omega, scale, phase_reset, phase_threshold, keys, forced, indices[k],
+                code, omega, scale, phase_reset, phase_threshold, keys, lifted, indices[k],
                 weights[k], t,
             )  # fmt: skip
             if overdue and failed < 0:
@@ -1418,7 +1443,12 @@ def spike_gradients(
     window_spikes : int, optional
         Truncate the adjoint to the last `window_spikes` spikes.
     checkpoint_every : int, optional
-        Spikes per replay segment (default ``max(N, 64)``).
+        Spikes per replay segment (default ``max(N // 10, 64)``). The replay starts each
+        segment from the engine's state; within a segment, rounding differences between
+        the engine and the replay grow like :math:`e^{\\lambda_1 t}`, so a segment must
+        stay short in network time in chaotic networks (with ``N`` spikes per segment a
+        theta network with :math:`\\lambda_1 \\approx 30` /s diverged past the 1e-9
+        check after about 2e4 spikes).
     lyapunov_exponent : float, optional
         :math:`\\lambda_1` (1/s) if known: an untruncated run with
         :math:`e^{\\lambda_1 T} > 10^8` warns before the sweep.
@@ -1496,7 +1526,7 @@ def spike_gradients(
     parameters = _checked_parameters(parameters, readout, network)
     inputs = _checked_inputs(network, input_spikes, state)
     window, window_spikes = _checked_window(window, window_spikes, n_spikes, duration)
-    every = max(network.N, 64) if checkpoint_every is None else checkpoint_every
+    every = max(network.N // 10, 64) if checkpoint_every is None else checkpoint_every
     every = check_int(every, "checkpoint_every", minimum=1)
     truncated = window is not None or window_spikes is not None
     if lyapunov_exponent is not None and not truncated and duration is not None:
@@ -1751,11 +1781,12 @@ def _sweep_inputs(problem, forward, time_bar_tau, start, key_bar):
         keys = keys.copy()
         previous = engine_times[first - 1] if first > 0 else 0.0
         # a neuron at threshold at the segment start was lifted there by a pulse
-        forced = np.abs(keys - previous) <= REPLAY_TOLERANCE * max(1.0, abs(previous))
+        at_threshold = np.abs(keys - previous) <= REPLAY_TOLERANCE * max(1.0, abs(previous))
+        lifted = np.where(at_threshold, previous, -np.inf)
         begin = max(first, start)
         if begin > first:
             error, failed, tied, previous, _ = _replay_inputs(
-                *common, schedule.event_times, schedule.event_end, keys, forced, spiker,
+                *common, schedule.event_times, schedule.event_end, keys, lifted, spiker,
                 engine_times, first, begin, previous, False, buffer, buffer,
             )  # fmt: skip
             _check_replay(failed, error, forward, problem, tied, schedule)
@@ -1770,7 +1801,7 @@ def _sweep_inputs(problem, forward, time_bar_tau, start, key_bar):
             buffer = np.empty(count)
         replay_times = np.empty(last - begin)
         error, failed, tied, _, position = _replay_inputs(
-            *common, schedule.event_times, schedule.event_end, keys, forced, spiker,
+            *common, schedule.event_times, schedule.event_end, keys, lifted, spiker,
             engine_times, begin, last, previous, True, buffer, replay_times,
         )  # fmt: skip
         _check_replay(failed, error, forward, problem, tied, schedule)
@@ -1842,7 +1873,7 @@ def gradient_growth(
     n_transient_spikes : int, optional
         Backward transient (default ``n_spikes // 5``).
     checkpoint_every : int, optional
-        Spikes per segment (and renormalisation interval), default ``max(N, 64)``.
+        Spikes per segment (and renormalisation interval), default ``max(N // 10, 64)``.
     seed : int
         Seed of the random final adjoint.
     lyapunov : bool
@@ -1867,7 +1898,7 @@ def gradient_growth(
     n_spikes = check_int(n_spikes, "n_spikes", minimum=2)
     transient = n_spikes // 5 if n_transient_spikes is None else n_transient_spikes
     transient = check_int(transient, "n_transient_spikes", minimum=0, maximum=n_spikes - 1)
-    every = max(network.N, 64) if checkpoint_every is None else checkpoint_every
+    every = max(network.N // 10, 64) if checkpoint_every is None else checkpoint_every
     every = check_int(every, "checkpoint_every", minimum=1)
     problem = _Problem(network)
     forward = _forward(problem, network, state, n_spikes, None, every)

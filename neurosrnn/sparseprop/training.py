@@ -3,15 +3,18 @@
 `exact_loss_function` turns a network, a start state and a `SpikeLoss` into a JAX
 function of a parameter dictionary,
 
-.. math:: \\mathcal L(\\theta), \\qquad \\theta = \\{w_k,\\ I_i,\\ W_{cj}\\},
+.. math:: \\mathcal L(\\theta), \\qquad \\theta = \\{w_k,\\ I_i,\\ W_{cj},\\ v_l\\},
 
 (``"weights"``: one weight per synapse in the CSR order of
 ``network.weighted_connectivity()``; ``"drive"``: one drive per neuron;
-``"readout_weights"``: the `LeakyReadout` matrix). It is a `jax.custom_vjp` function:
-its forward pass runs the exact engine on the host (`jax.pure_callback`), its backward
-pass returns the exact adjoint gradient of `spike_gradients` times the cotangent, so
-``jax.grad`` and ``jax.value_and_grad`` of any JAX expression that composes it (a
-penalty, a sum of several runs) are exact wherever the spike order is locally constant
+``"readout_weights"``: the `LeakyReadout` matrix; ``"input_weights"``: one weight per
+input synapse in the CSR order of ``network.input_connectivity``, for a network with
+input neurons driven by the fixed spike trains ``input_spikes``). It is a
+`jax.custom_vjp` function: its forward pass runs the exact engine on the host
+(`jax.pure_callback`), its backward pass returns the exact adjoint gradient of
+`spike_gradients` times the cotangent, so ``jax.grad`` and ``jax.value_and_grad`` of
+any JAX expression that composes it (a penalty, a sum of several runs) are exact
+wherever the spike order is locally constant
 (Wunderlich & Pehle 2021; Engelken 2023). The loss is piecewise smooth: it jumps where
 two spikes swap order or a neuron gains or loses a spike, and the gradient does not see
 those jumps.
@@ -51,7 +54,7 @@ import numpy as np
 from neurosrnn.atomic import atomic_write
 from neurosrnn.connectivity import Connectivity
 from neurosrnn.progress import progress_bar
-from neurosrnn.sparseprop.engine import SparsePropNetwork, SparsePropState
+from neurosrnn.sparseprop.engine import InputSpikes, SparsePropNetwork, SparsePropState
 from neurosrnn.sparseprop.gradients import LeakyReadout, SpikeLoss, spike_gradients
 from neurosrnn.units import to_seconds
 from neurosrnn.validation import check_int
@@ -66,7 +69,7 @@ __all__ = [
 ]
 
 #: Parameter names the bridge and the trainer know.
-TRAINABLE = ("weights", "drive", "readout_weights")
+TRAINABLE = ("weights", "drive", "readout_weights", "input_weights")
 _CHECKPOINT_FORMAT = "neurosrnn.ExactTrainingState/1"
 
 
@@ -82,18 +85,18 @@ def _check_trainable_network(network):
             ("tabulated models (PhaseTable)", bool(network.tables)),
             ("synaptic delays", network.delay is not None),
             ("refractory periods", network.refractory is not None),
-            ("input neurons", bool(network.n_inputs)),
         )
         if present
     ]
     if unsupported:
         raise ValueError(
-            "exact-gradient training supports theta and LIF networks without delays, "
-            f"refractoriness or input neurons; this network has {', '.join(unsupported)}"
+            "exact-gradient training supports theta and LIF networks (with or without "
+            "input neurons) without delays or refractoriness; this network has "
+            f"{', '.join(unsupported)}"
         )
 
 
-def _checked_names(names, readout):
+def _checked_names(names, readout, network):
     if isinstance(names, str):
         names = (names,)
     names = tuple(names)
@@ -106,7 +109,20 @@ def _checked_names(names, readout):
         raise ValueError(f"parameters must be distinct, got {names}")
     if "readout_weights" in names and readout is None:
         raise ValueError("parameters: 'readout_weights' needs readout=LeakyReadout(...)")
+    if "input_weights" in names and network.input_connectivity is None:
+        raise ValueError(
+            "parameters: 'input_weights' needs input neurons (a network built with "
+            "input_connectivity=)"
+        )
     return names
+
+
+def _input_weights(network):
+    """The per-synapse input weights (CSR order of ``network.input_connectivity``)."""
+    graph = network.input_connectivity
+    if graph.weights is not None:
+        return np.array(graph.weights, dtype=float)
+    return np.repeat(network.input_coupling, np.diff(graph.indptr)).astype(float)
 
 
 def _shapes(network, readout):
@@ -114,6 +130,8 @@ def _shapes(network, readout):
     shapes = {"weights": (n_synapses,), "drive": (network.N,)}
     if readout is not None:
         shapes["readout_weights"] = tuple(readout.weights.shape)
+    if network.input_connectivity is not None:
+        shapes["input_weights"] = (int(network.input_connectivity.indices.size),)
     return shapes
 
 
@@ -124,7 +142,7 @@ def network_parameters(network, parameters=("drive",), readout=None):
     ----------
     network : SparsePropNetwork
     parameters : sequence of str
-        Subset of ``("weights", "drive", "readout_weights")``.
+        Subset of ``("weights", "drive", "readout_weights", "input_weights")``.
     readout : LeakyReadout, optional
         Needed for ``"readout_weights"``.
 
@@ -133,7 +151,10 @@ def network_parameters(network, parameters=("drive",), readout=None):
     dict of str to ndarray
         ``"weights"``: shape (n_synapses,), CSR order of
         ``network.weighted_connectivity()``; ``"drive"``: shape (N,);
-        ``"readout_weights"``: shape (n_out, n_in). Copies.
+        ``"readout_weights"``: shape (n_out, n_in); ``"input_weights"`` (network with
+        input neurons): shape (n_input_synapses,), CSR order of
+        ``network.input_connectivity`` (``input_coupling`` repeated per synapse when
+        the input graph is unweighted). Copies.
 
     Examples
     --------
@@ -143,13 +164,15 @@ def network_parameters(network, parameters=("drive",), readout=None):
     {'weights': (80,), 'drive': (20,)}
     """
     _check_trainable_network(network)
-    names = _checked_names(parameters, readout)
+    names = _checked_names(parameters, readout, network)
     values = {}
     for name in names:
         if name == "weights":
             values[name] = np.array(network.weighted_connectivity().weights, dtype=float)
         elif name == "drive":
             values[name] = np.array(network.drive, dtype=float)
+        elif name == "input_weights":
+            values[name] = _input_weights(network)
         else:
             values[name] = np.array(readout.weights, dtype=float)
     return values
@@ -163,17 +186,18 @@ def with_parameters(network, parameters, readout=None):
     network : SparsePropNetwork
     parameters : dict
         Any of ``"weights"`` (CSR order of ``network.weighted_connectivity()``),
-        ``"drive"`` (> 0, one per neuron) and ``"readout_weights"``; arrays of any kind
-        (numpy, JAX).
+        ``"drive"`` (> 0, one per neuron), ``"readout_weights"`` and ``"input_weights"``
+        (CSR order of ``network.input_connectivity``); arrays of any kind (numpy, JAX).
     readout : LeakyReadout, optional
 
     Returns
     -------
     (SparsePropNetwork, LeakyReadout or None)
         A new network: new weights give a stored weighted graph (a memory-free graph
-        is materialised), a new drive the time representation; otherwise the graph,
-        coupling and representation are kept. The readout is a new one with the new
-        weights, or `readout` itself.
+        is materialised), a new drive the time representation, new input weights a
+        weighted input graph; otherwise the graph, coupling, input neurons and
+        representation are kept. The readout is a new one with the new weights, or
+        `readout` itself.
 
     Raises
     ------
@@ -192,7 +216,7 @@ def with_parameters(network, parameters, readout=None):
     _check_trainable_network(network)
     if not isinstance(parameters, dict):
         raise ValueError(f"parameters must be a dict, got {type(parameters).__name__}")
-    _checked_names(tuple(parameters), readout)
+    _checked_names(tuple(parameters), readout, network)
     shapes = _shapes(network, readout)
     values = {}
     for name, value in parameters.items():
@@ -215,6 +239,10 @@ def with_parameters(network, parameters, readout=None):
         coupling = None
     else:
         connectivity, coupling = network.connectivity, network.coupling
+    inputs, input_coupling = network.input_connectivity, network.input_coupling
+    if "input_weights" in values:
+        inputs = Connectivity(inputs.indptr, inputs.indices, inputs.N_post, values["input_weights"])
+        input_coupling = None
     drive = values.get("drive", network.drive)
     representation = "time" if "drive" in values else network.representation
     rebuilt = SparsePropNetwork(
@@ -224,6 +252,8 @@ def with_parameters(network, parameters, readout=None):
         tau=network.tau,
         coupling=coupling,
         representation=representation,
+        input_connectivity=inputs,
+        input_coupling=input_coupling,
     )
     if "readout_weights" in values:
         readout = LeakyReadout(readout.neurons, values["readout_weights"], readout.tau)
@@ -246,6 +276,7 @@ class _Setup:
     window: float | None
     window_spikes: int | None
     checkpoint_every: int | None
+    input_spikes: InputSpikes | None = None
 
     def build(self, values):
         network, readout = with_parameters(self.network, values, self.readout)
@@ -256,7 +287,7 @@ class _Setup:
         network, readout, state = self.build(values)
         run = network.run(
             state, n_spikes=self.n_spikes, duration=self.duration, record_spikes=True,
-            progress=False,
+            progress=False, input_spikes=self.input_spikes,
         )  # fmt: skip
         signal = None
         if self.loss.readout_times is not None:
@@ -279,12 +310,41 @@ class _Setup:
             window=self.window,
             window_spikes=self.window_spikes,
             checkpoint_every=self.checkpoint_every,
+            input_spikes=self.input_spikes,
         )
         return result.loss, {name: np.asarray(getattr(result, name)) for name in values}
 
 
-def _setup(network, state, loss, n_spikes, duration, readout, window, window_spikes, every):
+def _checked_input_spikes(network, input_spikes):
+    """`input_spikes` as an `InputSpikes` (or None), checked against the network."""
+    if input_spikes is None:
+        return None
+    if network.input_connectivity is None:
+        raise ValueError(
+            "input_spikes given, but this network has no input neurons (build it with "
+            "input_connectivity=)"
+        )
+    if isinstance(input_spikes, tuple | list) and len(input_spikes) == 2:
+        input_spikes = InputSpikes(*input_spikes)
+    if not isinstance(input_spikes, InputSpikes):
+        raise ValueError(
+            "input_spikes must be None, an InputSpikes or a tuple (indices, times), got "
+            f"{type(input_spikes).__name__}"
+        )
+    if input_spikes.indices.size and input_spikes.indices.max() >= network.n_inputs:
+        raise ValueError(
+            f"input_spikes indices must lie in [0, n_inputs={network.n_inputs}), got "
+            f"{int(input_spikes.indices.max())}"
+        )
+    return input_spikes
+
+
+def _setup(
+    network, state, loss, n_spikes, duration, readout, window, window_spikes, every,
+    input_spikes=None,
+):  # fmt: skip
     _check_trainable_network(network)
+    input_spikes = _checked_input_spikes(network, input_spikes)
     if not isinstance(state, SparsePropState):
         raise ValueError(f"state must be a SparsePropState, got {type(state).__name__}")
     if state.time_seconds != 0.0:
@@ -312,8 +372,9 @@ def _setup(network, state, loss, n_spikes, duration, readout, window, window_spi
         every = check_int(every, "checkpoint_every", minimum=1)
     model_state = np.array(network.model_state(state), dtype=float)
     return _Setup(
-        network, model_state, loss, readout, n_spikes, duration, window, window_spikes, every
-    )
+        network, model_state, loss, readout, n_spikes, duration, window, window_spikes, every,
+        input_spikes,
+    )  # fmt: skip
 
 
 def _enable_x64():
@@ -357,7 +418,7 @@ def _bridge(setup):
     def function(parameters):
         if not isinstance(parameters, dict):
             raise ValueError(f"parameters must be a dict, got {type(parameters).__name__}")
-        _checked_names(tuple(parameters), setup.readout)
+        _checked_names(tuple(parameters), setup.readout, setup.network)
         values = {}
         for name in sorted(parameters):
             value = jnp.asarray(parameters[name], dtype=jnp.float64)
@@ -382,11 +443,13 @@ def exact_loss_function(
     window=None,
     window_spikes=None,
     checkpoint_every=None,
+    input_spikes=None,
 ):
     """A JAX function ``parameters -> loss`` whose gradient is the exact adjoint gradient.
 
     The returned function maps a dictionary :math:`\\theta` with keys among
-    ``"weights"``, ``"drive"`` and ``"readout_weights"`` (see `network_parameters`) to
+    ``"weights"``, ``"drive"``, ``"readout_weights"`` and ``"input_weights"`` (see
+    `network_parameters`) to
     the scalar loss of the run of ``with_parameters(network, theta)`` from the
     model-form state of `state` at time 0. It is a `jax.custom_vjp` function whose
     primal runs the engine through `jax.pure_callback` and whose pullback is
@@ -401,13 +464,14 @@ def exact_loss_function(
     Parameters
     ----------
     network : SparsePropNetwork
-        Theta or LIF, no delays, refractoriness or input neurons.
+        Theta or LIF, no delays or refractoriness; input neurons allowed.
     state : SparsePropState
         Start state at time 0 (its theta angles or LIF voltages are kept when the drive
         changes).
     loss : SpikeLoss
-    n_spikes, duration, readout, window, window_spikes, checkpoint_every
-        As for `spike_gradients`.
+    n_spikes, duration, readout, window, window_spikes, checkpoint_every, input_spikes
+        As for `spike_gradients` (`input_spikes`: the fixed spike trains of the input
+        neurons, an `InputSpikes` or ``(indices, times)``, the same in every run).
 
     Returns
     -------
@@ -435,7 +499,7 @@ def exact_loss_function(
     """
     setup = _setup(
         network, state, loss, n_spikes, duration, readout, window, window_spikes,
-        checkpoint_every,
+        checkpoint_every, input_spikes,
     )  # fmt: skip
     return _bridge(setup)
 
@@ -530,6 +594,11 @@ def _fingerprint(setup, initial, drive_min, penalty):
         "parameters": sorted(initial),
     }
     arrays = [graph.indptr, graph.indices, graph.weights, network.drive, setup.model_state]
+    if network.input_connectivity is not None:
+        inputs = network.input_connectivity
+        arrays += [inputs.indptr, inputs.indices, _input_weights(network)]
+    if setup.input_spikes is not None:
+        arrays += [setup.input_spikes.indices, setup.input_spikes.times]
     arrays.append(np.asarray(setup.loss.neurons))
     if setup.loss.readout_times is not None:
         arrays.append(setup.loss.readout_times)
@@ -620,8 +689,10 @@ def train_exact(
     checkpoint=None,
     resume=False,
     progress=None,
+    input_spikes=None,
 ):
-    """Train weights, drives or readout weights by gradient descent on exact gradients.
+    """Train weights, drives, readout or input weights by gradient descent on exact
+    gradients.
 
     Each step evaluates the objective :math:`J(\\theta) = \\mathcal L(\\theta) +
     P(\\theta)` and its gradient with ``jax.value_and_grad`` through
@@ -637,14 +708,14 @@ def train_exact(
     Parameters
     ----------
     network : SparsePropNetwork
-        Theta or LIF, no delays, refractoriness or input neurons.
+        Theta or LIF, no delays or refractoriness; input neurons allowed.
     state : SparsePropState
         Start state at time 0.
     loss : SpikeLoss
     steps : int
         Total number of optimisation steps (>= 0; with `resume`, including those done).
     parameters : sequence of str
-        Trained subset of ``("weights", "drive", "readout_weights")``.
+        Trained subset of ``("weights", "drive", "readout_weights", "input_weights")``.
     optimizer : optax.GradientTransformation, optional
         Default ``make_optimizer(1e-3)`` (Adam).
     n_spikes, duration, readout, window, window_spikes, checkpoint_every
@@ -663,6 +734,9 @@ def train_exact(
         neurons and value at the initial parameters, which costs one engine run).
     progress : bool or None
         Progress bar (`neurosrnn.progress.progress_bar`).
+    input_spikes : InputSpikes or (indices, times), optional
+        Fixed spike trains of the input neurons (network with input neurons), delivered
+        in every run (as for `spike_gradients`).
 
     Returns
     -------
@@ -688,7 +762,9 @@ def train_exact(
     import optax
 
     steps = check_int(steps, "steps", minimum=0)
-    names = _checked_names(parameters, readout)
+    if not isinstance(network, SparsePropNetwork):
+        raise ValueError(f"network must be a SparsePropNetwork, got {type(network).__name__}")
+    names = _checked_names(parameters, readout, network)
     optimizer = _check_optimizer(optimizer)
     try:
         drive_min = float(drive_min)
@@ -708,7 +784,7 @@ def train_exact(
             raise ValueError(f"checkpoint must be a file name, got the folder {checkpoint!r}")
     setup = _setup(
         network, state, loss, n_spikes, duration, readout, window, window_spikes,
-        checkpoint_every,
+        checkpoint_every, input_spikes,
     )  # fmt: skip
     initial = network_parameters(network, names, readout)
     if "drive" in initial and np.any(initial["drive"] < drive_min):
