@@ -472,8 +472,10 @@ def test_bad_tabulated_inputs_raise_naming_the_parameter():
         SparsePropNetwork(table, graph, tau=TAU, populations=[0, 0])
     with pytest.raises(ValueError, match="populations is for tabulated models only"):
         SparsePropNetwork("lif", graph, drive=0.3, tau=TAU, populations=np.zeros(10, int))
-    with pytest.raises(ValueError, match="representation must be 'auto' or 'time'"):
-        SparsePropNetwork(table, graph, tau=TAU, representation="phase")
+    with pytest.raises(ValueError, match="representation='phase' needs one phase speed"):
+        SparsePropNetwork([table, table], graph, tau=TAU, representation="phase")
+    with pytest.raises(ValueError, match="representation must be 'auto', 'phase' or 'time'"):
+        SparsePropNetwork(table, graph, tau=TAU, representation="clock")
     with pytest.raises(ValueError, match="drive is required for the lif model"):
         SparsePropNetwork("lif", graph, tau=TAU)
     net = SparsePropNetwork(table, graph, tau=TAU)
@@ -494,3 +496,24 @@ def test_engine_matches_the_o_n_reference_with_delays_and_refractoriness(name):
     reference = simulate_reference(net, net.phases(state), n_spikes=1500)
     assert_array_equal(engine.spike_indices, reference.spike_indices)
     assert_allclose(engine.spike_times, reference.spike_times, rtol=0, atol=1e-9)
+
+
+def test_one_table_runs_in_the_phase_representation_with_the_spikes_of_the_time_one():
+    """One population: one phase speed, so the phase representation (the fast path).
+
+    It simulates the same network as the time representation (spike order identical,
+    times within 1e-12 s; the two differ only in the rounding of the clock), with delays
+    and refractoriness too, and both equal the closed-form LIF.
+    """
+    table = _lif_table(1.3)
+    graph = fixed_out_degree(60, 60, 6, seed=2, weights=-0.08)
+    for extras in ({}, {"delay": 1e-3, "refractory": 2e-3}):
+        fast = SparsePropNetwork(table, graph, tau=TAU, **extras)
+        slow = SparsePropNetwork(table, graph, tau=TAU, representation="time", **extras)
+        closed = SparsePropNetwork("lif", graph, drive=0.3, tau=TAU, **extras)
+        assert fast.representation == "phase" and slow.representation == "time"
+        phases = np.random.default_rng(5).uniform(0.0, 0.95, 60)
+        runs = [net.run(net.initial_state(phases), n_spikes=1500) for net in (fast, slow, closed)]
+        for other in runs[1:]:
+            assert_array_equal(runs[0].spike_indices, other.spike_indices)
+            assert_allclose(runs[0].spike_times, other.spike_times, rtol=0, atol=1e-12)

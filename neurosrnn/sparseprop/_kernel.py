@@ -302,9 +302,12 @@ def _apply_pulses(
         key = keys[p]
         if homogeneous:
             phase = phase_threshold - (key - offset)
-            if phase < phase_reset and model == 0:
-                phase = phase_reset
-            new_phase = pulse_phase(model, phase, weight, scale0, omega0, phase_threshold)
+            if model == TABULATED:  # one population: table 0
+                new_phase = table_pulse_phase(neurons[7], 0, phase, weight)
+            else:
+                if phase < phase_reset and model == 0:
+                    phase = phase_reset
+                new_phase = pulse_phase(model, phase, weight, scale0, omega0, phase_threshold)
             new_key = offset + (phase_threshold - new_phase)
         else:
             speed = omega[i]
@@ -534,9 +537,12 @@ def _apply_weight(neurons, heap, i, weight, offset):
     key = keys[p]
     if homogeneous:
         phase = phase_threshold - (key - offset)
-        if phase < phase_reset and model == 0:
-            phase = phase_reset
-        new_phase = pulse_phase(model, phase, weight, scale[0], omega[0], phase_threshold)
+        if model == TABULATED:  # one population: table 0
+            new_phase = table_pulse_phase(neurons[7], 0, phase, weight)
+        else:
+            if phase < phase_reset and model == 0:
+                phase = phase_reset
+            new_phase = pulse_phase(model, phase, weight, scale[0], omega[0], phase_threshold)
         new_key = offset + (phase_threshold - new_phase)
     else:
         speed = omega[i]

@@ -659,10 +659,14 @@ class SparsePropNetwork:
                 "drive must be None for a tabulated model: the PhaseTable's rate f(v) already "
                 f"holds any constant input (got drive={drive!r})"
             )
-        if representation not in ("auto", "time"):
+        if representation not in ("auto", "phase", "time"):
             raise ValueError(
-                "representation must be 'auto' or 'time' for a tabulated model (one phase "
-                f"speed per population), got {representation!r}"
+                f"representation must be 'auto', 'phase' or 'time', got {representation!r}"
+            )
+        if representation == "phase" and len(self.tables) > 1:
+            raise ValueError(
+                "representation='phase' needs one phase speed: a tabulated model with one "
+                f"population (got {len(self.tables)} tables); use 'auto' or 'time'"
             )
         if populations is None:
             populations = np.zeros(self.N, dtype=np.int64)
@@ -678,7 +682,11 @@ class SparsePropNetwork:
                 f"{self.populations.shape}"
             )
         self.drive = None
-        self.representation = "time"
+        # one table: one phase speed, so the phase representation (no per-neuron speed
+        # or population to load per pulse); several: the time representation
+        self.representation = (
+            "phase" if len(self.tables) == 1 and representation != "time" else "time"
+        )
         periods = np.array([table.period for table in self.tables])
         self.omega = self.tau / periods[self.populations]
         self.scale = np.ones(self.N)
