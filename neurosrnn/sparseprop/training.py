@@ -717,7 +717,11 @@ def train_exact(
     parameters : sequence of str
         Trained subset of ``("weights", "drive", "readout_weights", "input_weights")``.
     optimizer : optax.GradientTransformation, optional
-        Default ``make_optimizer(1e-3)`` (Adam).
+        Default ``make_optimizer(1e-3)`` (Adam). In large chaotic networks prefer plain
+        gradient steps (``optax.sgd``, with momentum): Adam's per-coordinate steps move
+        every parameter by about the learning rate, a random kick to a chaotic network,
+        and the loss rose in the 10^4-neuron control experiment
+        (``experiments/results/sparseprop_control.md``).
     n_spikes, duration, readout, window, window_spikes, checkpoint_every
         As for `spike_gradients` (`window` truncates the adjoint in chaotic networks).
     penalty : callable, optional
