@@ -1103,11 +1103,11 @@ class GradientGrowth:
 # --------------------------------------------------------------------------- driver
 
 
-def _check_network(network, *, inputs=True):
+def check_supported_network(network, *, inputs=True):
     """Raise ValueError for what the adjoint does not support (before any work).
 
     Input neurons are supported by `spike_gradients` (`inputs`), not by
-    `gradient_growth`.
+    `gradient_growth`. `neurosrnn.sparseprop.training` checks its networks here too.
     """
     if not isinstance(network, SparsePropNetwork):
         raise ValueError(f"network must be a SparsePropNetwork, got {type(network).__name__}")
@@ -1513,7 +1513,7 @@ def spike_gradients(
     >>> result.input_weights.shape, result.input_coupling.shape
     ((10,), (2,))
     """
-    _check_network(network)
+    check_supported_network(network)
     if not isinstance(state, SparsePropState):
         raise ValueError(f"state must be a SparsePropState, got {type(state).__name__}")
     if duration is None and n_spikes is None:
@@ -1524,7 +1524,7 @@ def spike_gradients(
         duration = to_seconds(duration, "duration", positive=True)
     _checked_loss(loss, readout, network.N, state)
     parameters = _checked_parameters(parameters, readout, network)
-    inputs = _checked_inputs(network, input_spikes, state)
+    inputs = checked_input_spikes(network, input_spikes, state)
     window, window_spikes = _checked_window(window, window_spikes, n_spikes, duration)
     every = max(network.N // 10, 64) if checkpoint_every is None else checkpoint_every
     every = check_int(every, "checkpoint_every", minimum=1)
@@ -1601,7 +1601,7 @@ def spike_gradients(
     )
 
 
-def _checked_inputs(network, input_spikes, state):
+def checked_input_spikes(network, input_spikes, state):
     """`input_spikes` as an `InputSpikes` for a network with input neurons (else None).
 
     Checked before any work: a network without input neurons, indices out of
@@ -1892,7 +1892,7 @@ def gradient_growth(
     >>> rate, lambda1 = gradient_growth(net, net.initial_state(seed=1), n_spikes=5000)
     ... # doctest: +SKIP
     """
-    _check_network(network, inputs=False)
+    check_supported_network(network, inputs=False)
     if not isinstance(state, SparsePropState):
         raise ValueError(f"state must be a SparsePropState, got {type(state).__name__}")
     n_spikes = check_int(n_spikes, "n_spikes", minimum=2)

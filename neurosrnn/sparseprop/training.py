@@ -55,7 +55,13 @@ from neurosrnn.atomic import atomic_write
 from neurosrnn.connectivity import Connectivity
 from neurosrnn.progress import progress_bar
 from neurosrnn.sparseprop.engine import InputSpikes, SparsePropNetwork, SparsePropState
-from neurosrnn.sparseprop.gradients import LeakyReadout, SpikeLoss, spike_gradients
+from neurosrnn.sparseprop.gradients import (
+    LeakyReadout,
+    SpikeLoss,
+    check_supported_network,
+    checked_input_spikes,
+    spike_gradients,
+)
 from neurosrnn.units import to_seconds
 from neurosrnn.validation import check_int
 
@@ -74,26 +80,6 @@ _CHECKPOINT_FORMAT = "neurosrnn.ExactTrainingState/1"
 
 
 # --------------------------------------------------------------------------- parameters
-
-
-def _check_trainable_network(network):
-    if not isinstance(network, SparsePropNetwork):
-        raise ValueError(f"network must be a SparsePropNetwork, got {type(network).__name__}")
-    unsupported = [
-        name
-        for name, present in (
-            ("tabulated models (PhaseTable)", bool(network.tables)),
-            ("synaptic delays", network.delay is not None),
-            ("refractory periods", network.refractory is not None),
-        )
-        if present
-    ]
-    if unsupported:
-        raise ValueError(
-            "exact-gradient training supports theta and LIF networks (with or without "
-            "input neurons) without delays or refractoriness; this network has "
-            f"{', '.join(unsupported)}"
-        )
 
 
 def _checked_names(names, readout, network):
@@ -163,7 +149,7 @@ def network_parameters(network, parameters=("drive",), readout=None):
     >>> {k: v.shape for k, v in network_parameters(net, ("weights", "drive")).items()}
     {'weights': (80,), 'drive': (20,)}
     """
-    _check_trainable_network(network)
+    check_supported_network(network)
     names = _checked_names(parameters, readout, network)
     values = {}
     for name in names:
@@ -213,7 +199,7 @@ def with_parameters(network, parameters, readout=None):
     >>> new.representation, float(new.drive[-1])
     ('time', 0.2)
     """
-    _check_trainable_network(network)
+    check_supported_network(network)
     if not isinstance(parameters, dict):
         raise ValueError(f"parameters must be a dict, got {type(parameters).__name__}")
     _checked_names(tuple(parameters), readout, network)
@@ -315,36 +301,11 @@ class _Setup:
         return result.loss, {name: np.asarray(getattr(result, name)) for name in values}
 
 
-def _checked_input_spikes(network, input_spikes):
-    """`input_spikes` as an `InputSpikes` (or None), checked against the network."""
-    if input_spikes is None:
-        return None
-    if network.input_connectivity is None:
-        raise ValueError(
-            "input_spikes given, but this network has no input neurons (build it with "
-            "input_connectivity=)"
-        )
-    if isinstance(input_spikes, tuple | list) and len(input_spikes) == 2:
-        input_spikes = InputSpikes(*input_spikes)
-    if not isinstance(input_spikes, InputSpikes):
-        raise ValueError(
-            "input_spikes must be None, an InputSpikes or a tuple (indices, times), got "
-            f"{type(input_spikes).__name__}"
-        )
-    if input_spikes.indices.size and input_spikes.indices.max() >= network.n_inputs:
-        raise ValueError(
-            f"input_spikes indices must lie in [0, n_inputs={network.n_inputs}), got "
-            f"{int(input_spikes.indices.max())}"
-        )
-    return input_spikes
-
-
 def _setup(
     network, state, loss, n_spikes, duration, readout, window, window_spikes, every,
     input_spikes=None,
 ):  # fmt: skip
-    _check_trainable_network(network)
-    input_spikes = _checked_input_spikes(network, input_spikes)
+    check_supported_network(network)
     if not isinstance(state, SparsePropState):
         raise ValueError(f"state must be a SparsePropState, got {type(state).__name__}")
     if state.time_seconds != 0.0:
@@ -352,6 +313,8 @@ def _setup(
             "state must be at time 0 (every evaluation restarts from its model-form state "
             f"at time 0), got a state at {state.time_seconds!r} s"
         )
+    if input_spikes is not None:
+        input_spikes = checked_input_spikes(network, input_spikes, state)
     if not isinstance(loss, SpikeLoss):
         raise ValueError(f"loss must be a SpikeLoss, got {type(loss).__name__}")
     if readout is not None and not isinstance(readout, LeakyReadout):
