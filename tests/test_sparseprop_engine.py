@@ -624,3 +624,170 @@ def test_a_continued_state_is_left_unchanged_and_its_keys_guard_the_kept_heap():
     b = net.run(replaced, n_spikes=200, progress=False)
     assert_array_equal(a.spike_indices, b.spike_indices)
     assert not np.array_equal(a.spike_indices, once.spike_indices[:200])
+
+
+# --------------------------------------------------------------------------- issue 17: state at 10^8
+
+
+def _spy_on_heap_work(monkeypatch):
+    """Count heap constructions and copies of kept heaps (the O(N) work of a run's set-up)."""
+    from neurosrnn.sparseprop import engine
+
+    calls = {"heapify_neurons": 0, "aligned_heap": 0}
+    build, allocate = engine.heapify_neurons, engine._aligned_heap
+
+    def counted_build(*arguments):
+        calls["heapify_neurons"] += 1
+        return build(*arguments)
+
+    def counted_allocate(*arguments):
+        calls["aligned_heap"] += 1
+        return allocate(*arguments)
+
+    monkeypatch.setattr(engine, "heapify_neurons", counted_build)
+    monkeypatch.setattr(engine, "_aligned_heap", counted_allocate)
+    return calls
+
+
+def test_continuing_in_place_matches_the_o_n_reference_for_10_4_spikes(monkeypatch):
+    # inhibitory LIF networks are stable (no chaos), so the exact engine and the O(N)
+    # reference keep the same spike order over long runs
+    net = balanced_network(1000, 50, model="lif", seed=3, rate=5.0)
+    start = net.initial_state(seed=4)
+    net.state = start
+    calls = _spy_on_heap_work(monkeypatch)
+    parts = [net.run(n_spikes=2500, progress=False) for _ in range(4)]
+    assert calls == {"heapify_neurons": 0, "aligned_heap": 0}  # no O(N) set-up per run
+    indices = np.concatenate([part.spike_indices for part in parts])
+    times = np.concatenate([part.spike_times for part in parts])
+    reference = simulate_reference(net, net.phases(start), n_spikes=10_000)
+    assert_array_equal(indices, reference.spike_indices)
+    assert_allclose(times, reference.spike_times, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("heterogeneity", [0.0, 0.3])
+def test_in_place_runs_equal_one_run_from_a_copy_bit_for_bit(monkeypatch, heterogeneity):
+    from neurosrnn.sparseprop import engine
+
+    # chaotic theta network, phase (uniform drive) and time representation; 2 x 10^4
+    # spikes with a rebase every N = 2000 spikes inside and across the runs
+    net = balanced_network(2000, 50, seed=5, heterogeneity=heterogeneity)
+    start = net.initial_state(seed=6)
+    builds, copies = engine.HEAP_BUILDS[0], engine.HEAP_COPIES[0]
+    net.state = start  # checked and heaped once, here
+    assert (engine.HEAP_BUILDS[0], engine.HEAP_COPIES[0]) == (builds + 1, copies)
+    calls = _spy_on_heap_work(monkeypatch)
+    first = net.run(n_spikes=7000, progress=False)
+    second = net.run(n_spikes=13_000, progress=False)
+    assert calls == {"heapify_neurons": 0, "aligned_heap": 0}
+    assert (engine.HEAP_BUILDS[0], engine.HEAP_COPIES[0]) == (builds + 1, copies)
+    assert second.state is net.state
+    assert second.start_time == first.stop_time
+    whole = net.run(start.copy(), n_spikes=20_000, progress=False)  # explicit: builds a heap
+    assert calls["heapify_neurons"] == 1
+    assert_array_equal(
+        np.concatenate([first.spike_indices, second.spike_indices]), whole.spike_indices
+    )
+    assert_array_equal(np.concatenate([first.spike_times, second.spike_times]), whole.spike_times)
+    assert_array_equal(second.state.keys, whole.state.keys)
+    assert second.state.n_spikes == whole.state.n_spikes == 20_000
+    assert second.state.offset == whole.state.offset
+    assert second.state.time_base == whole.state.time_base
+
+
+def test_in_place_runs_with_delays_and_refractoriness_equal_one_run():
+    # pulses in flight and refractory ends are carried by the in-place state too
+    graph = fixed_out_degree(400, 400, 20, seed=1)
+    net = SparsePropNetwork(
+        "lif", graph, drive=0.5, tau=TAU, coupling=-0.05, delay=0.0015, refractory=0.002
+    )
+    start = net.initial_state(seed=2)
+    net.state = start
+    parts = [net.run(duration=0.05, progress=False) for _ in range(4)]
+    whole = net.run(start, duration=0.2, progress=False)
+    assert whole.n_spikes > 1000
+    assert_array_equal(np.concatenate([p.spike_indices for p in parts]), whole.spike_indices)
+    assert_array_equal(np.concatenate([p.spike_times for p in parts]), whole.spike_times)
+    assert_array_equal(parts[-1].state.refractory_end, whole.state.refractory_end)
+    assert_array_equal(parts[-1].state.pending_arrival, whole.state.pending_arrival)
+    assert parts[-1].state.n_pending > 0
+
+
+def test_a_state_continued_in_place_is_spent_and_says_so():
+    net = balanced_network(300, 10, rate=10.0, seed=4)
+    with pytest.raises(ValueError, match="no state of its own"):
+        net.run(n_spikes=10, progress=False)
+    start = net.initial_state(seed=5)
+    keys = start.keys.copy()
+    net.state = start
+    assert net.state is not start
+    assert_array_equal(start.keys, keys)  # the assigned state is not modified
+    explicit = net.run(start, n_spikes=100, progress=False)
+    assert net.state is explicit.state  # an explicit run leaves its state here too
+    continued = net.run(n_spikes=100, progress=False)
+    assert explicit.state.spent and not continued.state.spent
+    assert "100 spikes so far" in repr(explicit.state)
+    with pytest.raises(RuntimeError, match="continued in place"):
+        explicit.state.keys  # noqa: B018
+    with pytest.raises(ValueError, match="continued in place"):
+        net.run(explicit.state, n_spikes=10, progress=False)
+    # a copy taken before continuing in place keeps the state
+    kept = continued.state.copy()
+    again = net.run(n_spikes=100, progress=False)
+    repeat = net.run(kept, n_spikes=100, progress=False)
+    assert_array_equal(again.spike_indices, repeat.spike_indices)
+    net.state = None
+    with pytest.raises(ValueError, match="no state of its own"):
+        net.run(n_spikes=10, progress=False)
+
+
+def test_pickling_a_network_leaves_its_state_behind():
+    import pickle
+
+    net = balanced_network(300, 10, rate=10.0, seed=4)
+    net.run(net.initial_state(seed=5), n_spikes=50, progress=False)
+    copy = pickle.loads(pickle.dumps(net))
+    assert net.state is not None and copy.state is None
+    assert_array_equal(copy.drive, net.drive)
+
+
+def test_a_uniform_network_holds_no_per_neuron_arrays_and_its_state_16_bytes_per_neuron():
+    N = 50_000
+    net = balanced_network(N, 100, seed=1)
+    sizes = [
+        np.size(part)
+        for group in (net._neurons, net._graph, net._regeneration)
+        for part in group
+        if isinstance(part, np.ndarray)
+    ]
+    assert max(sizes) <= 256  # the K-sized duplicate table, no N-sized array
+    assert not any(
+        isinstance(value, np.ndarray) and value.size >= N for value in vars(net).values()
+    )
+    # the attributes still read as arrays of shape (N,), with the values they had
+    drive = net.tau * math.sqrt(100) * 1.0 * 1.0
+    assert_array_equal(net.drive, np.full(N, drive))
+    assert_array_equal(net.omega, 2.0 * np.sqrt(np.full(N, drive)))
+    assert_array_equal(net.scale, 1.0 / np.sqrt(np.full(N, drive)))
+    assert_array_equal(net.coupling, np.full(N, -0.1))
+    net.state = net.initial_state(seed=2)
+    heap = net.state._heap
+    assert [array.dtype for array in heap] == [np.float64, np.int32, np.int32]
+    assert sum(array.nbytes for array in heap) == 16 * N
+
+
+@pytest.mark.parametrize("heterogeneity", [0.0, 0.3])
+def test_initial_phases_drawn_in_chunks_equal_one_draw(heterogeneity):
+    from neurosrnn.sparseprop import engine
+
+    N = engine._DRAW_CHUNK * 2 + 12_345  # three chunks, the last one partial
+    net = balanced_network(N, 10, seed=1, heterogeneity=heterogeneity)
+    keys = net.initial_state(seed=7).keys
+    model = net.model
+    phases = model.phase_reset + np.random.default_rng(7).random(N) * (
+        model.phase_threshold - model.phase_reset
+    )
+    distance = model.phase_threshold - phases
+    expected = distance if net.representation == "phase" else distance / net.omega
+    assert net.representation == ("phase" if heterogeneity == 0 else "time")
+    assert_array_equal(keys, expected)

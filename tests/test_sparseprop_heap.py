@@ -56,3 +56,27 @@ def test_heap_pops_in_key_then_index_order_after_random_updates():
         order.append(int(heap_id[0]))
         update(heap_key, heap_id, position, 0, np.inf, n)
     assert_array_equal(order, np.lexsort((np.arange(n), keys)))
+
+
+def test_heapify_neurons_equals_identity_ids_then_heapify():
+    from neurosrnn.sparseprop._heap import heapify_neurons
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 5, 1000, 4097):
+        keys = rng.integers(0, 50, n).astype(float)  # many ties: broken by neuron index
+        ids, position = np.empty(n, np.int32), np.empty(n, np.int32)
+        expected_keys, expected_ids = keys.copy(), np.arange(n, dtype=np.int32)
+        expected_position = np.empty(n, np.int32)
+        heapify(expected_keys, expected_ids, expected_position)
+        heapify_neurons(keys, ids, position)
+        assert_array_equal(keys, expected_keys)
+        assert_array_equal(ids, expected_ids)
+        assert_array_equal(position, expected_position)
+        assert_array_equal(ids[position], np.arange(n))
+        # heap order on (key, index), checked by brute force against every parent
+        children = np.arange(1, n)
+        parents = (children - 1) // 4
+        assert np.all(
+            (keys[parents] < keys[children])
+            | ((keys[parents] == keys[children]) & (ids[parents] < ids[children]))
+        )

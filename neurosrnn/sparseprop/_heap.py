@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numba
 
-__all__ = ["before", "heapify", "sift_down", "sift_up", "update"]
+__all__ = ["before", "heapify", "heapify_neurons", "sift_down", "sift_up", "update"]
 
 _ARITY = 4
 
@@ -101,3 +101,26 @@ def heapify(heap_key, heap_id, position):
         position[heap_id[p]] = p
     for p in range((n - 2) // _ARITY, -1, -1):
         sift_down(heap_key, heap_id, position, p, n)
+
+
+@numba.njit(cache=True)
+def heapify_neurons(heap_key, heap_id, position):
+    """Heap of neurons ``0 .. n-1`` whose keys are ``heap_key`` (in neuron order), in place.
+
+    Fills ``heap_id`` with the identity and runs Floyd's construction (`heapify`) on the
+    same arrays: O(n) time and no temporary array, so a heap of 10^8 neurons is built in
+    the 16 bytes per neuron of its three arrays. Equivalent to
+    ``heap_id[:] = np.arange(n); heapify(heap_key, heap_id, position)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> keys = np.array([3.0, 1.0, 2.0])
+    >>> ids, position = np.empty(3, np.int32), np.empty(3, np.int32)
+    >>> heapify_neurons(keys, ids, position)
+    >>> int(ids[0]), float(keys[0])
+    (1, 1.0)
+    """
+    for p in range(heap_key.shape[0]):
+        heap_id[p] = p
+    heapify(heap_key, heap_id, position)

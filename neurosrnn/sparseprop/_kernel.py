@@ -23,7 +23,7 @@ reads like the algorithm:
 ``graph``
     ``(indptr, targets, synapse_weights, presynaptic_weights, use_synapse_weights)``: a
     stored CSR graph (``indptr`` int64, ``targets`` int32) with per-synapse weights or
-    one weight per presynaptic neuron.
+    one weight per presynaptic neuron (shape (N,), or (1,): one weight for all).
 ``regeneration``
     ``(regenerate, seed, K, multapses, table, row)``: the memory-free mode of
     `neurosrnn.sparseprop.topology.regenerate_row` (``row`` receives the targets,
@@ -249,6 +249,16 @@ def _touch_targets(graph, regeneration, heap, start, count):
 
 
 @numba.njit(cache=True, inline="always")
+def _presynaptic_weight(presynaptic_weights, j):
+    """Weight of the synapses of neuron ``j``: one per presynaptic neuron, or one for all.
+
+    ``presynaptic_weights`` has shape (N,), or shape (1,) when every neuron has the same
+    weight (a scalar coupling: no array of N copies of it).
+    """
+    return presynaptic_weights[j if presynaptic_weights.shape[0] > 1 else 0]
+
+
+@numba.njit(cache=True, inline="always")
 def _listening(refractory_end, i, offset):
     """Whether a pulse at `offset` just before the refractory end of ``i`` counts as at it.
 
@@ -297,7 +307,11 @@ def _apply_pulses(
         if refractory_on:
             if offset < refractory_end[i] and not _listening(refractory_end, i, offset):
                 continue
-        weight = synapse_weights[start + k] if use_synapse_weights else presynaptic_weights[j]
+        weight = (
+            synapse_weights[start + k]
+            if use_synapse_weights
+            else _presynaptic_weight(presynaptic_weights, j)
+        )
         p = position[i]
         key = keys[p]
         if homogeneous:
@@ -570,7 +584,9 @@ def _apply_one_pulse(neurons, graph, heap, j, k, offset, refractory_on, refracto
     if refractory_on:
         if offset < refractory_end[i] and not _listening(refractory_end, i, offset):
             return
-    weight = synapse_weights[k] if use_synapse_weights else presynaptic_weights[j]
+    weight = (
+        synapse_weights[k] if use_synapse_weights else _presynaptic_weight(presynaptic_weights, j)
+    )
     _apply_weight(neurons, heap, i, weight, offset)
 
 
@@ -611,7 +627,9 @@ def _gather_volley(graph, regeneration, counters, n_neurons, j, tied_targets, ti
     for k in range(count):
         tied_targets[n + k] = row[k] if regenerate else targets[start + k]
         tied_weights[n + k] = (
-            synapse_weights[start + k] if use_synapse_weights else presynaptic_weights[j]
+            synapse_weights[start + k]
+            if use_synapse_weights
+            else _presynaptic_weight(presynaptic_weights, j)
         )
     return tied_targets, tied_weights, n + count
 
@@ -899,7 +917,7 @@ def simulate_events_inputs(
                             tied_weights[n_tied] = (
                                 synapse_weights[k]
                                 if use_synapse_weights
-                                else presynaptic_weights[j]
+                                else _presynaptic_weight(presynaptic_weights, j)
                             )
                             n_tied += 1
                     while pointer < n_inputs and arrival == _input_clock(
@@ -964,7 +982,9 @@ def simulate_events_inputs(
                         tied_weights = _room_float(tied_weights, n_tied + 1)
                         tied_targets[n_tied] = synapse_targets[k]
                         tied_weights[n_tied] = (
-                            synapse_weights[k] if use_synapse_weights else presynaptic_weights[j]
+                            synapse_weights[k]
+                            if use_synapse_weights
+                            else _presynaptic_weight(presynaptic_weights, j)
                         )
                         n_tied += 1
                         if sizes[PENDING_COUNT] == 0 or pending_arrival[0] != arrival:

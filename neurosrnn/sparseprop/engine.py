@@ -40,7 +40,7 @@ import numpy as np
 from neurosrnn.connectivity import Connectivity
 from neurosrnn.progress import progress_bar
 from neurosrnn.sparseprop import _kernel
-from neurosrnn.sparseprop._heap import heapify
+from neurosrnn.sparseprop._heap import heapify_neurons
 from neurosrnn.sparseprop._kernel import (
     COMPENSATION,
     FIFO_COUNT,
@@ -80,6 +80,8 @@ __all__ = [
     "isi_cv",
 ]
 
+# neurons per chunk of the initial phases drawn by `initial_state` (8 MB of float64)
+_DRAW_CHUNK = 2**20
 # spikes of the first chunk of a run; chunks double while they last < 0.1 s wall time
 _FIRST_CHUNK = 4096
 _LARGEST_CHUNK = 2**22
@@ -153,6 +155,12 @@ class SparsePropState:
     so continuing from it repeats exactly the arithmetic of one long run. Use
     `SparsePropNetwork.phases` / `SparsePropNetwork.model_state` for readable values.
 
+    A state returned by a run keeps that run's heap (float64 keys, int32 ids and
+    positions: 16 bytes per neuron) and orders its `keys` by neuron only when they are
+    read (then read-only). A run from it copies the heap; the network's own state
+    (`SparsePropNetwork.state`) continued in place is not copied, and the state object
+    it was becomes `spent`.
+
     Attributes
     ----------
     keys : ndarray, shape (N,)
@@ -221,12 +229,26 @@ class SparsePropState:
     @property
     def n_neurons(self):
         """Number of neurons (without ordering the keys)."""
+        spent = self.__dict__.get("_spent")
+        if spent is not None:
+            return spent
         return self._heap[0].size if self._heap is not None else np.size(self.keys)
 
     @property
     def time_seconds(self):
         """Current time in seconds."""
         return self.time * self.tau
+
+    @property
+    def spent(self):
+        """True for a state continued in place (`SparsePropNetwork.run` without a state).
+
+        Such a run takes the heap of the network's own state instead of copying it, so the
+        state object it started from no longer holds its keys: reading them, copying the
+        state or running from it raises an error. `SparsePropNetwork.state` is the state
+        to continue from.
+        """
+        return self.__dict__.get("_spent") is not None
 
     def copy(self):
         """Independent copy (its keys writable; the engine rebuilds its heap on the next run)."""
@@ -251,7 +273,25 @@ class SparsePropState:
         return self.__dict__.get("_heap")
 
 
+def _spent_message(state):
+    return (
+        f"this SparsePropState ({state.n_neurons} neurons, t = {state.time * state.tau!r} s) "
+        "was continued in place by SparsePropNetwork.run() without a state argument, which "
+        "took over its heap (no O(N) copy): it no longer holds its keys. Continue from the "
+        "network's own state (network.state, or the latest result.state), or keep a copy "
+        "(state.copy()) before continuing in place."
+    )
+
+
+def _spend(state):
+    """Hand the heap of `state` to an in-place run: the state object no longer holds keys."""
+    n_neurons = state.n_neurons
+    state.__dict__.update(_heap=None, _keys=None, _spent=n_neurons)
+
+
 def _get_state_keys(state):
+    if state.__dict__.get("_spent") is not None:
+        raise RuntimeError(_spent_message(state))
     keys = state.__dict__.get("_keys")
     if keys is None and state._heap is not None:
         keys_by_position, ids, _ = state._heap
@@ -266,6 +306,7 @@ def _get_state_keys(state):
 def _set_state_keys(state, keys):
     state.__dict__["_keys"] = keys
     state.__dict__["_heap"] = None
+    state.__dict__["_spent"] = None  # new keys: an ordinary state again
 
 
 # `keys` is a dataclass field (checkpoints and `dataclasses.replace` see it) stored lazily:
@@ -277,8 +318,10 @@ SparsePropState.keys = property(
     doc="Threshold arrival of each neuron on the engine clock, shape (N,).",
 )
 
-# heap constructions by `SparsePropNetwork.run` so far (tests count them)
+# heap constructions and copies of a kept heap by `SparsePropNetwork.run` so far (tests
+# count them: continuing the network's own state in place does neither)
 HEAP_BUILDS = [0]
+HEAP_COPIES = [0]
 
 
 @dataclass
@@ -454,6 +497,32 @@ def _checked_input_spikes(input_spikes):
 TABULATED_MODEL = PhaseModel("tabulated", TABULATED, 0.0, 1.0, "v")
 
 
+class _PerNeuronValues:
+    """A float64 attribute of shape (N,) of `SparsePropNetwork` kept as one number while uniform.
+
+    A scalar drive or coupling gives every neuron the same drive, speed, PTC scale and
+    weight. The network then stores one float per attribute and the kernels read that one
+    value: at N = 10^8 four arrays of N float64 would take 3.2 GB for nothing. The
+    attribute still reads as an array of shape (N,) (made on first read, then kept), so
+    code that reads ``network.drive`` or ``network.omega`` sees what it always saw.
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, network, owner=None):
+        if network is None:
+            return self
+        value = network.__dict__.get(self.name)
+        if isinstance(value, float):
+            value = np.full(network.N, value)
+            network.__dict__[self.name] = value
+        return value
+
+    def __set__(self, network, value):
+        network.__dict__[self.name] = value
+
+
 class SparsePropNetwork:
     """A sparse network of theta, LIF or tabulated neurons with delta pulses, simulated exactly.
 
@@ -511,6 +580,16 @@ class SparsePropNetwork:
     flight, in spike order) and O(K log N) at the arrival; with per-synapse delays,
     O(K log P) at the spike (a binary heap of the P single pulses in flight) and
     O(log P + log N) per arriving pulse. Refractoriness adds one comparison per pulse.
+
+    Memory and set-up (10^8 neurons and more): a memory-free graph with a scalar drive
+    and coupling holds no per-neuron array in the network (a uniform `drive`, `omega`,
+    `scale` or `coupling` is stored once and reads as an array of shape (N,) on
+    demand); the state is the heap, 16 bytes per neuron. `initial_state` draws its
+    phases in chunks into the key array and the heap is built in place (Floyd's O(N)
+    construction). `run` without a state continues the network's own state
+    (`state`) in place, with no O(N) copy or heap construction per call, so long
+    simulations can be cut into many runs at no cost; a run from a passed state copies
+    it (the state passed is never modified). N must be below 2^31 (int32 indices).
 
     Parameters
     ----------
@@ -577,6 +656,7 @@ class SparsePropNetwork:
     >>> graph = RegeneratedConnectivity(1000, 50, seed=1)
     >>> net = SparsePropNetwork("theta", graph, drive=0.1, tau=0.01, coupling=-1 / 50**0.5)
     >>> result = net.run(net.initial_state(seed=2), n_spikes=1000)  # doctest: +SKIP
+    >>> more = net.run(n_spikes=1000)  # continues in place from result.state  # doctest: +SKIP
 
     Two input neurons driving a small LIF network:
 
@@ -589,6 +669,11 @@ class SparsePropNetwork:
     >>> result.n_input_spikes
     3
     """
+
+    drive = _PerNeuronValues()
+    omega = _PerNeuronValues()
+    scale = _PerNeuronValues()
+    coupling = _PerNeuronValues()
 
     def __init__(
         self,
@@ -610,6 +695,11 @@ class SparsePropNetwork:
         self.model: PhaseModel = TABULATED_MODEL if self.tables else phase_model(model)
         self.connectivity = _checked_connectivity(connectivity)
         self.N = N = int(connectivity.N_pre)
+        if N >= 2**31:
+            raise ValueError(
+                f"N = {N} neurons: the engine indexes neurons with int32, so N must be "
+                f"< 2**31 = {2**31}"
+            )
         self.tau = to_seconds(tau, "tau", finite=False)
         if not np.isfinite(self.tau) or self.tau <= 0:
             raise ValueError(f"tau must be a positive time, got {tau!r}")
@@ -632,6 +722,36 @@ class SparsePropNetwork:
         )
         self._build_kernel_arrays()
         self._build_event_arrays()
+        # the network's own state: where the last run ended (see `state`)
+        self._current_state = None
+
+    def __getstate__(self):
+        # a pickled network (a sweep worker's, a checkpoint's) leaves its state behind
+        attributes = dict(self.__dict__)
+        attributes["_current_state"] = None
+        return attributes
+
+    def _value(self, name):
+        """Attribute `name` (drive, omega, scale, coupling) for broadcasting: an array of
+        shape (N,), or of shape (1,) while uniform (no N-sized copy is made)."""
+        value = self.__dict__.get(name)
+        if isinstance(value, float):
+            return np.full(1, value)
+        return value
+
+    def _first(self, name):
+        """The first neuron's value of attribute `name` (the value of a uniform one)."""
+        value = self.__dict__.get(name)
+        return value if isinstance(value, float) else float(value[0])
+
+    def _kernel_values(self, name, first_only):
+        """A private float64 copy of attribute `name` for the kernels: shape (1,) (the
+        first value) if `first_only`, else shape (N,)."""
+        value = self.__dict__.get(name)
+        if isinstance(value, float):
+            return np.full(1 if first_only else self.N, value)
+        value = np.asarray(value, dtype=float)
+        return value[:1].copy() if first_only else value.copy()
 
     def _init_closed_form(self, drive, representation, populations):
         """Drive, representation, phase speeds and PTC scales of a theta or LIF network."""
@@ -646,11 +766,14 @@ class SparsePropNetwork:
                 f"them), not for the {self.model.name} model"
             )
         self.populations = None
-        self.drive = _per_neuron_drive(drive, self.N)
-        self.model.check_drive(self.drive)
-        self.representation = _representation(representation, drive, self.drive)
-        self.omega = self.model.omega(self.drive)
-        self.scale = self.model.pulse_scale(self.drive)
+        # (a float while uniform: read through the local name, not the attribute, which
+        # would make the array of shape (N,))
+        drive_values = _per_neuron_drive(drive, self.N)
+        self.model.check_drive(drive_values)
+        self.drive = drive_values
+        self.representation = _representation(representation, drive, drive_values)
+        self.omega = _per_neuron_map(self.model.omega, drive_values)
+        self.scale = _per_neuron_map(self.model.pulse_scale, drive_values)
 
     def _init_tabulated(self, drive, representation, populations):
         """Populations and phase speeds :math:`\\omega_i = \\tau / T_{p(i)}` (tabulated models)."""
@@ -688,8 +811,11 @@ class SparsePropNetwork:
             "phase" if len(self.tables) == 1 and representation != "time" else "time"
         )
         periods = np.array([table.period for table in self.tables])
-        self.omega = self.tau / periods[self.populations]
-        self.scale = np.ones(self.N)
+        if len(self.tables) == 1:  # one speed, stored once
+            self.omega = float((self.tau / periods)[0])
+        else:
+            self.omega = self.tau / periods[self.populations]
+        self.scale = 1.0
 
     def _build_kernel_arrays(self):
         """The kernel's ``neurons`` and ``graph`` groups (see `neurosrnn.sparseprop._kernel`)."""
@@ -708,8 +834,8 @@ class SparsePropNetwork:
         self._neurons = (
             self.model.code,
             homogeneous,
-            self.omega[:1].copy() if homogeneous else self.omega.copy(),
-            self.scale[:1].copy() if homogeneous else self.scale.copy(),
+            self._kernel_values("omega", first_only=homogeneous),
+            self._kernel_values("scale", first_only=homogeneous),
             self.model.phase_reset,
             self.model.phase_threshold,
             self.populations if self.tables else np.zeros(1, dtype=np.int64),
@@ -717,13 +843,19 @@ class SparsePropNetwork:
         )
         self._regenerate = isinstance(graph, RegeneratedConnectivity)
         no_synapse_weights = np.zeros(1)
+        # one weight per presynaptic neuron, or one for all (shape (1,), see _kernel)
+        uniform = isinstance(self.__dict__.get("coupling"), float)
         if self._regenerate:
-            presynaptic = graph.weights if graph.weights is not None else self.coupling
+            presynaptic = (
+                graph.weights.astype(float)
+                if graph.weights is not None
+                else self._kernel_values("coupling", first_only=uniform)
+            )
             self._graph = (
                 np.zeros(1, dtype=np.int64),
                 np.zeros(1, dtype=np.int32),
                 no_synapse_weights,
-                presynaptic.astype(float),
+                presynaptic,
                 False,
             )
             self._regeneration = (True, graph.seed, graph.K, graph.multapses)
@@ -733,7 +865,7 @@ class SparsePropNetwork:
                 graph.indptr.astype(np.int64),
                 graph.indices.astype(np.int32),
                 graph.weights.astype(float) if weighted else no_synapse_weights,
-                np.zeros(1) if weighted else self.coupling.astype(float),
+                np.zeros(1) if weighted else self._kernel_values("coupling", first_only=uniform),
                 weighted,
             )
             self._regeneration = (False, 0, 0, True)
@@ -749,7 +881,7 @@ class SparsePropNetwork:
         are checked against all weights (O(n_synapses * most)).
         """
         graph = self.connectivity
-        weights = graph.weights if graph.weights is not None else self.coupling
+        weights = graph.weights if graph.weights is not None else self._value("coupling")
         parts = [np.asarray(weights, dtype=float).ravel()]
         if self._input_graph is not None:
             parts.append(self._input_graph[2])
@@ -767,7 +899,9 @@ class SparsePropNetwork:
         The clock runs in phase units (phase representation: a time ``t`` in tau units is
         ``omega * t`` on the clock) or in tau units (time representation).
         """
-        to_clock = self.omega[0] / self.tau if self.representation == "phase" else 1 / self.tau
+        to_clock = (
+            self._first("omega") / self.tau if self.representation == "phase" else 1 / self.tau
+        )
         self._delay_mode = NO_DELAY
         self._delay_clock = 0.0
         self._synapse_delay_clock = np.zeros(1)
@@ -800,9 +934,10 @@ class SparsePropNetwork:
                 f"{table.name!r}: {count}" for table, count in zip(self.tables, counts, strict=True)
             )
         elif self.representation == "phase":
-            drive = f"drive={self.drive[0]:g}"
+            drive = f"drive={self._first('drive'):g}"
         else:
-            drive = f"drive in [{self.drive.min():g}, {self.drive.max():g}]"
+            drive_values = self._value("drive")
+            drive = f"drive in [{drive_values.min():g}, {drive_values.max():g}]"
         return (
             f"<SparsePropNetwork {self.model.name}, N={self.N}, {drive}, tau={self.tau:g} s, "
             f"{self.representation} representation{self._repr_events()}, "
@@ -841,7 +976,11 @@ class SparsePropNetwork:
             graph = graph.materialize()
         if graph.weights is not None:
             return graph
-        weights = np.repeat(self.coupling, np.diff(graph.indptr))
+        coupling = self.__dict__["coupling"]
+        if isinstance(coupling, float):  # uniform (see _PerNeuronValues)
+            weights = np.full(graph.indices.size, coupling)
+        else:
+            weights = np.repeat(coupling, np.diff(graph.indptr))
         return Connectivity(graph.indptr, graph.indices, graph.N_post, weights)
 
     # ----------------------------------------------------------------- states
@@ -897,25 +1036,15 @@ class SparsePropNetwork:
             if self.model.code == 1 and np.any(model_state >= 1.0):
                 raise ValueError("model_state (normalised LIF voltages) must be below 1")
             if not self.tables:
-                phases = self.model.state_to_phase(model_state, self.drive)
-        elif phases is None:
-            name = "phases"
-            rng = np.random.default_rng(seed)
-            phases = self.model.phase_reset + rng.random(self.N) * (
-                self.model.phase_threshold - self.model.phase_reset
-            )
+                phases = self.model.state_to_phase(model_state, self._value("drive"))
         else:
             name = "phases"
-        phases = self.model.check_phases(phases, self.N, name)
-        if self.tables:
-            phase_min = np.array([table.phase_min for table in self.tables])[self.populations]
-            if np.any(phases < phase_min):
-                raise ValueError(
-                    f"{name} must not lie below the phase of each table's v_min (phase_min); "
-                    f"{int(np.sum(phases < phase_min))} value(s) below"
-                )
-        distance = self.model.phase_threshold - phases
-        keys = distance.copy() if self.representation == "phase" else distance / self.omega
+        if phases is None:
+            keys = self._drawn_keys(np.random.default_rng(seed))
+        else:
+            # a checked copy of the phases, turned into keys in place
+            phases = self.model.check_phases(phases, self.N, name)
+            keys = self._keys_in_place(phases, 0, name)
         return SparsePropState(
             keys=keys,
             offset=0.0,
@@ -926,9 +1055,50 @@ class SparsePropNetwork:
             refractory_end=np.full(self.N if self.refractory is not None else 0, -np.inf),
         )
 
+    def _drawn_keys(self, rng):
+        """Keys of phases drawn uniformly from [reset, threshold) with `rng`.
+
+        Drawn in chunks straight into the key array (the numbers of one
+        ``rng.random(N)`` call, in order), so no temporary of N values is made.
+        """
+        keys = np.empty(self.N)
+        reset, threshold = self.model.phase_reset, self.model.phase_threshold
+        for start in range(0, self.N, _DRAW_CHUNK):
+            part = keys[start : start + _DRAW_CHUNK]
+            rng.random(out=part)
+            part *= threshold - reset
+            part += reset  # reset + u (threshold - reset)
+            self.model.check_phases(part, part.size, "phases")
+            self._keys_in_place(part, start, "phases")
+        return keys
+
+    def _keys_in_place(self, phases, start, name):
+        """Turn the checked `phases` of neurons ``start, start + 1, ..`` into keys at clock 0.
+
+        The key is the distance to threshold :math:`\\phi_{th} - \\phi` (phase
+        representation) or the time to reach it, :math:`(\\phi_{th} - \\phi)/\\omega_i`
+        (time representation). `phases` is overwritten and returned.
+        """
+        stop = start + phases.size
+        if self.tables:
+            phase_min = np.array([table.phase_min for table in self.tables])
+            below = phases < phase_min[self.populations[start:stop]]
+            if np.any(below):
+                raise ValueError(
+                    f"{name} must not lie below the phase of each table's v_min (phase_min); "
+                    f"{int(np.sum(below))} value(s) below"
+                )
+        np.subtract(self.model.phase_threshold, phases, out=phases)
+        if self.representation == "time":
+            omega = self.__dict__["omega"]
+            phases /= omega if isinstance(omega, float) else omega[start:stop]
+        return phases
+
     def _check_state(self, state):
         if not isinstance(state, SparsePropState):
             raise ValueError(f"state must be a SparsePropState, got {type(state).__name__}")
+        if state.spent:
+            raise ValueError(_spent_message(state))
         shape = (state._heap[0].size,) if state._heap is not None else np.shape(state.keys)
         if shape != (self.N,):
             raise ValueError(f"state has {np.size(state.keys)} neurons, this network {self.N}")
@@ -999,7 +1169,7 @@ class SparsePropNetwork:
         if self.representation == "phase":
             phases = self.model.phase_threshold - (state.keys - clock)
         else:
-            phases = self.model.phase_threshold - self.omega * (state.keys - clock)
+            phases = self.model.phase_threshold - self._value("omega") * (state.keys - clock)
         if self.refractory is not None and held:
             # held at reset while refractory
             phases = np.where(clock < state.refractory_end, self.model.phase_reset, phases)
@@ -1009,7 +1179,7 @@ class SparsePropNetwork:
         """The engine clock of `state` at time `t` (tau units)."""
         base = state.time_base - state.time_base_compensation
         if self.representation == "phase":
-            return (t - base) * self.omega[0]
+            return (t - base) * self._first("omega")
         return t - base
 
     def with_phases(self, state, phases):
@@ -1048,7 +1218,9 @@ class SparsePropNetwork:
             raise ValueError("phases must lie below the threshold phase")
         clock = self._clock_value(state, state.time)
         distance = self.model.phase_threshold - phases
-        keys = clock + (distance if self.representation == "phase" else distance / self.omega)
+        keys = clock + (
+            distance if self.representation == "phase" else distance / self._value("omega")
+        )
         new = state.copy()
         if self.refractory is not None:
             refractory = clock < state.refractory_end
@@ -1066,7 +1238,7 @@ class SparsePropNetwork:
             return self._table_voltages(phases, self.populations)
         if self.model.code == 0:
             phases = np.maximum(phases, self.model.phase_reset)
-        return self.model.phase_to_state(phases, self.drive)
+        return self.model.phase_to_state(phases, self._value("drive"))
 
     def _table_phases(self, voltages):
         """Phases of tabulated neurons at `voltages` (`PhaseTable.phase_of` per population)."""
@@ -1092,9 +1264,53 @@ class SparsePropNetwork:
 
     # ----------------------------------------------------------------- run
 
+    @property
+    def state(self):
+        """The network's own state: where its last run ended (None before any run).
+
+        `run` without a state continues it *in place*: the run takes this state's heap
+        instead of copying it or building a new one, so continuing costs no O(N) time or
+        memory (what a network of 10^8 neurons needs), and the state object it started
+        from becomes spent (`SparsePropState.spent`): the new result's state replaces it.
+        A run from an explicit state also leaves its final state here.
+
+        Assigning a `SparsePropState` checks it and makes the network's own copy of it,
+        heaped once here (the assigned object is not modified); assigning None drops the
+        network's state and frees its memory. A pickled network leaves its state behind.
+
+        Examples
+        --------
+        >>> from neurosrnn.sparseprop import balanced_network
+        >>> net = balanced_network(1000, 10, seed=1)
+        >>> net.state = net.initial_state(seed=2)
+        >>> first = net.run(n_spikes=500)   # continues net.state in place
+        >>> second = net.run(n_spikes=500)  # from where `first` ended, no copy
+        >>> second.state is net.state, first.state.spent
+        (True, True)
+        """
+        return self.__dict__.get("_current_state")
+
+    @state.setter
+    def state(self, state):
+        if state is None:
+            self._current_state = None
+            return
+        self._check_state(state)
+        own = replace(
+            state,
+            keys=None,
+            refractory_end=np.array(state.refractory_end, dtype=float, copy=True),
+            pending_arrival=np.array(state.pending_arrival, copy=True),
+            pending_source=np.array(state.pending_source, copy=True),
+            pending_synapse=np.array(state.pending_synapse, copy=True),
+            pending_sequence=np.array(state.pending_sequence, copy=True),
+        )
+        own._attach_heap(_start_heap(state))
+        self._current_state = own
+
     def run(
         self,
-        state,
+        state=None,
         *,
         duration=None,
         n_spikes=None,
@@ -1108,8 +1324,10 @@ class SparsePropNetwork:
 
         Parameters
         ----------
-        state : SparsePropState
-            Start state (not modified).
+        state : SparsePropState, optional
+            Start state (not modified; its keys are heaped, or its kept heap copied, for
+            the run). None continues the network's own state `state` in place (no O(N)
+            copy or heap construction; the state object it was becomes spent).
         duration : float or brian2 time quantity, optional
             Simulated time (seconds if a float).
         n_spikes : int, optional
@@ -1139,27 +1357,48 @@ class SparsePropNetwork:
         -------
         SparsePropResult
             Ctrl-C stops the run after the current chunk of spikes and returns what was
-            simulated so far (``interrupted=True``); its state continues exactly.
+            simulated so far (``interrupted=True``); its state continues exactly. Its
+            state is also the network's own state (`state`) from now on.
 
         Raises
         ------
         ValueError
             No stop condition, negative duration or spike count, bad sample arrays,
-            sample times before the state's time, a state from another network, or bad
-            `input_spikes`: for a network without input neurons, indices out of
-            ``[0, n_inputs)``, times negative, not finite, unsorted or before the state's
-            time.
+            sample times before the state's time, a state from another network or a spent
+            one, no state while the network has none of its own, or bad `input_spikes`:
+            for a network without input neurons, indices out of ``[0, n_inputs)``, times
+            negative, not finite, unsorted or before the state's time.
         RuntimeError
             A runaway zero-delay cascade: more than N spikes at one instant (excitatory
             coupling strong enough to refire neurons without time advancing). Raised
-            after at most N spikes at that instant, so in bounded time and memory.
+            after at most N spikes at that instant, so in bounded time and memory. After
+            an error in an in-place run the network has no state of its own.
         """
+        in_place = state is None
+        if in_place:
+            state = self.state
+            if state is None:
+                raise ValueError(
+                    "state is None, and this network has no state of its own to continue: "
+                    "pass a start state (e.g. network.initial_state(seed=1)) or assign one "
+                    "to network.state first"
+                )
         self._check_state(state)
         stop_time, max_spikes = self._stop_condition(state, duration, n_spikes)
         sampling = self._sampling(sample_neurons, sample_times, state)
         inputs = self._inputs(input_spikes, state)
         started = time.perf_counter()
-        run = _KernelRun(self, state, sampling, record_spikes=bool(record_spikes), inputs=inputs)
+        run = _KernelRun(
+            self,
+            state,
+            sampling,
+            record_spikes=bool(record_spikes),
+            inputs=inputs,
+            in_place=in_place,
+        )
+        if in_place:  # the run owns the heap now; the state it came from is spent
+            self._current_state = None
+            _spend(state)
         clamps = clamp_count(self._tables)
         try:
             with (
@@ -1169,7 +1408,9 @@ class SparsePropNetwork:
                 run.advance(max_spikes, stop_time, bar, sigint)
         finally:
             self._warn_clamps(clamp_count(self._tables) - clamps)
-        return self._result(run, state, stop_time, sampling, time.perf_counter() - started)
+        result = self._result(run, state, stop_time, sampling, time.perf_counter() - started)
+        self._current_state = result.state
+        return result
 
     def _inputs(self, input_spikes, state):
         """Check `input_spikes` and build the kernel's ``inputs`` group (None: no inputs).
@@ -1317,7 +1558,10 @@ class SparsePropNetwork:
             return model_samples
         if self.model.code == 0:
             phases = np.maximum(phases, self.model.phase_reset)
-        model_samples = self.model.phase_to_state(phases, self.drive[sampling.neurons][None, :])
+        drive = self._value("drive")
+        if drive.size > 1:
+            drive = drive[sampling.neurons][None, :]
+        model_samples = self.model.phase_to_state(phases, drive)
         model_samples[np.isnan(sampling.kernel[2])] = np.nan
         return model_samples
 
@@ -1357,9 +1601,10 @@ def _checked_connectivity(connectivity):
 
 
 def _per_neuron_drive(drive, N):
+    """The drive: one float if uniform (a scalar), else an array of shape (N,)."""
     drive_array = np.asarray(drive, dtype=float)
     if drive_array.ndim == 0:
-        return np.full(N, float(drive_array))
+        return float(drive_array)
     if drive_array.shape != (N,):
         raise ValueError(
             f"drive must be a scalar or one value per neuron ({N}), got {drive_array.shape}"
@@ -1367,9 +1612,20 @@ def _per_neuron_drive(drive, N):
     return drive_array
 
 
+def _per_neuron_map(function, values):
+    """`function` (omega or pulse_scale of a model) of a float or array of drives, alike.
+
+    A uniform drive gives a float, evaluated on an array of one element: the same
+    arithmetic as one element of an array of N.
+    """
+    if isinstance(values, float):
+        return float(function(np.full(1, values))[0])
+    return function(values)
+
+
 def _representation(representation, drive, drive_array):
     """``"phase"`` or ``"time"``; "auto" is the phase representation for a uniform drive."""
-    uniform = bool(np.all(drive_array == drive_array[0]))
+    uniform = isinstance(drive_array, float) or bool(np.all(drive_array == drive_array[0]))
     if representation not in ("auto", "phase", "time"):
         raise ValueError(
             f"representation must be 'auto', 'phase' or 'time', got {representation!r}"
@@ -1400,7 +1656,9 @@ def _checked_coupling(coupling, connectivity, N):
         return None
     coupling = np.asarray(coupling, dtype=float)
     if coupling.ndim == 0:
-        coupling = np.full(N, float(coupling))
+        if not np.isfinite(coupling):
+            raise ValueError("coupling must be finite")
+        return float(coupling)  # uniform: one value (see _PerNeuronValues)
     if coupling.shape != (N,):
         raise ValueError(
             f"coupling must be a scalar or one value per presynaptic neuron ({N}), "
@@ -1580,16 +1838,17 @@ class _SigintFlag:
 class _KernelRun:
     """The kernel's arrays during one `SparsePropNetwork.run`, and the spikes so far.
 
-    Set-up copies `state` into the heap, clock and counters; `advance` runs the kernel in
+    Set-up copies `state` into the heap, clock and counters (or, `in_place`, takes the
+    state's heap and refractory ends as they are); `advance` runs the kernel in
     chunks of spikes (doubling while a chunk takes less than 0.1 s) and commits each
     chunk's spikes, so an interruption between chunks leaves a consistent state.
     """
 
-    def __init__(self, network, state, sampling, *, record_spikes, inputs=None):
+    def __init__(self, network, state, sampling, *, record_spikes, inputs=None, in_place=False):
         self.network = network
         self.inputs = inputs
         self.record_spikes = record_spikes
-        self.heap = _start_heap(state)
+        self.heap = state._heap if in_place else _start_heap(state)
         self.clock = np.array([state.offset, state.time_base, state.time_base_compensation])
         self.counters = np.zeros(N_COUNTERS, dtype=np.int64)
         self.counters[SINCE_REBASE] = state.spikes_since_rebase
@@ -1597,7 +1856,7 @@ class _KernelRun:
         regenerate, seed, K, multapses = network._regeneration
         self.regeneration = (regenerate, seed, K, multapses, network._table, network._row)
         self.sampling = sampling.kernel
-        self.events = _start_events(network, state) if network._events else None
+        self.events = _start_events(network, state, in_place) if network._events else None
         self.start_spikes = self.committed = state.n_spikes
         self.start_time = state.time
         self.interrupted = False
@@ -1726,8 +1985,10 @@ class _KernelRun:
         return state
 
 
-def _start_events(network, state):
+def _start_events(network, state, in_place=False):
     """The kernel's ``events`` group for a run from `state` (copies of its arrays).
+
+    `in_place` (the network's own state): its refractory ends are used, not copied.
 
     The pulses in flight of the state are in delivery order: the ring buffer takes them
     as they are, the heap of single pulses is built from them.
@@ -1767,7 +2028,7 @@ def _start_events(network, state):
     return (
         refractory_on,
         network._refractory_clock,
-        np.array(state.refractory_end, dtype=float, copy=True),
+        np.array(state.refractory_end, dtype=float, copy=None if in_place else True),
         mode,
         network._delay_clock,
         network._synapse_delay_clock,
@@ -1817,7 +2078,8 @@ def _events_state(events, network):
             source[order],
         )
     return {
-        "refractory_end": events[2].copy() if network.refractory is not None else np.zeros(0),
+        # the run's own array (a copy made by _start_events, or the in-place state's)
+        "refractory_end": events[2] if network.refractory is not None else np.zeros(0),
         "pending_arrival": arrival,
         "pending_source": source.astype(np.int32),
         "pending_synapse": synapse.astype(np.int64),
@@ -1828,21 +2090,23 @@ def _events_state(events, network):
 def _start_heap(state):
     """The kernel's heap for a run from `state`: the state's own heap, copied, if it has one.
 
-    A state returned by a run keeps that run's valid heap, so continuing costs one
-    sequential copy (the state is not modified by the new run) instead of a heap
-    construction; otherwise the heap is built from the keys (`_heap.heapify`, counted
-    in `HEAP_BUILDS`).
+    A state returned by a run keeps that run's valid heap, so continuing from it costs
+    one sequential copy (the state is not modified by the new run; counted in
+    `HEAP_COPIES`) instead of a heap construction; otherwise the heap is built from the
+    keys in place (`_heap.heapify_neurons`, counted in `HEAP_BUILDS`): 16 bytes per
+    neuron (float64 keys, int32 ids and positions) and no temporary. The network's own
+    state continued in place (`SparsePropNetwork.run` without a state) needs neither.
     """
     heap = state._heap
     if heap is not None:
         keys, ids, position = _aligned_heap(heap[0].size)
         keys[:], ids[:], position[:] = heap
+        HEAP_COPIES[0] += 1
         return keys, ids, position
     N = state.keys.size
     keys, ids, position = _aligned_heap(N)
     keys[:] = state.keys
-    ids[:] = np.arange(N, dtype=np.int32)
-    heapify(keys, ids, position)
+    heapify_neurons(keys, ids, position)
     HEAP_BUILDS[0] += 1
     return keys, ids, position
 
