@@ -59,7 +59,14 @@ from neurosrnn.learning.train import evaluate, train
 from neurosrnn.sweep.points import random_points
 
 FAMILIES = ("alif_learned", "alif_fixed", "lif", "lstm", "gru")
-TASKS = ("mnist1d", "seq_digits", "seq_digits_rows", "psmnist_digits", "delayed_xor")
+TASKS = (
+    "mnist1d",
+    "seq_digits",
+    "seq_digits_rows",
+    "psmnist_digits",
+    "delayed_xor",
+    "delayed_recall",
+)
 BASELINE_FAMILIES = ("lstm", "gru")
 
 #: Initial time constants (steps) the SRNN search chooses from.
@@ -119,13 +126,18 @@ def load_task(name, quick=False):
         data = datasets.sequential_digits("pixels", permuted=True, seed=0, n_samples=n)
     elif name == "delayed_xor":
         data = datasets.delayed_xor(n_samples=400 if quick else 2000, delay=200, seed=0)
+    elif name == "delayed_recall":
+        data = datasets.delayed_recall(
+            n_samples=400 if quick else 2000, delay=200, n_symbols=4, seed=0
+        )
     else:
         raise ValueError(f"task must be one of {TASKS}, got {name!r}")
     rng = np.random.default_rng(12345)
     order = rng.permutation(len(data.x_train))
     n_val = max(10, int(round(0.15 * len(order))))
     val, tr = order[:n_val], order[n_val:]
-    loss_start = data.T - data.info["cue_steps"] if name == "delayed_xor" else 0
+    delayed = name in ("delayed_xor", "delayed_recall")
+    loss_start = data.T - data.info["cue_steps"] if delayed else 0
     return {
         "name": name,
         "description": data.description,
@@ -201,7 +213,12 @@ def run_one(family, point, task, seed, epochs, batch_size):
     if family in BASELINE_FAMILIES:
         hidden = tuple([int(point["hidden"])] * int(point["layers"]))
         config = BaselineConfig(
-            family, task["n_in"], hidden, task["n_classes"], readout=point["readout"]
+            family,
+            task["n_in"],
+            hidden,
+            task["n_classes"],
+            readout=point["readout"],
+            loss_start=task["loss_start"] if point["readout"] == "mean" else 0,
         )
         trained = train_baseline(config, task["x_train"], task["y_train"], **common)
         record.update(
