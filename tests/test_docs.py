@@ -204,3 +204,57 @@ def test_citation_file_metadata():
         assert needle in titles, needle
     dois = {reference.get("doi") for reference in record["references"]}
     assert {"10.7554/eLife.47314", "10.1038/s42256-021-00397-w"} <= dois
+
+
+def _page_table(text, first_header):
+    """Rows of the markdown table of `text` whose header starts with `first_header`."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def _mean_sd(values, scale=100):
+    return f"{scale * np.mean(values):.1f} ± {scale * np.std(values, ddof=1):.1f}"
+
+
+def test_results_page_quotes_the_committed_experiment_results():
+    """docs/results.md states the numbers of experiments/results/*.json, not stale ones."""
+    page = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    results = ROOT / "experiments" / "results"
+    search = json.loads((results / "srnn_search.json").read_text())
+    tasks = {
+        "MNIST-1D": "mnist1d",
+        "sequential 8×8": "seq_digits",
+        "delayed recall": "delayed_recall",
+    }
+    families = ["alif_learned", "alif_fixed", "lif", "lstm", "gru"]
+    rows = _page_table(page, "task")
+    checked = 0
+    for row in rows:
+        task = next(key for prefix, key in tasks.items() if row[0].startswith(prefix))
+        for family, cell in zip(families, row[1:], strict=True):
+            if family not in search[task]:
+                assert cell == "not run", (task, family, cell)
+                continue
+            finals = [run["test_accuracy"] for run in search[task][family]["finals"]]
+            assert cell.startswith(_mean_sd(finals)), (task, family, cell, _mean_sd(finals))
+            checked += 1
+    assert checked == 14
+    coding = json.loads((results / "srnn_coding.json").read_text())["table"]
+    rows = _page_table(page, "code")
+    for row in rows:
+        for T, cell in zip((1, 2, 4, 8, 16), row[1:], strict=True):
+            accuracy = coding[row[0]][str(T)]["accuracy"]
+            assert cell == _mean_sd(accuracy), (row[0], T, cell, _mean_sd(accuracy))
+    assert len(rows) == 4
+
+
+def test_results_page_is_rendered(site):
+    text = _text(site / "results.html")
+    assert "Measured against the papers" in text and "Yin, Corradi" in text
+    assert 'href="results.html"' in _text(site / "index.html")
