@@ -6,7 +6,12 @@ importable as ``machine`` from any of them.
 
 from __future__ import annotations
 
+import os
+import pathlib
 import platform
+import subprocess
+
+_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def cpu_model():
@@ -19,3 +24,36 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def load_average():
+    """The 1, 5 and 15 minute load averages as ``"a / b / c"`` (``"n/a"`` where unknown)."""
+    try:
+        return "{:.2f} / {:.2f} / {:.2f}".format(*os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def git_revision(watched="neurosrnn/sparseprop"):
+    """Short hash of the checkout's HEAD, flagged when `watched` has uncommitted changes.
+
+    Returns ``"unknown"`` outside a git checkout (or without git).
+    """
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=_ROOT,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", watched],
+            capture_output=True,
+            text=True,
+            cwd=_ROOT,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    suffix = f" + uncommitted changes in {watched.split('/', 1)[-1]}/" if dirty else ""
+    return head + suffix

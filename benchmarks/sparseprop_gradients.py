@@ -62,7 +62,6 @@ import json  # noqa: E402
 import pathlib  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -73,7 +72,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from machine import cpu_model  # noqa: E402
+from machine import cpu_model, git_revision, load_average  # noqa: E402
 
 from neurosrnn.sparseprop import gradients as gradient_module  # noqa: E402
 from neurosrnn.sparseprop.engine import balanced_network  # noqa: E402
@@ -95,34 +94,6 @@ GOALS = {"ratio": 3.0, "growth": 2.0, "dense_speedup": 100.0}
 # --------------------------------------------------------------------------- environment
 
 
-def _load():
-    try:
-        return "{:.2f} / {:.2f} / {:.2f}".format(*os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-def _git_revision():
-    root = pathlib.Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=root,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "neurosrnn/sparseprop"],
-            capture_output=True,
-            text=True,
-            cwd=root,
-        ).stdout.strip()
-        return head + (" + uncommitted changes in sparseprop/" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 class _Report:
     """Markdown lines printed as they come and kept for ``--out``."""
 
@@ -135,7 +106,7 @@ class _Report:
 
     def table(self, title, header, rows):
         self.line()
-        self.line(f"**{title}** (load average 1/5/15 min: {_load()})")
+        self.line(f"**{title}** (load average 1/5/15 min: {load_average()})")
         self.line()
         self.line("| " + " | ".join(header) + " |")
         self.line("|" + "|".join(" --- " for _ in header) + "|")
@@ -336,7 +307,7 @@ def backward_forward(report, sizes, n_spikes, warm, repeats, every_fraction, rec
                 f"{phase['sweep'] * 1e6:.2f}",
                 f"{phase['setup_short_s']:.2f}",
                 f"{intercept:.2f}",
-                _load(),
+                load_average(),
             )
         )
         # memory (not timed): one gradient and one plain run of 2n spikes
@@ -380,7 +351,7 @@ def backward_forward(report, sizes, n_spikes, warm, repeats, every_fraction, rec
                 "synapse_arrays_bytes": synapse_bytes,
                 "replay_error": result.replay_error,
                 "adjoint_growth": result.adjoint_growth,
-                "load": _load(),
+                "load": load_average(),
             }
         )
         del network, forward, gradient, result
@@ -617,7 +588,7 @@ def dense_comparison(report, N, n_spikes, warm, repeats, every_fraction, records
             f"graph set-up {setup_s:.2f}",
             "1",
             "1",
-            _load(),
+            load_average(),
         )
     ]
     speedups = {}
@@ -642,7 +613,7 @@ def dense_comparison(report, N, n_spikes, warm, repeats, every_fraction, records
                 f"{compile_s[name][n_spikes]:.1f} / {compile_s[name][2 * n_spikes]:.1f}",
                 f"{ratios[0]:.1f}x / {ratios[1]:.1f}x",
                 f"{marginal_ratio:.1f}x",
-                _load(),
+                load_average(),
             )
         )
         records.append(
@@ -657,7 +628,7 @@ def dense_comparison(report, N, n_spikes, warm, repeats, every_fraction, records
                 "speedup_whole_call": ratios,
                 "speedup_marginal": marginal_ratio,
                 "sparse_graph_setup_s": setup_s,
-                "load": _load(),
+                "load": load_average(),
             }
         )
     report.table(
@@ -739,10 +710,10 @@ def main(argv=None):
     report.line()
     report.line(f"- command: `{command}`")
     report.line(f"- CPU: {cpu_model()} ({os.cpu_count()} logical CPUs visible; one used)")
-    report.line(f"- load average at start: {_load()}")
+    report.line(f"- load average at start: {load_average()}")
     report.line(
         f"- numba {numba.__version__}, numpy {np.__version__}, Python "
-        f"{platform.python_version()}, revision {_git_revision()}"
+        f"{platform.python_version()}, revision {git_revision()}"
     )
     report.line(f"- repeats: {args.repeats} (interleaved), medians reported")
     report.line(
@@ -807,7 +778,7 @@ def _write_outputs(args, report, records, command):
             "numba": numba.__version__,
             "numpy": np.__version__,
             "python": platform.python_version(),
-            "revision": _git_revision(),
+            "revision": git_revision(),
         }
         with atomic_write(args.json, mode="w") as stream:
             json.dump({"machine": header, "records": records}, stream, indent=1, default=float)

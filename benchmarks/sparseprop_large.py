@@ -54,7 +54,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from machine import cpu_model  # noqa: E402
+from machine import cpu_model, git_revision, load_average  # noqa: E402
 
 from neurosrnn.atomic import atomic_write  # noqa: E402
 
@@ -64,33 +64,6 @@ _ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 # --------------------------------------------------------------------------- environment
-
-
-def _load():
-    try:
-        return "{:.2f} / {:.2f} / {:.2f}".format(*os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-def _git_revision():
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=_ROOT,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "neurosrnn/sparseprop"],
-            capture_output=True,
-            text=True,
-            cwd=_ROOT,
-        ).stdout.strip()
-        return head + (" + uncommitted changes in sparseprop/" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _peak_resident_bytes():
@@ -117,7 +90,7 @@ def _measure(N, spikes, transient, seed):
     tiny.run(n_spikes=100, progress=False)
     del tiny
     baseline = _peak_resident_bytes()
-    load_before = _load()
+    load_before = load_average()
 
     started, started_cpu = time.perf_counter(), time.process_time()
     network = balanced_network(N, K, seed=seed)
@@ -175,7 +148,7 @@ def _measure(N, spikes, transient, seed):
         "continue_in_place_seconds": in_place_seconds,
         "continue_explicit_state_seconds": explicit_seconds,
         "load_before": load_before,
-        "load_after": _load(),
+        "load_after": load_average(),
         "numpy": np.__version__,
     }
     print(json.dumps(row), flush=True)
@@ -205,7 +178,7 @@ def _environment():
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numba": numba.__version__,
-        "revision": _git_revision(),
+        "revision": git_revision(),
     }
 
 
