@@ -80,3 +80,69 @@ def test_heapify_neurons_equals_identity_ids_then_heapify():
             (keys[parents] < keys[children])
             | ((keys[parents] == keys[children]) & (ids[parents] < ids[children]))
         )
+
+
+# Spikes of the unmodified engine (revision 69284d9) on these networks: SHA-256 of the
+# 20000 spike indices (int64) then times (float64, seconds), the last index and the last
+# time as a float hex. Any change to the heap or the kernel's hot loop must keep them:
+# the spike order (ties by lowest index) and the key arithmetic are exact by design.
+_RECORDED_SPIKES = {
+    "theta_free": (
+        "1c2bcbb7be5ca35a332267719fe5e009c988b42c95dbe97648811a51e829308d",
+        539,
+        "0x1.bd0ebdc155f7ep+2",
+    ),
+    "theta_stored": (
+        "1c2bcbb7be5ca35a332267719fe5e009c988b42c95dbe97648811a51e829308d",
+        539,
+        "0x1.bd0ebdc155f7ep+2",
+    ),
+    "lif_hetero_stored": (
+        "c5f1381c63636f8a9225fbc16aa84282a34ba598763a689187e5193b6ca4da69",
+        1816,
+        "0x1.0c3ebd9f3aaafp+1",
+    ),
+    "theta_delay_refractory": (
+        "c0ecef1a8ca45523e6794def4ffc493a14504795f1716aa45faae4c88613fc72",
+        1470,
+        "0x1.bc726605cca51p+2",
+    ),
+}
+
+
+def _recorded_network(name):
+    import math
+
+    from neurosrnn.sparseprop.engine import SparsePropNetwork, balanced_network
+    from neurosrnn.sparseprop.topology import RegeneratedConnectivity as Graph
+
+    if name == "theta_free":
+        return balanced_network(2000, 50, memory_free=True, seed=3)
+    if name == "theta_stored":
+        return balanced_network(2000, 50, memory_free=False, seed=3)
+    if name == "lif_hetero_stored":
+        return balanced_network(2000, 50, model="lif", heterogeneity=0.3, memory_free=False, seed=3)
+    return SparsePropNetwork(
+        "theta",
+        Graph(2000, 50, seed=3),
+        drive=0.01 * math.sqrt(50),
+        tau=0.01,
+        coupling=-1 / math.sqrt(50),
+        delay=0.001,
+        refractory=0.002,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(_RECORDED_SPIKES))
+def test_spikes_are_bit_identical_to_the_recorded_engine(name):
+    import hashlib
+
+    network = _recorded_network(name)
+    result = network.run(network.initial_state(seed=4), n_spikes=20_000, progress=False)
+    indices = np.asarray(result.spike_indices, dtype=np.int64)
+    times = np.asarray(result.spike_times, dtype=np.float64)
+    digest, last_index, last_time = _RECORDED_SPIKES[name]
+    assert indices.size == 20_000
+    assert int(indices[-1]) == last_index
+    assert float(times[-1]).hex() == last_time
+    assert hashlib.sha256(indices.tobytes() + times.tobytes()).hexdigest() == digest
