@@ -188,8 +188,11 @@ class ReferenceHeapNetwork:
                 np.zeros(graph.K, dtype=np.int32),
             )
         else:
-            # the network's own arrays (no copy: 10^8 indices at N = 10^6)
-            self.graph = (network._graph[0], network._graph[1], network._graph[3])
+            # the network's own index arrays (no copy: 10^8 indices at N = 10^6) and one
+            # coupling per presynaptic neuron (the network keeps a uniform one as a single
+            # value, read here as an array of N)
+            coupling = np.asarray(network.coupling, dtype=float)
+            self.graph = (network._graph[0], network._graph[1], coupling)
             self.regeneration = (False, 0, 0, np.zeros(1, np.int64), np.zeros(1, np.int32))
         self.drive = (
             float(network.omega[0]),

@@ -146,3 +146,25 @@ def test_spikes_are_bit_identical_to_the_recorded_engine(name):
     assert int(indices[-1]) == last_index
     assert float(times[-1]).hex() == last_time
     assert hashlib.sha256(indices.tobytes() + times.tobytes()).hexdigest() == digest
+
+
+@pytest.mark.parametrize("memory_free", [True, False], ids=["memory_free", "stored"])
+def test_the_benchmark_reference_heap_gives_the_engine_spikes(memory_free):
+    """The plain record heap of benchmarks/reference_heap.py (an independent heap and
+    event loop with the engine's arithmetic) fires the same spikes, bit for bit."""
+    import importlib.util
+    from pathlib import Path
+
+    from neurosrnn.sparseprop.engine import balanced_network
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "reference_heap.py"
+    spec = importlib.util.spec_from_file_location("reference_heap", path)
+    reference_heap = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference_heap)
+    network = balanced_network(2000, 50, memory_free=memory_free, seed=5)
+    state = network.initial_state(seed=6)
+    reference = reference_heap.ReferenceHeapNetwork(network, state)
+    indices, times = reference.run(5000, record=True)
+    result = network.run(state, n_spikes=5000, progress=False)
+    assert_array_equal(indices, result.spike_indices)
+    assert_array_equal(times, result.spike_times)
