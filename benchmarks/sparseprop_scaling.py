@@ -69,7 +69,7 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from machine import cpu_model  # noqa: E402
+from machine import cpu_model, git_revision, load_average  # noqa: E402
 from reference_heap import ReferenceHeapNetwork  # noqa: E402
 
 from neurosrnn.sparseprop.engine import SparsePropNetwork, balanced_network  # noqa: E402
@@ -84,33 +84,6 @@ _BASELINE_MODULES = ("_heap", "_kernel", "engine", "phase_models", "topology")
 # --------------------------------------------------------------------------- environment
 
 
-def _load():
-    try:
-        return "{:.2f} / {:.2f} / {:.2f}".format(*os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-def _git_revision():
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=pathlib.Path(__file__).resolve().parent,
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "neurosrnn/sparseprop"],
-            capture_output=True,
-            text=True,
-            cwd=pathlib.Path(__file__).resolve().parent.parent,
-        ).stdout.strip()
-        return out.stdout.strip() + (" + uncommitted changes in sparseprop/" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 class _Report:
     """Markdown lines printed as they come and optionally written to a file at the end."""
 
@@ -123,7 +96,7 @@ class _Report:
 
     def table(self, title, header, rows):
         self.line()
-        self.line(f"**{title}** (load average 1/5/15 min: {_load()})")
+        self.line(f"**{title}** (load average 1/5/15 min: {load_average()})")
         self.line()
         self.line("| " + " | ".join(header) + " |")
         self.line("|" + "|".join(" --- " for _ in header) + "|")
@@ -274,7 +247,7 @@ def engine_vs_heaps(report, sizes, n_spikes, warm, repeats, baseline=None):
                 old = statistics.median(samples["baseline"])
                 row[4:4] = [f"{old * 1e6:.2f}"]
                 row.append(f"{_median_ratio(samples['baseline'], samples['engine']):.2f}")
-            row.append(_load())
+            row.append(load_average())
             rows.append(row)
             del network, contenders
             gc.collect()
@@ -321,7 +294,7 @@ def order_n_reference(report, sizes, warm, repeats, short_spikes):
                 f"{statistics.median(samples['engine']) * 1e6:.2f}",
                 f"{reference * 1e6:.1f}",
                 f"{_median_ratio(samples['O(N)'], samples['engine']):.0f}x",
-                _load(),
+                load_average(),
             )
         )
     report.table(
@@ -380,7 +353,7 @@ def brian2_comparison(report, N, duration, dt_ms, warm):
             exact.n_spikes,
             f"{engine_per_spike * 1e6:.2f}",
             "1",
-            _load(),
+            load_average(),
         )
     ]
     for method in ("euler", "rk4"):
@@ -394,7 +367,7 @@ def brian2_comparison(report, N, duration, dt_ms, warm):
                 n_spikes,
                 f"{per_spike * 1e6:.2f}",
                 f"{per_spike / engine_per_spike:.0f}x",
-                _load(),
+                load_average(),
             )
         )
     report.table(
@@ -493,7 +466,7 @@ def models_section(report, sizes, n_spikes, warm, repeats, records):
         samples = _per_spike(contenders, n_spikes, repeats)
         for label, network in networks.items():
             if isinstance(network, str):
-                rows.append([f"{N:.0e}", label, network, "-", "-", "-", _load()])
+                rows.append([f"{N:.0e}", label, network, "-", "-", "-", load_average()])
                 records.append({"section": "models", "N": N, "model": label, "missing": network})
                 continue
             per_spike = statistics.median(samples[label])
@@ -507,7 +480,7 @@ def models_section(report, sizes, n_spikes, warm, repeats, records):
                     f"{ratio:.2f}",
                     f"{rate:.3g}",
                     f"{min(samples[label]) * 1e6:.2f}-{max(samples[label]) * 1e6:.2f}",
-                    _load(),
+                    load_average(),
                 ]
             )
             records.append(
@@ -520,7 +493,7 @@ def models_section(report, sizes, n_spikes, warm, repeats, records):
                     "us_per_spike_repeats": [x * 1e6 for x in samples[label]],
                     "ratio_to_lif": ratio,
                     "rate_hz": rate,
-                    "load": _load(),
+                    "load": load_average(),
                 }
             )
         del networks, contenders
@@ -611,7 +584,7 @@ def nest_section(report, N, duration, records):
             exact.n_spikes,
             f"{engine_per_spike * 1e6:.2f}",
             "1",
-            _load(),
+            load_average(),
         ),
         (
             f"NEST {version} iaf_psc_delta_ps, 1 thread, h = 0.1 ms",
@@ -620,7 +593,7 @@ def nest_section(report, N, duration, records):
             nest_spikes,
             f"{nest_per_spike * 1e6:.2f}",
             f"{run / exact.wall_time:.1f}x",
-            _load(),
+            load_average(),
         ),
     ]
     records.append(
@@ -636,7 +609,7 @@ def nest_section(report, N, duration, records):
             "nest_run_s": run,
             "nest_spikes": nest_spikes,
             "wall_ratio_nest_to_engine": run / exact.wall_time,
-            "load": _load(),
+            "load": load_average(),
         }
     )
     report.table(
@@ -688,10 +661,10 @@ def main(argv=None):
     report.line()
     report.line(f"- command: `python {' '.join([pathlib.Path(__file__).name, *sys.argv[1:]])}`")
     report.line(f"- CPU: {cpu_model()} ({os.cpu_count()} logical CPUs visible; one used)")
-    report.line(f"- load average at start: {_load()}")
+    report.line(f"- load average at start: {load_average()}")
     report.line(
         f"- numba {numba.__version__}, numpy {np.__version__}, Python "
-        f"{platform.python_version()}, revision {_git_revision()}"
+        f"{platform.python_version()}, revision {git_revision()}"
     )
     report.line(f"- repeats: {args.repeats} (interleaved), medians reported")
     records = []
@@ -740,7 +713,7 @@ def _write_outputs(args, report, records):
             "numba": numba.__version__,
             "numpy": np.__version__,
             "python": platform.python_version(),
-            "revision": _git_revision(),
+            "revision": git_revision(),
         }
         with atomic_write(args.json, mode="w") as stream:
             json.dump({"machine": header, "records": records}, stream, indent=1)
