@@ -72,9 +72,10 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+from gradient_phases import PhaseTimer  # noqa: E402
 from machine import cpu_model, git_revision, load_average  # noqa: E402
+from report import Report  # noqa: E402
 
-from neurosrnn.sparseprop import gradients as gradient_module  # noqa: E402
 from neurosrnn.sparseprop.engine import balanced_network  # noqa: E402
 from neurosrnn.sparseprop.gradients import (  # noqa: E402
     LeakyReadout,
@@ -89,63 +90,6 @@ K = 100
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 _clock = CLOCKS["cpu"]
 GOALS = {"ratio": 3.0, "growth": 2.0, "dense_speedup": 100.0}
-
-
-# --------------------------------------------------------------------------- environment
-
-
-class _Report:
-    """Markdown lines printed as they come and kept for ``--out``."""
-
-    def __init__(self):
-        self.lines = []
-
-    def line(self, text=""):
-        print(text, flush=True)
-        self.lines.append(text)
-
-    def table(self, title, header, rows):
-        self.line()
-        self.line(f"**{title}** (load average 1/5/15 min: {load_average()})")
-        self.line()
-        self.line("| " + " | ".join(header) + " |")
-        self.line("|" + "|".join(" --- " for _ in header) + "|")
-        for row in rows:
-            self.line("| " + " | ".join(str(cell) for cell in row) + " |")
-
-
-# --------------------------------------------------------------------------- phase timers
-
-
-class _PhaseTimer:
-    """Wraps `spike_gradients`' private phases to time them (behaviour unchanged)."""
-
-    _NAMES = {"_Problem": "setup", "_forward": "forward", "_sweep": "sweep"}
-
-    def __init__(self):
-        self.seconds = {}
-        self._originals = {}
-
-    def __enter__(self):
-        for attribute, label in self._NAMES.items():
-            original = getattr(gradient_module, attribute)
-            self._originals[attribute] = original
-            setattr(gradient_module, attribute, self._timed(original, label))
-        return self
-
-    def __exit__(self, *exc):
-        for attribute, original in self._originals.items():
-            setattr(gradient_module, attribute, original)
-
-    def _timed(self, function, label):
-        def wrapper(*args, **kwargs):
-            started = _clock()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self.seconds[label] = self.seconds.get(label, 0.0) + (_clock() - started)
-
-        return wrapper
 
 
 # --------------------------------------------------------------------------- set-up
@@ -219,7 +163,7 @@ class _Gradient:
 
     def elapsed(self, n_spikes):
         gc.collect()
-        with _PhaseTimer() as timer:
+        with PhaseTimer(clock=_clock) as timer:
             started = _clock()
             self.call(n_spikes)
             total = _clock() - started
@@ -705,7 +649,7 @@ def main(argv=None):
     warm = args.warm or (20_000 if args.quick else 100_000)
     command = " ".join(["python", f"benchmarks/{pathlib.Path(__file__).name}", *sys.argv[1:]])
 
-    report = _Report()
+    report = Report()
     report.line("# SparseProp exact gradients benchmark")
     report.line()
     report.line(f"- command: `{command}`")

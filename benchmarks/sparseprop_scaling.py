@@ -71,6 +71,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from machine import cpu_model, git_revision, load_average  # noqa: E402
 from reference_heap import ReferenceHeapNetwork  # noqa: E402
+from report import Report  # noqa: E402
 
 from neurosrnn.sparseprop.engine import SparsePropNetwork, balanced_network  # noqa: E402
 from neurosrnn.sparseprop.reference import simulate_reference  # noqa: E402
@@ -79,29 +80,6 @@ from neurosrnn.sparseprop.topology import RegeneratedConnectivity  # noqa: E402
 K_DEFAULT = 100
 _CHECKED_SPIKES = 1000
 _BASELINE_MODULES = ("_heap", "_kernel", "engine", "phase_models", "topology")
-
-
-# --------------------------------------------------------------------------- environment
-
-
-class _Report:
-    """Markdown lines printed as they come and optionally written to a file at the end."""
-
-    def __init__(self):
-        self.lines = []
-
-    def line(self, text=""):
-        print(text, flush=True)
-        self.lines.append(text)
-
-    def table(self, title, header, rows):
-        self.line()
-        self.line(f"**{title}** (load average 1/5/15 min: {load_average()})")
-        self.line()
-        self.line("| " + " | ".join(header) + " |")
-        self.line("|" + "|".join(" --- " for _ in header) + "|")
-        for row in rows:
-            self.line("| " + " | ".join(str(cell) for cell in row) + " |")
 
 
 # --------------------------------------------------------------------------- contenders
@@ -656,7 +634,7 @@ def main(argv=None):
     warm = args.warm or (20_000 if args.quick else 100_000)
     brian_duration = args.brian_duration or (0.5 if args.quick else 2.0)
 
-    report = _Report()
+    report = Report()
     report.line("# SparseProp scaling benchmark")
     report.line()
     report.line(f"- command: `python {' '.join([pathlib.Path(__file__).name, *sys.argv[1:]])}`")

@@ -44,10 +44,10 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from machine import cpu_model  # noqa: E402
+from gradient_phases import PhaseTimer  # noqa: E402
+from machine import cpu_model, load_average  # noqa: E402
 
 from neurosrnn.atomic import atomic_write  # noqa: E402
-from neurosrnn.sparseprop import gradients as gradient_module  # noqa: E402
 from neurosrnn.sparseprop.engine import balanced_network  # noqa: E402
 from neurosrnn.sparseprop.gradients import (  # noqa: E402
     LeakyReadout,
@@ -58,13 +58,6 @@ from neurosrnn.sparseprop.gradients import (  # noqa: E402
 from neurosrnn.validation import check_int, check_output_folder  # noqa: E402
 
 K = 100
-
-
-def _load():
-    try:
-        return "{:.2f} / {:.2f} / {:.2f}".format(*os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def _peak_rss_bytes():
@@ -79,41 +72,6 @@ def _current_rss_bytes():
             return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
         return None
-
-
-class _PhaseTimer:
-    """Wraps `spike_gradients`' private phases to time them (behaviour unchanged)."""
-
-    _NAMES = {"_Problem": "setup", "_forward": "forward", "_sweep": "sweep"}
-
-    def __init__(self):
-        self.seconds = {}
-        self.cpu_seconds = {}
-        self._originals = {}
-
-    def __enter__(self):
-        for attribute, label in self._NAMES.items():
-            original = getattr(gradient_module, attribute)
-            self._originals[attribute] = original
-            setattr(gradient_module, attribute, self._timed(original, label))
-        return self
-
-    def __exit__(self, *exc):
-        for attribute, original in self._originals.items():
-            setattr(gradient_module, attribute, original)
-
-    def _timed(self, function, label):
-        def wrapper(*args, **kwargs):
-            started, cpu = time.perf_counter(), time.process_time()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                elapsed = time.perf_counter() - started
-                self.seconds[label] = self.seconds.get(label, 0.0) + elapsed
-                cpu = time.process_time() - cpu
-                self.cpu_seconds[label] = self.cpu_seconds.get(label, 0.0) + cpu
-
-        return wrapper
 
 
 def _loss(network, state, n_probe, seed):
@@ -139,7 +97,7 @@ def run_experiment(N, n_spikes, warm, every, seed):
     """All measurements of the experiment, as one JSON-ready dict."""
     record = {"N": N, "K": K, "n_spikes": n_spikes, "warm_spikes": warm, "seed": seed}
     record["checkpoint_every"] = every
-    record["load_start"] = _load()
+    record["load_start"] = load_average()
     started = time.perf_counter()
     network = balanced_network(N, K, model="theta", memory_free=True)
     state = network.initial_state(seed=seed)
@@ -150,7 +108,7 @@ def run_experiment(N, n_spikes, warm, every, seed):
     record["peak_rss_after_setup_bytes"] = _peak_rss_bytes()
 
     gc.collect()
-    record["load_before_forward"] = _load()
+    record["load_before_forward"] = load_average()
     started, cpu = time.perf_counter(), time.process_time()
     plain = network.run(state, n_spikes=n_spikes, progress=False)
     record["forward_s"] = time.perf_counter() - started
@@ -160,8 +118,8 @@ def run_experiment(N, n_spikes, warm, every, seed):
     record["rate_hz"] = n_spikes / record["network_time_s"] / N
 
     gc.collect()
-    record["load_before_gradient"] = _load()
-    with warnings.catch_warnings(record=True) as caught, _PhaseTimer() as timer:
+    record["load_before_gradient"] = load_average()
+    with warnings.catch_warnings(record=True) as caught, PhaseTimer() as timer:
         warnings.simplefilter("always", RuntimeWarning)
         started, cpu = time.perf_counter(), time.process_time()
         result = spike_gradients(
@@ -174,7 +132,7 @@ def run_experiment(N, n_spikes, warm, every, seed):
         )
         record["gradient_s"] = time.perf_counter() - started
         record["gradient_cpu_s"] = time.process_time() - cpu
-    record["load_after_gradient"] = _load()
+    record["load_after_gradient"] = load_average()
     record["peak_rss_after_gradient_bytes"] = _peak_rss_bytes()
     record["phases_s"] = dict(timer.seconds)
     record["phases_cpu_s"] = dict(timer.cpu_seconds)
