@@ -44,7 +44,7 @@ def _best_point(out, task, family):
     ]
     if not trials:
         raise FileNotFoundError(f"no search trials of {task}/{family} under {out}/srnn_search")
-    best = max(trials, key=lambda r: (r["val_accuracy"], -r["trial"]))
+    best = srnn_search.best_trial(trials)
     return best["point"], best["trial"]
 
 

@@ -285,6 +285,11 @@ def _same_point(a, b):
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
+def best_trial(trials):
+    """The selected trial record: highest validation accuracy, the earliest trial on ties."""
+    return max(trials, key=lambda r: (r["val_accuracy"], -r["trial"]))
+
+
 def run_search(out, tasks, families, n_trials, epochs, n_seeds, batch_size, quick):
     """Trials (round-robin over families, so every prefix is a fair budget), then finals."""
     root = os.path.join(out, "srnn_search")
@@ -307,7 +312,7 @@ def run_search(out, tasks, families, n_trials, epochs, n_seeds, batch_size, quic
                 )
         for family in families:
             trials = [_read(p) for p in _files(root, task_name, family, "trial_")]
-            best = max(trials, key=lambda r: (r["val_accuracy"], -r["trial"]))
+            best = best_trial(trials)
             for seed in range(n_seeds):
                 path = os.path.join(root, task_name, family, f"final_seed{seed}.json")
                 if os.path.exists(path) and _same_point(_read(path)["point"], best["point"]):
@@ -348,7 +353,7 @@ def summarise(out):
             finals = [_read(p) for p in _files(root, task, family, "final_")]
             if not trials:
                 continue
-            best = max(trials, key=lambda r: (r["val_accuracy"], -r["trial"]))
+            best = best_trial(trials)
             finals = [r for r in finals if _same_point(r["point"], best["point"])]
             entry = {"trials": trials, "best_trial": best["trial"], "finals": finals}
             if finals:
