@@ -24,9 +24,11 @@ Protocol (one fresh process per N, so that its peak resident memory is the run's
    of one in-place ``run(n_spikes=1)`` against one from the same state passed
    explicitly (which copies its 16 N bytes of heap; not in memory-only rows).
 
-The largest N that fits in 23 GB is extrapolated from the measured bytes per neuron
-(``(23e9 - baseline) / bytes_per_neuron``) and said to be so; ``--sizes`` may include
-larger N to measure it (``--spikes 0`` measures the set-up and the memory only).
+The largest N that fits in 23 GB (23e9 bytes of total peak resident set) is reported
+as measured when two rows bracket it (one at most 23e9 bytes, the next above), and as
+extrapolated (``(23e9 - baseline) / bytes_per_neuron``) otherwise, said so either way;
+``--sizes`` may include larger N to measure it (``--spikes 0`` measures the set-up and
+the memory only).
 
 Rows are kept in ``<out>.json`` (written atomically after each N) and re-used on a
 rerun with the same settings (``--force`` measures again); ``<out>.md`` is the table.
@@ -182,6 +184,52 @@ def _environment():
     }
 
 
+def _largest_n_lines(rows):
+    """What the rows say about the largest N that fits in `MEMORY_LIMIT` bytes.
+
+    Measured when a row at or below the limit (total peak resident set) and the next
+    row above it bracket it; otherwise extrapolated from the largest row's bytes per
+    neuron. Either way the text says which.
+    """
+    largest_measured = max(rows)
+    per_neuron = rows[largest_measured]["peak_bytes_per_neuron"]
+    baseline = rows[largest_measured]["baseline_bytes"]
+    fits = int((MEMORY_LIMIT - baseline) / per_neuron)
+    inside = [N for N in rows if rows[N]["peak_bytes"] <= MEMORY_LIMIT]
+    outside = [N for N in rows if rows[N]["peak_bytes"] > MEMORY_LIMIT]
+    if inside and outside and max(inside) < min(outside):
+        below, above = max(inside), min(outside)
+        text = (
+            f"Largest N in 23 GB (23e9 bytes of total peak resident set), **measured**: "
+            f"N = {below:.2g} runs in {rows[below]['peak_bytes'] / 1e9:.1f} GB, "
+            f"N = {above:.2g} in {rows[above]['peak_bytes'] / 1e9:.1f} GB, so the largest N "
+            f"lies between them: about {fits:.3g} at the {per_neuron:.1f} bytes/neuron "
+            f"measured at N = {largest_measured:.2g} (baseline {baseline / 1e6:.0f} MB)."
+        )
+    else:
+        text = (
+            f"Largest N in 23 GB: about {fits:.3g} neurons, **extrapolated** from the "
+            f"{per_neuron:.1f} bytes/neuron measured at N = {largest_measured:.2g} "
+            f"(largest N measured here) and a baseline of {baseline / 1e6:.0f} MB."
+        )
+    return [
+        f"{text} The largest N run on this machine ({_machine_memory()}) is "
+        f"{largest_measured:.2g}. The engine refuses N >= 2^31 (int32 neuron indices)."
+    ]
+
+
+def _machine_memory():
+    """``MemTotal`` of ``/proc/meminfo`` in GB (10^9 bytes), as text."""
+    try:
+        with open("/proc/meminfo") as stream:
+            for line in stream:
+                if line.startswith("MemTotal:"):
+                    return f"MemTotal {int(line.split()[1]) * 1024 / 1e9:.1f} GB"
+    except OSError:
+        pass
+    return "MemTotal unknown"
+
+
 def _table(rows, environment):
     lines = [
         "# SparseProp at 10^7 - 10^9 neurons (issue #17)",
@@ -213,7 +261,7 @@ def _table(rows, environment):
         row = rows[N]
         events = row["events_per_second"]
         lines.append(
-            f"| {N:.0e} | {row['setup_seconds']:.2f} / {row['setup_cpu_seconds']:.2f} | "
+            f"| {N:.2g} | {row['setup_seconds']:.2f} / {row['setup_cpu_seconds']:.2f} | "
             f"{row['peak_bytes_per_neuron']:.1f} / {row['peak_total_bytes_per_neuron']:.1f} | "
             f"{row['transient_seconds_network']:g}, {row['transient_spikes']:,} "
             f"({row['transient_wall_seconds']:.0f}) | "
@@ -233,17 +281,7 @@ def _table(rows, environment):
             f"{row['load_before']} -> {row['load_after']} |"
         )
     if rows:
-        largest_measured = max(rows)
-        per_neuron = rows[largest_measured]["peak_bytes_per_neuron"]
-        baseline = rows[largest_measured]["baseline_bytes"]
-        fits = int((MEMORY_LIMIT - baseline) / per_neuron)
-        lines += [
-            "",
-            f"Largest N in 23 GB: about {fits:.3g} neurons, **extrapolated** from the "
-            f"{per_neuron:.1f} bytes/neuron measured at N = {largest_measured:.0e} "
-            f"(largest N measured here) and a baseline of {baseline / 1e6:.0f} MB. The "
-            "engine refuses N >= 2^31 (int32 neuron indices).",
-        ]
+        lines += ["", *_largest_n_lines(rows)]
     target = rows.get(10**8)
     if target is not None and target["events_per_second"] is not None:
         lines += ["", "Issue #17 targets at N = 10^8:", ""]
@@ -308,7 +346,7 @@ def main(argv=None):
     rows = {} if args.out is None else _read_rows(args.out.with_suffix(".json"))
     for N in args.sizes:
         if N in rows and rows[N].get("settings") == settings and not args.force:
-            print(f"N = {N:.0e}: kept from {args.out.with_suffix('.json')}", flush=True)
+            print(f"N = {N:.2g}: kept from {args.out.with_suffix('.json')}", flush=True)
             continue
         command = [
             sys.executable,
