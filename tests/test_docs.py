@@ -252,6 +252,15 @@ def test_results_page_quotes_the_committed_experiment_results():
             accuracy = coding[row[0]][str(T)]["accuracy"]
             assert cell == _mean_sd(accuracy), (row[0], T, cell, _mean_sd(accuracy))
     assert len(rows) == 4
+    ablation = json.loads((results / "srnn_timescale_ablation.json").read_text())
+    finals = {
+        family: _mean_sd(ablation["families"][family]["test_accuracy"])
+        for family in ("alif_learned", "alif_fixed", "lif")
+    }
+    assert (
+        f"{finals['alif_learned']} against {finals['alif_fixed']} %" in page
+        and f"LIF reaches {finals['lif']} %" in page
+    ), finals
 
 
 def test_results_page_is_rendered(site):
