@@ -1,5 +1,7 @@
 """Tests of the SparseProp heap and of the memory-free row generator's duplicate check."""
 
+import sys
+
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
@@ -28,6 +30,31 @@ def test_k_sized_duplicate_check_draws_the_rows_of_the_stamp_array(N, K):
     regenerate_targets(7, 1, K, N, True, stamp, -5, expected)
     regenerate_row(7, 1, K, N, True, table, row)
     assert_array_equal(row, expected)
+
+
+@pytest.mark.parametrize(("N", "K"), [(2, 1), (11, 10), (1000, 100), (16383, 300)])
+def test_direct_duplicate_check_draws_the_rows_of_the_stamp_array(N, K):
+    """Below 2^14 neurons the table holds a mark per neuron (and the row marker)."""
+    stamp = np.full(N, -1, dtype=np.int64)
+    table = duplicate_table(K, N)
+    assert table.shape == (N + 1,)
+    assert duplicate_table(K, 1 << 14).size < 1 << 14  # hashed again from 2^14 on
+    expected, row = np.empty(K, dtype=np.int32), np.empty(K, dtype=np.int32)
+    rows = sorted({*range(min(N, 30)), N - 1})
+    for marker, j in enumerate(rows):
+        regenerate_targets(7, j, K, N, False, stamp, marker, expected)
+        regenerate_row(7, j, K, N, False, table, row)
+        assert_array_equal(row, expected)
+        assert np.unique(row).size == K and j not in row
+    assert table[N] == len(rows)  # one marker per row
+    # the marker wraps before int32 overflow: the marks are cleared, rows stay exact
+    table[N] = 2**31 - 3
+    again = rows[:4]
+    for marker, j in enumerate(again, start=len(rows)):
+        regenerate_targets(7, j, K, N, False, stamp, marker, expected)
+        regenerate_row(7, j, K, N, False, table, row)
+        assert_array_equal(row, expected)
+    assert table[N] == len(again) - 1  # 2^31 - 2, then cleared: 1, 2, ...
 
 
 def test_materialised_graph_rows_are_the_regenerated_rows():
@@ -160,7 +187,12 @@ def test_the_benchmark_reference_heap_gives_the_engine_spikes(memory_free):
     path = Path(__file__).resolve().parent.parent / "benchmarks" / "reference_heap.py"
     spec = importlib.util.spec_from_file_location("reference_heap", path)
     reference_heap = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(reference_heap)
+    # registered under its name: numba's on-disk cache of its kernels (written by this
+    # test or by the benchmark scripts, which import it from benchmarks/) re-imports the
+    # module by that name when it loads them
+    sys.modules.setdefault("reference_heap", reference_heap)
+    spec.loader.exec_module(sys.modules["reference_heap"])
+    reference_heap = sys.modules["reference_heap"]
     network = balanced_network(2000, 50, memory_free=memory_free, seed=5)
     state = network.initial_state(seed=6)
     reference = reference_heap.ReferenceHeapNetwork(network, state)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numba
 
-__all__ = ["before", "heapify", "heapify_neurons", "sift_down", "sift_up", "update"]
+__all__ = ["before", "heapify", "heapify_neurons", "move", "sift_down", "sift_up", "update"]
 
 _ARITY = 4
 
@@ -77,13 +77,66 @@ def sift_down(heap_key, heap_id, position, p, n):
     position[neuron] = p
 
 
+@numba.njit(cache=True, inline="always")
+def move(heap_key, heap_id, position, p, old_key, new_key, n):
+    """Give the entry at heap position `p` (key `old_key`) the key `new_key`, in order.
+
+    The two-way sift of `update` compiled into the caller (inlined), for the per-target
+    loop of the event kernels: the same comparisons and moves as `sift_up` (a smaller
+    key) or `sift_down` (a larger one), so the heap ends in the same state bit for bit.
+    A call to a compiled sift passes 23 machine words (three arrays) and keeps the
+    compiler from scheduling the caller's loop around it; inlined, one pulse costs
+    about 20 % less at N = 10^3 - 10^6 (``benchmarks/results/sparseprop_scaling.md``).
+
+    The heap size `n` bounds the children of a sift down; `heap_key[p]` need not hold
+    `old_key` on entry (it is overwritten).
+    """
+    neuron = heap_id[p]
+    if new_key < old_key:
+        while p > 0:
+            parent = (p - 1) >> 2
+            parent_key = heap_key[parent]
+            parent_id = heap_id[parent]
+            if before(new_key, neuron, parent_key, parent_id):
+                heap_key[p] = parent_key
+                heap_id[p] = parent_id
+                position[parent_id] = p
+                p = parent
+            else:
+                break
+    elif new_key > old_key:
+        while True:
+            first = _ARITY * p + 1
+            if first >= n:
+                break
+            best = first
+            best_key = heap_key[first]
+            best_id = heap_id[first]
+            for child in range(first + 1, min(first + _ARITY, n)):
+                child_key = heap_key[child]
+                child_id = heap_id[child]
+                if before(child_key, child_id, best_key, best_id):
+                    best = child
+                    best_key = child_key
+                    best_id = child_id
+            if before(best_key, best_id, new_key, neuron):
+                heap_key[p] = best_key
+                heap_id[p] = best_id
+                position[best_id] = p
+                p = best
+            else:
+                break
+    heap_key[p] = new_key
+    heap_id[p] = neuron
+    position[neuron] = p
+
+
 @numba.njit(cache=True)
 def update(heap_key, heap_id, position, p, new_key, n):
     """Set the key at heap position `p` and restore the heap order (heap size `n`).
 
-    Hot loops that pass arrays may prefer to write the two-way sift out, as
-    `neurosrnn.sparseprop._kernel` does: each compiled call with array arguments costs
-    reference counting.
+    Hot loops should call `move` instead, which is compiled into them: each compiled call
+    with array arguments costs argument passing and reference counting.
     """
     old_key = heap_key[p]
     heap_key[p] = new_key

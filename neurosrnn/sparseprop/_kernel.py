@@ -27,7 +27,7 @@ reads like the algorithm:
 ``regeneration``
     ``(regenerate, seed, K, multapses, table, row)``: the memory-free mode of
     `neurosrnn.sparseprop.topology.regenerate_row` (``row`` receives the targets,
-    ``table``, from `neurosrnn.sparseprop.topology.duplicate_table`, is the K-sized
+    ``table``, from `neurosrnn.sparseprop.topology.duplicate_table`, is the
     duplicate check when multapses are excluded).
 ``heap``
     ``(keys, ids, position)``: the indexed 4-ary min-heap of `neurosrnn.sparseprop._heap`.
@@ -105,8 +105,8 @@ import math
 import numba
 import numpy as np
 
-from neurosrnn.sparseprop._heap import heapify, sift_down, sift_up
-from neurosrnn.sparseprop.phase_models import TABULATED, pulse_phase
+from neurosrnn.sparseprop._heap import heapify, move, sift_down
+from neurosrnn.sparseprop.phase_models import TABULATED, THETA, pulse_phase
 from neurosrnn.sparseprop.phase_tables import table_pulse_phase
 from neurosrnn.sparseprop.topology import regenerate_row
 
@@ -205,25 +205,34 @@ def record_samples(neurons, heap, time_base, until, sampling, counters, refracto
     counters[SAMPLE_POINTER] = pointer
 
 
+# The helpers of the spike loop come in two forms: on the argument groups (tuples), for
+# the event kernels, and on the unpacked arrays (`_reset`, `_target_span`, `_touch`,
+# `_closed_form_pulses`), for `simulate`, which unpacks its groups once per call. A
+# group bound to the parameter of an inlined helper costs a reference count per array
+# in it at every call (the tables of tabulated models alone hold eleven): about 6 % of a
+# spike of the theta network at N = 10^3.
+
+
 @numba.njit(cache=True, inline="always")
-def _reset_spiker(neurons, heap, j, offset):
-    """Reset the spiker ``j`` (the heap top): its key grows by the reset distance."""
-    homogeneous, omega = neurons[1], neurons[2]
-    phase_reset, phase_threshold = neurons[4], neurons[5]
-    keys, ids, position = heap
-    reset_distance = phase_threshold - phase_reset
+def _reset(keys, ids, position, j, clock_value, homogeneous, omega, reset_distance):
+    """The heap top ``j`` leaves the reset phase at `clock_value`: its new key, sifted down."""
     if homogeneous:
-        keys[0] = offset + reset_distance
+        keys[0] = clock_value + reset_distance
     else:
-        keys[0] = offset + reset_distance / omega[j]
+        keys[0] = clock_value + reset_distance / omega[j]
     sift_down(keys, ids, position, 0, keys.shape[0])
 
 
 @numba.njit(cache=True, inline="always")
-def _targets_of(j, graph, regeneration, counters, n_neurons):
+def _reset_spiker(neurons, heap, j, offset):
+    """Reset the spiker ``j`` (the heap top): its key grows by the reset distance."""
+    keys, ids, position = heap
+    _reset(keys, ids, position, j, offset, neurons[1], neurons[2], neurons[5] - neurons[4])
+
+
+@numba.njit(cache=True, inline="always")
+def _target_span(j, indptr, regenerate, seed, K, multapses, table, row, n_neurons):
     """``(start, count)`` of the targets of ``j``: a CSR slice, or ``row[:K]`` regenerated."""
-    indptr = graph[0]
-    regenerate, seed, K, multapses, table, row = regeneration
     if regenerate:
         regenerate_row(seed, j, K, n_neurons, multapses, table, row)
         return 0, K
@@ -232,20 +241,31 @@ def _targets_of(j, graph, regeneration, counters, n_neurons):
 
 
 @numba.njit(cache=True, inline="always")
-def _touch_targets(graph, regeneration, heap, start, count):
+def _targets_of(j, graph, regeneration, counters, n_neurons):
+    """``(start, count)`` of the targets of ``j`` (`_target_span` on the groups)."""
+    regenerate, seed, K, multapses, table, row = regeneration
+    return _target_span(j, graph[0], regenerate, seed, K, multapses, table, row, n_neurons)
+
+
+@numba.njit(cache=True, inline="always")
+def _touch(keys, position, targets, regenerate, row, start, count):
     """Load the targets' keys first: independent loads overlap in memory.
 
     Returns their sum, which is finite for finite keys (the caller tests it, which keeps
     the loads alive).
     """
-    targets = graph[1]
-    regenerate, row = regeneration[0], regeneration[5]
-    keys, _, position = heap
     touched = 0.0
     for k in range(count):
         i = row[k] if regenerate else targets[start + k]
         touched += keys[position[i]]
     return touched
+
+
+@numba.njit(cache=True, inline="always")
+def _touch_targets(graph, regeneration, heap, start, count):
+    """`_touch` on the groups."""
+    keys, _, position = heap
+    return _touch(keys, position, graph[1], regeneration[0], regeneration[5], start, count)
 
 
 @numba.njit(cache=True, inline="always")
@@ -279,26 +299,22 @@ def _listening(refractory_end, i, offset):
 
 
 @numba.njit(cache=True, inline="always")
-def _apply_pulses(
-    neurons, graph, regeneration, heap, j, start, count, offset, refractory_on, refractory_end
-):
+def _closed_form_pulses(
+    model, homogeneous, omega, scale, phase_reset, phase_threshold,
+    targets, synapse_weights, presynaptic_weights, use_synapse_weights, regenerate, row,
+    keys, ids, position, j, start, count, offset, refractory_on, refractory_end,
+):  # fmt: skip
     """Move every target of spiker ``j`` along the phase transition curve, in order.
 
-    Target ``i`` at phase :math:`\\phi_i` (theta: not below the reset) jumps to
-    :math:`g(\\phi_i)` (`neurosrnn.sparseprop.phase_models.pulse_phase`); its key becomes
-    the clock plus the new distance to threshold, and its heap entry moves. With
-    `refractory_on` (a literal False in `simulate`, so the test compiles away), a target
-    whose refractory period ends after `offset` ignores the pulse (up to the tolerance of
-    `_listening`).
+    Theta and LIF models (closed-form PTCs; tabulated models: `_apply_pulses`), on the
+    unpacked arrays of the groups. Target ``i`` at phase :math:`\\phi_i` (theta: not below
+    the reset) jumps to :math:`g(\\phi_i)` (`neurosrnn.sparseprop.phase_models.pulse_phase`);
+    its key becomes the clock plus the new distance to threshold, and its heap entry
+    moves (`_heap.move`, compiled into this loop: a call to a compiled sift per target
+    cost about 20 % of the spike). With `refractory_on` (a literal False in `simulate`,
+    so the test compiles away), a target whose refractory period ends after `offset`
+    ignores the pulse (up to the tolerance of `_listening`).
     """
-    # Unpacked once per spike, not per target: every array bound to a name in compiled
-    # code costs reference counts, and so does a call with array arguments; for the same
-    # reason the heap move is written out here rather than calling `_heap.update`.
-    model, homogeneous, omega, scale = neurons[0], neurons[1], neurons[2], neurons[3]
-    phase_reset, phase_threshold = neurons[4], neurons[5]
-    _, targets, synapse_weights, presynaptic_weights, use_synapse_weights = graph
-    regenerate, row = regeneration[0], regeneration[5]
-    keys, ids, position = heap
     n_neurons = keys.shape[0]
     omega0 = omega[0]
     scale0 = scale[0]
@@ -316,28 +332,65 @@ def _apply_pulses(
         key = keys[p]
         if homogeneous:
             phase = phase_threshold - (key - offset)
-            if model == TABULATED:  # one population: table 0
-                new_phase = table_pulse_phase(neurons[7], 0, phase, weight)
-            else:
-                if phase < phase_reset and model == 0:
-                    phase = phase_reset
-                new_phase = pulse_phase(model, phase, weight, scale0, omega0, phase_threshold)
+            if phase < phase_reset and model == THETA:
+                phase = phase_reset
+            new_phase = pulse_phase(model, phase, weight, scale0, omega0, phase_threshold)
             new_key = offset + (phase_threshold - new_phase)
         else:
             speed = omega[i]
             phase = phase_threshold - speed * (key - offset)
-            if model == TABULATED:
-                new_phase = table_pulse_phase(neurons[7], neurons[6][i], phase, weight)
-            else:
-                if phase < phase_reset and model == 0:
-                    phase = phase_reset
-                new_phase = pulse_phase(model, phase, weight, scale[i], speed, phase_threshold)
+            if phase < phase_reset and model == THETA:
+                phase = phase_reset
+            new_phase = pulse_phase(model, phase, weight, scale[i], speed, phase_threshold)
             new_key = offset + (phase_threshold - new_phase) / speed
-        keys[p] = new_key
-        if new_key < key:
-            sift_up(keys, ids, position, p)
-        elif new_key > key:
-            sift_down(keys, ids, position, p, n_neurons)
+        move(keys, ids, position, p, key, new_key, n_neurons)
+
+
+@numba.njit(cache=True, inline="always")
+def _apply_pulses(
+    neurons, graph, regeneration, heap, j, start, count, offset, refractory_on, refractory_end
+):
+    """`_closed_form_pulses` on the groups, for every model.
+
+    A tabulated model's target ``i`` jumps to the phase of its population's table
+    (`neurosrnn.sparseprop.phase_tables.table_pulse_phase`; one population, table 0, in
+    the phase representation); otherwise as in `_closed_form_pulses`.
+    """
+    model, homogeneous, omega = neurons[0], neurons[1], neurons[2]
+    phase_threshold = neurons[5]
+    _, targets, synapse_weights, presynaptic_weights, use_synapse_weights = graph
+    regenerate, row = regeneration[0], regeneration[5]
+    keys, ids, position = heap
+    if model != TABULATED:
+        _closed_form_pulses(
+            model, homogeneous, omega, neurons[3], neurons[4], phase_threshold,
+            targets, synapse_weights, presynaptic_weights, use_synapse_weights, regenerate,
+            row, keys, ids, position, j, start, count, offset, refractory_on, refractory_end,
+        )  # fmt: skip
+        return
+    tables, populations = neurons[7], neurons[6]
+    n_neurons = keys.shape[0]
+    for k in range(count):
+        i = row[k] if regenerate else targets[start + k]
+        if refractory_on:
+            if offset < refractory_end[i] and not _listening(refractory_end, i, offset):
+                continue
+        weight = (
+            synapse_weights[start + k]
+            if use_synapse_weights
+            else _presynaptic_weight(presynaptic_weights, j)
+        )
+        p = position[i]
+        key = keys[p]
+        if homogeneous:
+            new_phase = table_pulse_phase(tables, 0, phase_threshold - (key - offset), weight)
+            new_key = offset + (phase_threshold - new_phase)
+        else:
+            speed = omega[i]
+            phase = phase_threshold - speed * (key - offset)
+            new_phase = table_pulse_phase(tables, populations[i], phase, weight)
+            new_key = offset + (phase_threshold - new_phase) / speed
+        move(keys, ids, position, p, key, new_key, n_neurons)
 
 
 @numba.njit(cache=True)
@@ -387,8 +440,13 @@ def simulate(
     leaving ``counters[SIMULTANEOUS] == N`` for the caller to report. The check is one
     integer compare per spike; no floating-point operation changes.
     """
-    homogeneous, omega = neurons[1], neurons[2]
-    keys, ids, _ = heap
+    # every group unpacked once, before the loop (see `_reset`)
+    model, homogeneous, omega, scale = neurons[0], neurons[1], neurons[2], neurons[3]
+    phase_reset, phase_threshold = neurons[4], neurons[5]
+    reset_distance = phase_threshold - phase_reset
+    indptr, targets, synapse_weights, presynaptic_weights, use_synapse_weights = graph
+    regenerate, seed, K, multapses, table, row = regeneration
+    keys, ids, position = heap
     record, out_index, out_time = recording
     sampled = sampling[0].shape[0] > 0
     no_ends = sampling[0][:0]  # an empty float64 array: no refractoriness
@@ -425,13 +483,24 @@ def simulate(
             out_index[n] = j
             out_time[n] = spike_time
         # 3. reset the spiker
-        _reset_spiker(neurons, heap, j, offset)
+        _reset(keys, ids, position, j, offset, homogeneous, omega, reset_distance)
         # 4. apply the phase transition curve to its targets
-        start, count = _targets_of(j, graph, regeneration, counters, keys.shape[0])
-        touched = _touch_targets(graph, regeneration, heap, start, count)
+        start, count = _target_span(
+            j, indptr, regenerate, seed, K, multapses, table, row, n_neurons
+        )
+        touched = _touch(keys, position, targets, regenerate, row, start, count)
         if touched != touched:  # never true for finite keys
             break
-        _apply_pulses(neurons, graph, regeneration, heap, j, start, count, offset, False, no_ends)
+        if model == TABULATED:
+            _apply_pulses(
+                neurons, graph, regeneration, heap, j, start, count, offset, False, no_ends
+            )
+        else:
+            _closed_form_pulses(
+                model, homogeneous, omega, scale, phase_reset, phase_threshold,
+                targets, synapse_weights, presynaptic_weights, use_synapse_weights, regenerate,
+                row, keys, ids, position, j, start, count, offset, False, no_ends,
+            )  # fmt: skip
         n += 1
         counters[TOTAL] += 1
         counters[SINCE_REBASE] += 1
@@ -528,17 +597,10 @@ def _reset_refractory(neurons, heap, j, offset, refractory_period, refractory_en
     Its refractory period ends at ``offset + refractory_period[j]`` (clock units) and its
     next free threshold arrival lies one free period after that.
     """
-    homogeneous, omega = neurons[1], neurons[2]
-    phase_reset, phase_threshold = neurons[4], neurons[5]
     keys, ids, position = heap
-    reset_distance = phase_threshold - phase_reset
     end = offset + refractory_period[j]
     refractory_end[j] = end
-    if homogeneous:
-        keys[0] = end + reset_distance
-    else:
-        keys[0] = end + reset_distance / omega[j]
-    sift_down(keys, ids, position, 0, keys.shape[0])
+    _reset(keys, ids, position, j, end, neurons[1], neurons[2], neurons[5] - neurons[4])
 
 
 @numba.njit(cache=True, inline="always")
@@ -568,12 +630,7 @@ def _apply_weight(neurons, heap, i, weight, offset):
                 phase = phase_reset
             new_phase = pulse_phase(model, phase, weight, scale[i], speed, phase_threshold)
         new_key = offset + (phase_threshold - new_phase) / speed
-    keys[p] = new_key
-    n_neurons = keys.shape[0]
-    if new_key < key:
-        sift_up(keys, ids, position, p)
-    elif new_key > key:
-        sift_down(keys, ids, position, p, n_neurons)
+    move(keys, ids, position, p, key, new_key, keys.shape[0])
 
 
 @numba.njit(cache=True, inline="always")

@@ -871,8 +871,9 @@ class SparsePropNetwork:
             self._regeneration = (False, 0, 0, True)
         # targets of the spiking neuron in the memory-free mode (work array)
         self._row = np.zeros(max(self._regeneration[2], 1), dtype=np.int32)
-        # K-sized duplicate check of the memory-free mode (no per-neuron stamp array)
-        self._table = duplicate_table(self._regeneration[2])
+        # duplicate check of the memory-free mode (K-sized, or a mark per neuron below
+        # 2^14 neurons; no per-neuron stamp array at large N)
+        self._table = duplicate_table(self._regeneration[2], self.N)
 
     def _distinct_weights(self, most=8):
         """The distinct recurrent and input weights if there are at most `most`, else None.

@@ -44,6 +44,9 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
+_LAST_MARKER = np.int32(2**31 - 1)
+
+
 @numba.njit(cache=True, inline="always")
 def _draw(base, counter, n_choices, j):
     """Draw number `counter` of a row: a neuron in ``[0, N)`` other than `j`."""
@@ -95,12 +98,30 @@ def regenerate_targets(seed, j, K, N, multapses, stamp, stamp_value, out):
         filled += 1
 
 
-def duplicate_table(K):
-    """Work array of `regenerate_row`: an int32 hash set of ``>= 2 K`` slots (power of two).
+#: Below this many neurons `duplicate_table` addresses the neurons directly (at most
+#: 64 KB of int32 marks, one per neuron): no probing, no clearing.
+DIRECT_TABLE_LIMIT = 1 << 14
 
-    Its size depends on K only, not on N: the memory-free engine keeps no per-neuron
-    work array (the O(N) ``stamp`` of `regenerate_targets` is not needed).
+
+def duplicate_table(K, N=None):
+    """Work array of `regenerate_row`: the duplicate check of one row of ``K`` draws.
+
+    For ``N < DIRECT_TABLE_LIMIT`` (2^14) neurons, ``N + 1`` int32 marks addressed by
+    neuron (a draw is a duplicate when its mark equals the row's marker, kept in the
+    last entry): one load and compare per draw. Otherwise (or without `N`) an int32 hash
+    set of ``>= 2 K`` slots (a power of two), cleared for each row, whose size depends on
+    K only: the memory-free engine keeps no per-neuron work array at large N (the O(N)
+    ``stamp`` of `regenerate_targets` is not needed).
+
+    Examples
+    --------
+    >>> duplicate_table(100).shape, duplicate_table(100, 10**6).shape
+    ((256,), (256,))
+    >>> duplicate_table(100, 1000).shape
+    (1001,)
     """
+    if N is not None and int(N) < DIRECT_TABLE_LIMIT:
+        return np.zeros(int(N) + 1, dtype=np.int32)
     size = 8
     while size < 2 * max(int(K), 1):
         size *= 2
@@ -109,41 +130,63 @@ def duplicate_table(K):
 
 @numba.njit(cache=True)
 def regenerate_row(seed, j, K, N, multapses, table, out):
-    """The row of `regenerate_targets` with a K-sized duplicate check.
+    """The row of `regenerate_targets` with a duplicate check that needs no N-sized stamp.
 
     Draws exactly the values of `regenerate_targets` in the same order (a draw equal to
-    an earlier draw of the row is rejected), but remembers the row's draws in `table`,
-    an open-addressing hash set with linear probing (`duplicate_table`), cleared at the
-    start of each row: O(K) work and memory per row, independent of N.
+    an earlier draw of the row is rejected), but remembers the row's draws in `table`
+    (`duplicate_table`): with ``N + 1`` entries, a mark per neuron and the row marker in
+    the last entry, incremented per row (the marks are cleared once every 2^31 - 2 rows);
+    otherwise an open-addressing hash set with linear probing, cleared at the start of
+    each row: O(K) work and memory per row, independent of N.
 
     Parameters
     ----------
     seed, j, K, N, multapses, out
         As for `regenerate_targets`.
     table : int32 array
-        From `duplicate_table` (size a power of two, ``>= 2 K``); overwritten.
+        From `duplicate_table` (``N + 1`` marks, or a power of two ``>= 2 K`` slots);
+        overwritten.
     """
     base = _mix64(np.uint64(seed) * _GOLDEN + np.uint64(j) * _ROW_MULT + np.uint64(1))
     n_choices = N - 1
-    mask = table.shape[0] - 1
-    if not multapses:
-        table[:] = -1
     counter = np.uint64(0)
     filled = 0
+    if multapses:
+        while filled < K:
+            out[filled] = _draw(base, counter, n_choices, j)
+            counter += np.uint64(1)
+            filled += 1
+        return
+    if table.shape[0] == N + 1:  # a mark per neuron
+        marker = table[N] + 1
+        if marker == _LAST_MARKER:
+            table[:] = 0
+            marker = 1
+        table[N] = marker
+        while filled < K:
+            value = _draw(base, counter, n_choices, j)
+            counter += np.uint64(1)
+            if table[value] == marker:
+                continue
+            table[value] = marker
+            out[filled] = value
+            filled += 1
+        return
+    mask = table.shape[0] - 1
+    table[:] = -1
     while filled < K:
         value = _draw(base, counter, n_choices, j)
         counter += np.uint64(1)
-        if not multapses:
-            slot = value & mask
-            seen = False
-            while table[slot] >= 0:
-                if table[slot] == value:
-                    seen = True
-                    break
-                slot = (slot + 1) & mask
-            if seen:
-                continue
-            table[slot] = value
+        slot = value & mask
+        seen = False
+        while table[slot] >= 0:
+            if table[slot] == value:
+                seen = True
+                break
+            slot = (slot + 1) & mask
+        if seen:
+            continue
+        table[slot] = value
         out[filled] = value
         filled += 1
 
