@@ -252,6 +252,12 @@ def test_results_page_quotes_the_committed_experiment_results():
             accuracy = coding[row[0]][str(T)]["accuracy"]
             assert cell == _mean_sd(accuracy), (row[0], T, cell, _mean_sd(accuracy))
     assert len(rows) == 4
+    # the cap on the operation ratio with no spikes: the tuned LSTM's MACs over the SRNN's
+    for task in ("mnist1d", "seq_digits"):
+        srnn_mac = search[task]["alif_learned"]["finals"][0]["operations"]["mac"]
+        lstm_mac = search[task]["lstm"]["finals"][0]["operations"]["mac"]
+        cap = f"{lstm_mac:,.0f} / {srnn_mac:,.0f} = {lstm_mac / srnn_mac:.0f}×"
+        assert cap in page, (task, cap)
     ablation = json.loads((results / "srnn_timescale_ablation.json").read_text())
     finals = {
         family: _mean_sd(ablation["families"][family]["test_accuracy"])
