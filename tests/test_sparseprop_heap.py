@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from neurosrnn.sparseprop._heap import heapify, update
+from neurosrnn.sparseprop._heap import heapify, move, update
 from neurosrnn.sparseprop.topology import (
     RegeneratedConnectivity,
     duplicate_table,
@@ -83,6 +83,26 @@ def test_heap_pops_in_key_then_index_order_after_random_updates():
         order.append(int(heap_id[0]))
         update(heap_key, heap_id, position, 0, np.inf, n)
     assert_array_equal(order, np.lexsort((np.arange(n), keys)))
+
+
+def test_inlined_move_leaves_the_heap_of_update_entry_for_entry():
+    """`move` repeats the sifts' loops (for speed); both heaps stay identical throughout."""
+    rng = np.random.default_rng(4)
+    n = 1000
+    keys = rng.integers(0, 50, n).astype(float)  # many equal keys: ties by index
+    a_key, a_id = keys.copy(), np.arange(n, dtype=np.int32)
+    a_position = np.empty(n, dtype=np.int32)
+    heapify(a_key, a_id, a_position)
+    b_key, b_id, b_position = a_key.copy(), a_id.copy(), a_position.copy()
+    for step in range(5000):
+        i = int(rng.integers(n))
+        new_key = float(rng.integers(0, 50)) if step % 7 else np.inf
+        p = a_position[i]
+        update(a_key, a_id, a_position, p, new_key, n)
+        move(b_key, b_id, b_position, p, b_key[p], new_key, n)
+        assert_array_equal(b_id, a_id)
+    assert_array_equal(b_key, a_key)
+    assert_array_equal(b_position, a_position)
 
 
 def test_heapify_neurons_equals_identity_ids_then_heapify():

@@ -44,9 +44,6 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-_LAST_MARKER = np.int32(2**31 - 1)
-
-
 @numba.njit(cache=True, inline="always")
 def _draw(base, counter, n_choices, j):
     """Draw number `counter` of a row: a neuron in ``[0, N)`` other than `j`."""
@@ -101,6 +98,8 @@ def regenerate_targets(seed, j, K, N, multapses, stamp, stamp_value, out):
 #: Below this many neurons `duplicate_table` addresses the neurons directly (at most
 #: 64 KB of int32 marks, one per neuron): no probing, no clearing.
 DIRECT_TABLE_LIMIT = 1 << 14
+# the row marker of a direct table is reset (and its marks cleared) before it reaches this
+_LAST_MARKER = np.int32(2**31 - 1)
 
 
 def duplicate_table(K, N=None):
@@ -149,44 +148,39 @@ def regenerate_row(seed, j, K, N, multapses, table, out):
     """
     base = _mix64(np.uint64(seed) * _GOLDEN + np.uint64(j) * _ROW_MULT + np.uint64(1))
     n_choices = N - 1
+    direct = table.shape[0] == N + 1  # a mark per neuron
+    mask = table.shape[0] - 1
+    marker = 0
+    if not multapses:
+        if direct:
+            marker = table[N] + 1
+            if marker == _LAST_MARKER:
+                table[:] = 0
+                marker = 1
+            table[N] = marker
+        else:
+            table[:] = -1
     counter = np.uint64(0)
     filled = 0
-    if multapses:
-        while filled < K:
-            out[filled] = _draw(base, counter, n_choices, j)
-            counter += np.uint64(1)
-            filled += 1
-        return
-    if table.shape[0] == N + 1:  # a mark per neuron
-        marker = table[N] + 1
-        if marker == _LAST_MARKER:
-            table[:] = 0
-            marker = 1
-        table[N] = marker
-        while filled < K:
-            value = _draw(base, counter, n_choices, j)
-            counter += np.uint64(1)
-            if table[value] == marker:
-                continue
-            table[value] = marker
-            out[filled] = value
-            filled += 1
-        return
-    mask = table.shape[0] - 1
-    table[:] = -1
     while filled < K:
         value = _draw(base, counter, n_choices, j)
         counter += np.uint64(1)
-        slot = value & mask
-        seen = False
-        while table[slot] >= 0:
-            if table[slot] == value:
-                seen = True
-                break
-            slot = (slot + 1) & mask
-        if seen:
-            continue
-        table[slot] = value
+        if not multapses:
+            if direct:
+                if table[value] == marker:
+                    continue
+                table[value] = marker
+            else:
+                slot = value & mask
+                seen = False
+                while table[slot] >= 0:
+                    if table[slot] == value:
+                        seen = True
+                        break
+                    slot = (slot + 1) & mask
+                if seen:
+                    continue
+                table[slot] = value
         out[filled] = value
         filled += 1
 
