@@ -26,6 +26,19 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+def memory_total():
+    """The machine's memory (``MemTotal`` of ``/proc/meminfo``) as ``"MemTotal x GB"``
+    (10^9 bytes), or ``"MemTotal unknown"``."""
+    try:
+        with open("/proc/meminfo") as stream:
+            for line in stream:
+                if line.startswith("MemTotal:"):
+                    return f"MemTotal {int(line.split()[1]) * 1024 / 1e9:.1f} GB"
+    except OSError:
+        pass
+    return "MemTotal unknown"
+
+
 def load_average():
     """The 1, 5 and 15 minute load averages as ``"a / b / c"`` (``"n/a"`` where unknown)."""
     try:

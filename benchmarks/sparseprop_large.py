@@ -56,7 +56,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from machine import cpu_model, git_revision, load_average  # noqa: E402
+from machine import cpu_model, git_revision, load_average, memory_total  # noqa: E402
 
 from neurosrnn.atomic import atomic_write  # noqa: E402
 
@@ -184,7 +184,7 @@ def _environment():
     }
 
 
-def _largest_n_lines(rows):
+def _largest_n_line(rows):
     """What the rows say about the largest N that fits in `MEMORY_LIMIT` bytes.
 
     Measured when a row at or below the limit (total peak resident set) and the next
@@ -212,22 +212,10 @@ def _largest_n_lines(rows):
             f"{per_neuron:.1f} bytes/neuron measured at N = {largest_measured:.2g} "
             f"(largest N measured here) and a baseline of {baseline / 1e6:.0f} MB."
         )
-    return [
-        f"{text} The largest N run on this machine ({_machine_memory()}) is "
+    return (
+        f"{text} The largest N run on this machine ({memory_total()}) is "
         f"{largest_measured:.2g}. The engine refuses N >= 2^31 (int32 neuron indices)."
-    ]
-
-
-def _machine_memory():
-    """``MemTotal`` of ``/proc/meminfo`` in GB (10^9 bytes), as text."""
-    try:
-        with open("/proc/meminfo") as stream:
-            for line in stream:
-                if line.startswith("MemTotal:"):
-                    return f"MemTotal {int(line.split()[1]) * 1024 / 1e9:.1f} GB"
-    except OSError:
-        pass
-    return "MemTotal unknown"
+    )
 
 
 def _table(rows, environment):
@@ -281,7 +269,7 @@ def _table(rows, environment):
             f"{row['load_before']} -> {row['load_after']} |"
         )
     if rows:
-        lines += ["", *_largest_n_lines(rows)]
+        lines += ["", _largest_n_line(rows)]
     target = rows.get(10**8)
     if target is not None and target["events_per_second"] is not None:
         lines += ["", "Issue #17 targets at N = 10^8:", ""]

@@ -37,7 +37,7 @@ def _row(N, per_neuron, baseline=172e6):
 def test_largest_n_is_measured_only_when_two_rows_bracket_23_gb(large):
     # 9e8 * 24 + 0.172e9 = 21.77e9 <= 23e9 < 1e9 * 24 + 0.172e9 = 24.17e9
     rows = {N: _row(N, 24.0) for N in (10**8, 9 * 10**8, 10**9)}
-    (text,) = large._largest_n_lines(rows)
+    text = large._largest_n_line(rows)
     assert "**measured**" in text and "extrapolated" not in text
     assert "N = 9e+08 runs in 21.8 GB" in text and "N = 1e+09 in 24.2 GB" in text
     expected = int((23e9 - 172e6) / 24.0)  # 9.51e8, between the two rows
@@ -47,7 +47,7 @@ def test_largest_n_is_measured_only_when_two_rows_bracket_23_gb(large):
 
 def test_largest_n_is_extrapolated_and_says_so_without_a_row_above_23_gb(large):
     rows = {N: _row(N, 24.0) for N in (10**8, 4 * 10**8)}
-    (text,) = large._largest_n_lines(rows)
+    text = large._largest_n_line(rows)
     assert "**extrapolated**" in text and "measured**" not in text
     assert "measured at N = 4e+08" in text
 
