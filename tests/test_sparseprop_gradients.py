@@ -213,6 +213,32 @@ def test_memory_free_graph_and_global_drive():
     assert np.sum(free.drive) == pytest.approx(reference, rel=1e-6)
 
 
+@pytest.mark.parametrize("model", ["theta", "lif"])
+def test_sweep_derivatives_equal_the_phase_models(model):
+    """The sweep's one-tan/one-exp derivatives are those of `phase_models`, bit for bit."""
+    from neurosrnn.sparseprop import phase_models as pm
+
+    rng = np.random.default_rng(3)
+    code = pm.THETA if model == "theta" else pm.LIF
+    threshold = np.pi if model == "theta" else 1.0
+    omega, scale = 1.7, 0.6
+    for u, weight in zip(rng.uniform(-3.0, 0.99, 200), rng.uniform(-0.5, 0.5, 200), strict=True):
+        g, slope, dg_dc, dg_domega = grad_module._pulse_terms(
+            code, u, weight, scale, omega, threshold
+        )
+        assert g == pm.pulse_phase(code, u, weight, scale, omega, threshold)
+        if model == "lif" and g >= threshold:  # clamped: flat
+            assert (slope, dg_dc, dg_domega) == (0.0, 0.0, 0.0)
+            continue
+        assert slope == pm.pulse_derivative(code, u, weight, scale, omega)
+        if model == "theta":
+            assert dg_dc == pm.theta_ptc_coupling_derivative(u, weight * scale)
+            assert dg_domega == 0.0
+        else:
+            assert dg_dc == pm.lif_ptc_coupling_derivative(u, -weight * scale, omega)
+            assert dg_domega == (g - u * slope) / omega
+
+
 # --------------------------------------------------------------------------- JAX reference
 
 
