@@ -1304,7 +1304,10 @@ def _forward(problem, network, state, n_spikes, duration, every, inputs=None):
     """Run the engine in segments of `every` spikes, keeping each segment's start keys.
 
     With `inputs` (an `InputSpikes`, network with input neurons), each segment takes the
-    input spikes not yet delivered, and the record holds their schedule.
+    input spikes not yet delivered, and the record holds their schedule. Without inputs,
+    every segment after the first continues the network's own state in place (no O(N)
+    copy and heap construction per segment; the final state is left in
+    ``network.state``, as by `SparsePropNetwork.run`).
     """
     origin = state.time
     pointer = 0
@@ -1320,8 +1323,9 @@ def _forward(problem, network, state, n_spikes, duration, every, inputs=None):
         left = None if stop_seconds is None else max(stop_seconds - current.time_seconds, 0.0)
         keys = problem.keys(current, origin)
         if inputs is None:
+            start = current if current is state else None  # None: continue in place
             result = network.run(
-                current, n_spikes=count, duration=left, record_spikes=True, progress=False
+                start, n_spikes=count, duration=left, record_spikes=True, progress=False
             )
         else:
             result = _run_with_inputs(network, current, count, left, inputs, pointer)
