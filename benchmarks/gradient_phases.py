@@ -7,6 +7,7 @@ Shared by ``benchmarks/sparseprop_gradients.py`` and
 from __future__ import annotations
 
 import os
+import resource
 import time
 
 from neurosrnn.sparseprop import gradients as gradient_module
@@ -21,7 +22,8 @@ class PhaseTimer:
     pass (``_forward``) and the adjoint sweep (``_sweep``) accumulate their seconds in
     `seconds` (measured with `clock`), their process CPU seconds in `cpu_seconds` and the
     system part of those (kernel time: page faults of fresh memory, mostly) in
-    `system_seconds`, keyed ``"setup"``, ``"forward"``, ``"sweep"``.
+    `system_seconds`, and their minor page faults in `minor_faults`, keyed ``"setup"``,
+    ``"forward"``, ``"sweep"``.
 
     Parameters
     ----------
@@ -36,6 +38,7 @@ class PhaseTimer:
         self.seconds = {}
         self.cpu_seconds = {}
         self.system_seconds = {}
+        self.minor_faults = {}
         self._originals = {}
 
     def __enter__(self):
@@ -52,6 +55,7 @@ class PhaseTimer:
     def _timed(self, function, label):
         def wrapper(*args, **kwargs):
             started, cpu, system = self.clock(), time.process_time(), os.times().system
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             try:
                 return function(*args, **kwargs)
             finally:
@@ -61,5 +65,7 @@ class PhaseTimer:
                 self.cpu_seconds[label] = self.cpu_seconds.get(label, 0.0) + cpu
                 system = os.times().system - system
                 self.system_seconds[label] = self.system_seconds.get(label, 0.0) + system
+                faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+                self.minor_faults[label] = self.minor_faults.get(label, 0) + faults
 
         return wrapper

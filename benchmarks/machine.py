@@ -39,6 +39,28 @@ def memory_total():
     return "MemTotal unknown"
 
 
+def huge_page_counters():
+    """Transparent huge page faults so far, ``{"thp_fault_alloc": a, "thp_fault_fallback": f}``.
+
+    From ``/proc/vmstat`` (Linux; machine-wide, empty where unavailable): a fault in a
+    region that asked for huge pages (numpy asks for large arrays) either gets a 2 MiB
+    page (alloc) or falls back to 4 KiB pages (fallback, e.g. when free memory is
+    fragmented). With 4 KiB pages, random access over gigabytes pays a page fault per
+    first touch of each page and many more TLB misses.
+    """
+    wanted = ("thp_fault_alloc", "thp_fault_fallback")
+    counters = {}
+    try:
+        with open("/proc/vmstat") as stream:
+            for line in stream:
+                name, _, value = line.partition(" ")
+                if name in wanted:
+                    counters[name] = int(value)
+    except OSError:
+        pass
+    return counters
+
+
 def load_average():
     """The 1, 5 and 15 minute load averages as ``"a / b / c"`` (``"n/a"`` where unknown)."""
     try:

@@ -61,6 +61,7 @@ import gc  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
 import platform  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -73,7 +74,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from gradient_phases import PhaseTimer  # noqa: E402
-from machine import cpu_model, git_revision, load_average  # noqa: E402
+from machine import cpu_model, git_revision, huge_page_counters, load_average  # noqa: E402
 from report import Report  # noqa: E402
 
 from neurosrnn.sparseprop.engine import balanced_network  # noqa: E402
@@ -135,15 +136,15 @@ def _problem(network, state, n_spikes, seed=0):
 class _Forward:
     def __init__(self, network, state):
         self.network, self.state = network, state
-        self.system = []  # (n_spikes, system CPU seconds) per timed call
+        self.system = []  # (n_spikes, system CPU seconds, minor page faults) per call
 
     def elapsed(self, n_spikes):
         gc.collect()
-        system = os.times().system
+        system, faults = os.times().system, _minor_faults()
         started = _clock()
         self.network.run(self.state, n_spikes=n_spikes, progress=False)
         total = _clock() - started
-        self.system.append((n_spikes, os.times().system - system))
+        self.system.append((n_spikes, os.times().system - system, _minor_faults() - faults))
         return total
 
 
@@ -152,7 +153,7 @@ class _Gradient:
         self.network, self.state = network, state
         self.loss, self.readout, self.every = loss, readout, every
         self.phases = []
-        self.system = []  # (n_spikes, system CPU seconds, of it in the set-up) per call
+        self.system = []  # (n_spikes, system CPU seconds, minor page faults), set-up out
 
     def call(self, n_spikes):
         with warnings.catch_warnings():
@@ -168,14 +169,21 @@ class _Gradient:
 
     def elapsed(self, n_spikes):
         gc.collect()
-        system = os.times().system
+        system, faults = os.times().system, _minor_faults()
         with PhaseTimer(clock=_clock) as timer:
             started = _clock()
             self.call(n_spikes)
             total = _clock() - started
         self.phases.append((n_spikes, timer.seconds))
         setup_system = timer.system_seconds.get("setup", 0.0)  # excluded, as the set-up
-        self.system.append((n_spikes, os.times().system - system - setup_system))
+        setup_faults = timer.minor_faults.get("setup", 0)
+        self.system.append(
+            (
+                n_spikes,
+                os.times().system - system - setup_system,
+                _minor_faults() - faults - setup_faults,
+            )
+        )
         # the graph set-up (materialising a memory-free graph) is a one-off: reported apart
         return total - timer.seconds.get("setup", 0.0)
 
@@ -195,10 +203,15 @@ def _per_spike(pairs, n_spikes):
     return [max(long - short, 1e-12) / n_spikes for short, long in pairs]
 
 
-def _system_per_spike(records, n_spikes):
-    """Per repeat, (system CPU of the 2n call - of the n call) / n, from ``(n, s)`` records."""
-    shorts = [r[1] for r in records if r[0] == n_spikes]
-    longs = [r[1] for r in records if r[0] == 2 * n_spikes]
+def _minor_faults():
+    """Minor page faults of this process so far (first touches of fresh pages)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _system_per_spike(records, n_spikes, column=1):
+    """Per repeat, (value of the 2n call - of the n call) / n, from ``(n, ...)`` records."""
+    shorts = [r[column] for r in records if r[0] == n_spikes]
+    longs = [r[column] for r in records if r[0] == 2 * n_spikes]
     return [(lo - sh) / n_spikes for sh, lo in zip(shorts, longs, strict=True)]
 
 
@@ -237,7 +250,9 @@ def backward_forward(report, sizes, n_spikes, warm, repeats, every_fraction, rec
         ):
             raise AssertionError(f"N = {N}: spike_gradients' spikes differ from network.run's")
         gradient.phases.clear()
+        huge_before = huge_page_counters()
         samples = _pairs({"forward": forward, "gradient": gradient}, n_spikes, repeats)
+        huge = {k: v - huge_before.get(k, 0) for k, v in huge_page_counters().items()}
         f = _per_spike(samples["forward"], n_spikes)
         g = _per_spike(samples["gradient"], n_spikes)
         b = [max(gi - fi, 1e-12) for gi, fi in zip(g, f, strict=True)]
@@ -247,6 +262,14 @@ def backward_forward(report, sizes, n_spikes, warm, repeats, every_fraction, rec
             for gi, fi in zip(
                 _system_per_spike(gradient.system, n_spikes),
                 _system_per_spike(forward.system, n_spikes),
+                strict=True,
+            )
+        ]
+        b_faults = [
+            gi - fi
+            for gi, fi in zip(
+                _system_per_spike(gradient.system, n_spikes, column=2),
+                _system_per_spike(forward.system, n_spikes, column=2),
                 strict=True,
             )
         ]
@@ -273,6 +296,8 @@ def backward_forward(report, sizes, n_spikes, warm, repeats, every_fraction, rec
                 f"{statistics.median(g) * 1e6:.2f}",
                 f"{statistics.median(b) * 1e6:.2f}",
                 f"{statistics.median(b_system) * 1e6:.2f}",
+                f"{statistics.median(b_faults):.2f}",
+                f"{huge.get('thp_fault_alloc', 'n/a')} / {huge.get('thp_fault_fallback', 'n/a')}",
                 f"{ratio:.2f}",
                 f"{phase['forward'] * 1e6:.2f} ({inner_ratio:.2f}x)",
                 f"{phase['sweep'] * 1e6:.2f}",
@@ -310,6 +335,8 @@ def backward_forward(report, sizes, n_spikes, warm, repeats, every_fraction, rec
                 "gradient_us_per_spike": [x * 1e6 for x in g],
                 "backward_us_per_spike": [x * 1e6 for x in b],
                 "backward_system_us_per_spike": [x * 1e6 for x in b_system],
+                "backward_minor_faults_per_spike": b_faults,
+                "huge_page_faults_while_timed": huge,
                 "backward_over_forward_median": ratio,
                 "inner_forward_us_per_spike": phase["forward"] * 1e6,
                 "inner_sweep_us_per_spike": phase["sweep"] * 1e6,
@@ -340,6 +367,8 @@ def backward_forward(report, sizes, n_spikes, warm, repeats, every_fraction, rec
             "spike_gradients us/spike",
             "backward us/spike",
             "of which system CPU us/spike",
+            "backward page faults / spike",
+            "huge pages got / fell back (machine, while timed)",
             "backward / forward",
             "inner forward us/spike (vs run)",
             "replay + sweep us/spike",
