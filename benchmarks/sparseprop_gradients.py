@@ -55,6 +55,11 @@ import os
 os.environ.setdefault(
     "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 )
+# and for BLAS (before numpy is imported): an idle OpenBLAS worker spins after each
+# threaded call (the readout's products, dL/dw . w), and its CPU time landed in the
+# process time of the call being measured, doubling short spike_gradients calls
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
@@ -153,6 +158,7 @@ class _Gradient:
         self.network, self.state = network, state
         self.loss, self.readout, self.every = loss, readout, every
         self.phases = []
+        self.thread = []  # (n_spikes, thread CPU seconds, clock seconds) per timed call
         self.system = []  # (n_spikes, system CPU seconds, minor page faults), set-up out
 
     def call(self, n_spikes):
@@ -170,10 +176,13 @@ class _Gradient:
     def elapsed(self, n_spikes):
         gc.collect()
         system, faults = os.times().system, _minor_faults()
+        thread = time.thread_time()
         with PhaseTimer(clock=_clock) as timer:
             started = _clock()
             self.call(n_spikes)
             total = _clock() - started
+        # CPU time of this thread alone (the call runs on it): a check on process time
+        self.thread.append((n_spikes, time.thread_time() - thread, total))
         self.phases.append((n_spikes, timer.seconds))
         setup_system = timer.system_seconds.get("setup", 0.0)  # excluded, as the set-up
         setup_faults = timer.minor_faults.get("setup", 0)
@@ -528,6 +537,13 @@ def _dense_jax(network, state, n_spikes, loss_details, readout, matrix):
     return call, compile_s, to_csr
 
 
+#: seconds to wait after a JAX call before the next timing: XLA's idle workers spin for
+#: a while after a call, and in process CPU time that spinning landed in the next
+#: contender's measurement (checked: after this pause the sparse calls' process and
+#: thread CPU times agree; the spinning counts for no one, which favours JAX)
+JAX_SETTLE_S = 0.5
+
+
 class _JaxPeer:
     def __init__(self, calls):
         self.calls = calls
@@ -536,7 +552,9 @@ class _JaxPeer:
         gc.collect()
         started = _clock()
         self.calls[count]()
-        return _clock() - started
+        elapsed = _clock() - started
+        time.sleep(JAX_SETTLE_S)
+        return elapsed
 
 
 _PEERS = {
@@ -669,6 +687,14 @@ def dense_comparison(report, N, n_spikes, warm, repeats, every_fraction, records
         f"{max(r['weight_gradient_relative_error'] for r in check):.2g} (relative to the "
         f"largest), loss to {max(r['loss_relative_error'] for r in check):.2g}"
     )
+    if _clock is time.process_time:
+        excess = statistics.median(total / thread for _, thread, total in gradient.thread)
+        report.line(
+            "- check: the spike_gradients calls' process CPU time is "
+            f"{excess:.3f}x their thread CPU time (median; 1 = no other thread's CPU in "
+            "their measurement)"
+        )
+        records.append({"section": "dense_clock_check", "process_over_thread": excess})
     return speedups
 
 
