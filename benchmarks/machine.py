@@ -40,15 +40,17 @@ def memory_total():
 
 
 def huge_page_counters():
-    """Transparent huge page faults so far, ``{"thp_fault_alloc": a, "thp_fault_fallback": f}``.
+    """Transparent huge page faults and compaction stalls so far (``/proc/vmstat``).
 
-    From ``/proc/vmstat`` (Linux; machine-wide, empty where unavailable): a fault in a
-    region that asked for huge pages (numpy asks for large arrays) either gets a 2 MiB
-    page (alloc) or falls back to 4 KiB pages (fallback, e.g. when free memory is
-    fragmented). With 4 KiB pages, random access over gigabytes pays a page fault per
-    first touch of each page and many more TLB misses.
+    ``{"thp_fault_alloc": a, "thp_fault_fallback": f, "compact_stall": c}`` (Linux;
+    machine-wide, empty where unavailable): a fault in a region that asked for huge
+    pages (numpy asks for large arrays) either gets a 2 MiB page (alloc) or falls back
+    to 4 KiB pages (fallback); when no free 2 MiB block is left, the faulting process
+    first compacts memory itself (a stall, counted as its system CPU time). With 4 KiB
+    pages, random access over gigabytes pays a fault per first touch of each page and
+    many more TLB misses.
     """
-    wanted = ("thp_fault_alloc", "thp_fault_fallback")
+    wanted = ("thp_fault_alloc", "thp_fault_fallback", "compact_stall")
     counters = {}
     try:
         with open("/proc/vmstat") as stream:

@@ -306,7 +306,10 @@ def backward_forward(report, sizes, n_spikes, warm, repeats, every_fraction, rec
                 f"{statistics.median(b) * 1e6:.2f}",
                 f"{statistics.median(b_system) * 1e6:.2f}",
                 f"{statistics.median(b_faults):.2f}",
-                f"{huge.get('thp_fault_alloc', 'n/a')} / {huge.get('thp_fault_fallback', 'n/a')}",
+                " / ".join(
+                    str(huge.get(k, "n/a"))
+                    for k in ("thp_fault_alloc", "thp_fault_fallback", "compact_stall")
+                ),
                 f"{ratio:.2f}",
                 f"{phase['forward'] * 1e6:.2f} ({inner_ratio:.2f}x)",
                 f"{phase['sweep'] * 1e6:.2f}",
@@ -377,7 +380,7 @@ def backward_forward(report, sizes, n_spikes, warm, repeats, every_fraction, rec
             "backward us/spike",
             "of which system CPU us/spike",
             "backward page faults / spike",
-            "huge pages got / fell back (machine, while timed)",
+            "huge pages got / fell back / compaction stalls (machine, while timed)",
             "backward / forward",
             "inner forward us/spike (vs run)",
             "replay + sweep us/spike",

@@ -28,19 +28,25 @@ Run (one core, about a minute of CPU time and 3 GB of memory at the defaults)::
 
 from __future__ import annotations
 
-import argparse
-import gc
-import json
 import os
-import pathlib
-import platform
-import resource
-import sys
-import time
-import warnings
 
-import numba
-import numpy as np
+# one BLAS thread (before numpy is imported): an idle OpenBLAS worker spins after each
+# threaded call and its CPU time would count in the process time measured here
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import pathlib  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks"))
 
