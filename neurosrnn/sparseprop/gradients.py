@@ -1198,10 +1198,11 @@ class _Problem:
         self.phase_reset = float(model.phase_reset)
         self.phase_threshold = float(model.phase_threshold)
         self.tau = network.tau
-        self.max_row = int(np.max(np.diff(self.indptr))) if network.N else 0
+        # domega/dI and dscale/dI per neuron
+        self.domega, self.dscale = self.drive_derivatives()
         # what the kernels read per target, in one row per neuron: (omega, scale,
         # domega/dI, dscale/dI); with one drive, row 0 serves every neuron
-        self.neurons = np.column_stack([self.omega, self.scale, *self.drive_derivatives()])
+        self.neurons = np.column_stack([self.omega, self.scale, self.domega, self.dscale])
         self.homogeneous = bool(np.all(self.neurons == self.neurons[:1]) if network.N else True)
         inputs = network.input_connectivity
         self.has_inputs = inputs is not None
@@ -1630,9 +1631,8 @@ def spike_gradients(
 
     phases = problem.phase_threshold - problem.omega * (start_keys - start_time)
     phase_bar = -key_bar / problem.omega
-    domega, _ = problem.drive_derivatives()
     # the initial keys depend on the drive through omega and the initial phases
-    drive_bar -= key_bar * (problem.phase_threshold - phases) / problem.omega**2 * domega
+    drive_bar -= key_bar * (problem.phase_threshold - phases) / problem.omega**2 * problem.domega
     drive_bar += phase_bar * problem.phase_drive_derivative(phases)
     memory += forward.indices.nbytes + forward.times.nbytes
     input_weight_bar = None if forward.inputs is None else forward.inputs.weight_bar
@@ -1874,8 +1874,7 @@ def _sweep_inputs(problem, forward, time_bar_tau, start, key_bar):
     schedule.weight_bar = input_weight_bar
     memory = buffer.nbytes + sum(c[1].nbytes for c in checkpoints)
     memory += schedule.sources.nbytes + schedule.event_times.nbytes + schedule.event_end.nbytes
-    domega, dscale = problem.drive_derivatives()
-    drive_bar = omega_bar * domega + scale_bar * dscale
+    drive_bar = omega_bar * problem.domega + scale_bar * problem.dscale
     return (
         key_bar, weight_bar, drive_bar, start_keys, start_time, largest, worst, memory,
     )  # fmt: skip
