@@ -7,8 +7,9 @@ Shared by ``benchmarks/sparseprop_gradients.py`` and
 from __future__ import annotations
 
 import os
-import resource
 import time
+
+from machine import minor_page_faults
 
 from neurosrnn.sparseprop import gradients as gradient_module
 
@@ -55,7 +56,7 @@ class PhaseTimer:
     def _timed(self, function, label):
         def wrapper(*args, **kwargs):
             started, cpu, system = self.clock(), time.process_time(), os.times().system
-            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            faults = minor_page_faults()
             try:
                 return function(*args, **kwargs)
             finally:
@@ -65,7 +66,7 @@ class PhaseTimer:
                 self.cpu_seconds[label] = self.cpu_seconds.get(label, 0.0) + cpu
                 system = os.times().system - system
                 self.system_seconds[label] = self.system_seconds.get(label, 0.0) + system
-                faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+                faults = minor_page_faults() - faults
                 self.minor_faults[label] = self.minor_faults.get(label, 0) + faults
 
         return wrapper

@@ -39,6 +39,16 @@ def memory_total():
     return "MemTotal unknown"
 
 
+def minor_page_faults():
+    """Minor page faults of this process so far (first touches of fresh pages; 0 where
+    `resource` is unavailable)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def huge_page_counters():
     """Transparent huge page faults and compaction stalls so far (``/proc/vmstat``).
 

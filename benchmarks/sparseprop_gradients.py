@@ -66,7 +66,6 @@ import gc  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -79,7 +78,13 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from gradient_phases import PhaseTimer  # noqa: E402
-from machine import cpu_model, git_revision, huge_page_counters, load_average  # noqa: E402
+from machine import (  # noqa: E402
+    cpu_model,
+    git_revision,
+    huge_page_counters,
+    load_average,
+    minor_page_faults,
+)
 from report import Report  # noqa: E402
 
 from neurosrnn.sparseprop.engine import balanced_network  # noqa: E402
@@ -145,11 +150,11 @@ class _Forward:
 
     def elapsed(self, n_spikes):
         gc.collect()
-        system, faults = os.times().system, _minor_faults()
+        system, faults = os.times().system, minor_page_faults()
         started = _clock()
         self.network.run(self.state, n_spikes=n_spikes, progress=False)
         total = _clock() - started
-        self.system.append((n_spikes, os.times().system - system, _minor_faults() - faults))
+        self.system.append((n_spikes, os.times().system - system, minor_page_faults() - faults))
         return total
 
 
@@ -175,7 +180,7 @@ class _Gradient:
 
     def elapsed(self, n_spikes):
         gc.collect()
-        system, faults = os.times().system, _minor_faults()
+        system, faults = os.times().system, minor_page_faults()
         thread = time.thread_time()
         with PhaseTimer(clock=_clock) as timer:
             started = _clock()
@@ -190,7 +195,7 @@ class _Gradient:
             (
                 n_spikes,
                 os.times().system - system - setup_system,
-                _minor_faults() - faults - setup_faults,
+                minor_page_faults() - faults - setup_faults,
             )
         )
         # the graph set-up (materialising a memory-free graph) is a one-off: reported apart
@@ -212,16 +217,23 @@ def _per_spike(pairs, n_spikes):
     return [max(long - short, 1e-12) / n_spikes for short, long in pairs]
 
 
-def _minor_faults():
-    """Minor page faults of this process so far (first touches of fresh pages)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def _system_per_spike(records, n_spikes, column=1):
+def _marginal_per_spike(records, n_spikes, column):
     """Per repeat, (value of the 2n call - of the n call) / n, from ``(n, ...)`` records."""
     shorts = [r[column] for r in records if r[0] == n_spikes]
     longs = [r[column] for r in records if r[0] == 2 * n_spikes]
     return [(lo - sh) / n_spikes for sh, lo in zip(shorts, longs, strict=True)]
+
+
+def _backward_marginal(gradient, forward, n_spikes, column):
+    """Per repeat, the gradient's marginal minus the forward's (column of `.system`)."""
+    return [
+        gi - fi
+        for gi, fi in zip(
+            _marginal_per_spike(gradient.system, n_spikes, column),
+            _marginal_per_spike(forward.system, n_spikes, column),
+            strict=True,
+        )
+    ]
 
 
 def _peak(function, *args, **kwargs):
@@ -266,22 +278,8 @@ def backward_forward(report, sizes, n_spikes, warm, repeats, every_fraction, rec
         g = _per_spike(samples["gradient"], n_spikes)
         b = [max(gi - fi, 1e-12) for gi, fi in zip(g, f, strict=True)]
         # system CPU (page faults of fresh memory, mostly): part of both clocks
-        b_system = [
-            gi - fi
-            for gi, fi in zip(
-                _system_per_spike(gradient.system, n_spikes),
-                _system_per_spike(forward.system, n_spikes),
-                strict=True,
-            )
-        ]
-        b_faults = [
-            gi - fi
-            for gi, fi in zip(
-                _system_per_spike(gradient.system, n_spikes, column=2),
-                _system_per_spike(forward.system, n_spikes, column=2),
-                strict=True,
-            )
-        ]
+        b_system = _backward_marginal(gradient, forward, n_spikes, column=1)
+        b_faults = _backward_marginal(gradient, forward, n_spikes, column=2)
         per_spike_user[N] = statistics.median(bi - si for bi, si in zip(b, b_system, strict=True))
         ratio = statistics.median(bi / fi for bi, fi in zip(b, f, strict=True))
         intercept = statistics.median(
