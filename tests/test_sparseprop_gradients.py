@@ -5,6 +5,8 @@ independent JAX reverse-mode implementation (dense O(N)-per-spike event-driven
 simulation), and the largest Lyapunov exponent of `lyapunov_spectrum`.
 """
 
+import math
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -215,7 +217,8 @@ def test_memory_free_graph_and_global_drive():
 
 @pytest.mark.parametrize("model", ["theta", "lif"])
 def test_sweep_derivatives_equal_the_phase_models(model):
-    """The sweep's one-tan/one-exp derivatives are those of `phase_models`, bit for bit."""
+    """The sweep's derivatives (rational in the stored base) are those of `phase_models`,
+    bit for bit, and `pulse_phase_and_base` is `pulse_phase` plus tan(u/2) or exp(-u/omega)."""
     from neurosrnn.sparseprop import phase_models as pm
 
     rng = np.random.default_rng(3)
@@ -227,6 +230,9 @@ def test_sweep_derivatives_equal_the_phase_models(model):
             code, u, weight, scale, omega, threshold
         )
         assert g == pm.pulse_phase(code, u, weight, scale, omega, threshold)
+        g_b, base = pm.pulse_phase_and_base(code, u, weight, scale, omega, threshold)
+        assert g_b == g
+        assert base == (math.tan(0.5 * u) if model == "theta" else math.exp(-u / omega))
         if model == "lif" and g >= threshold:  # clamped: flat
             assert (slope, dg_dc, dg_domega) == (0.0, 0.0, 0.0)
             continue
@@ -461,8 +467,10 @@ def test_truncated_gradient_equals_gradient_from_window_start():
     scale = np.abs(direct.weights).max()
     assert_allclose(truncated.weights, direct.weights, rtol=0, atol=1e-10 * scale)
     assert_allclose(truncated.drive, direct.drive, rtol=0, atol=1e-10 * np.abs(direct.drive).max())
-    # the memory never holds K floats per spike of the run
-    assert truncated.memory_bytes < n_spikes * (12 + 8) + 8 * net.N * 20
+    # the memory never holds K floats per spike of the run (one segment's pulses, 24 B
+    # each, and the checkpoints: here under one float per pulse of the run)
+    K = net.connectivity.n_synapses // net.N
+    assert truncated.memory_bytes < n_spikes * K * 8
 
 
 # --------------------------------------------------------------------------- bad inputs

@@ -51,13 +51,15 @@ inverted: the forward pass is the engine's `SparsePropNetwork.run` in segments o
 ``checkpoint_every`` spikes (default ``max(N // 10, 64)``), and the phases at each
 segment start are kept (a checkpoint, N floats). The backward pass takes the segments last to
 first; each is *replayed* from its checkpoint along the recorded spike order (no heap:
-O(K) per spike), storing the pre- and post-pulse phases of its K pulses per spike (the
-sweep then needs one ``tan`` or ``exp`` per pulse, not the PTC again), then swept
+O(K) per spike), storing for each of its K pulses per spike the pre- and post-pulse
+phases and the pre-pulse :math:`\\tan(u/2)` (theta) or :math:`e^{-u/\\omega}` (LIF), the
+variable in which pulses add (`phase_models.pulse_phase_and_base`), so that the sweep's
+derivatives are rational functions of stored numbers (no ``tan`` or ``exp``), then swept
 backwards. The replay's spike times are compared with the engine's (a `RuntimeError`
 if they differ by more than ``1e-9`` relative: a tie or rounding changed the order),
 and starting each segment from the engine's state keeps rounding differences from
 growing in chaotic networks. Memory: 12 bytes per spike (index and time) plus ``8 N``
-bytes per checkpoint (about 80 bytes per spike at the default interval) plus ``16 K M``
+bytes per checkpoint (about 80 bytes per spike at the default interval) plus ``24 K M``
 bytes for the phases of one segment of ``M`` spikes and ``16 N`` for the adjoint, never
 N or K floats per spike of the run. Work: the engine run, one replay and one sweep; both kernels
 load a spike's targets before working on them, so that the random accesses of large
@@ -119,7 +121,7 @@ import numba
 import numpy as np
 
 from neurosrnn.sparseprop.engine import InputSpikes, SparsePropNetwork, SparsePropState
-from neurosrnn.sparseprop.phase_models import THETA, pulse_phase
+from neurosrnn.sparseprop.phase_models import THETA, pulse_phase, pulse_phase_and_base
 from neurosrnn.units import seconds_array, to_seconds
 from neurosrnn.validation import check_int, int_array
 
@@ -151,29 +153,30 @@ _INPUT_PARAMETERS = ("input_weights", "input_coupling")
 
 
 @numba.njit(cache=True, inline="always")
-def _pulse_slopes(code, u, new_phase, weight, scale_i, omega_i, phase_threshold):
+def _pulse_slopes(code, base, u, new_phase, weight, scale_i, omega_i, phase_threshold):
     """``(g', dg/dc, dg/domega)`` of one pulse from pre-phase `u` to `new_phase`.
 
-    The derivatives of `neurosrnn.sparseprop.phase_models` written on one ``tan`` (theta)
-    or one ``exp`` (LIF); a LIF pulse clamped at threshold is flat in everything.
+    The derivatives of `neurosrnn.sparseprop.phase_models` written as rational functions
+    of the pre-pulse `base` of `phase_models.pulse_phase_and_base` (:math:`\\tan(u/2)` or
+    :math:`e^{-u/\\omega}`): no ``tan`` or ``exp`` here. A LIF pulse clamped at threshold
+    is flat in everything.
     """
     if code == THETA:
-        t = math.tan(0.5 * u)
-        v = t + weight * scale_i
-        return (1.0 + t * t) / (1.0 + v * v), 2.0 / (1.0 + v * v), 0.0
+        v = base + weight * scale_i
+        return (1.0 + base * base) / (1.0 + v * v), 2.0 / (1.0 + v * v), 0.0
     if new_phase >= phase_threshold:  # the pulse crossed threshold: fires now
         return 0.0, 0.0, 0.0
-    e = math.exp(-u / omega_i)
-    slope = e / (e - weight * scale_i)
-    return slope, -omega_i / (e - weight * scale_i), (new_phase - u * slope) / omega_i
+    argument = base - weight * scale_i
+    slope = base / argument
+    return slope, -omega_i / argument, (new_phase - u * slope) / omega_i
 
 
 @numba.njit(cache=True, inline="always")
 def _pulse_terms(code, u, weight, scale_i, omega_i, phase_threshold):
     """``(g, g', dg/dc, dg/domega)`` of one pulse at pre-phase `u` (LIF clamp: all flat)."""
-    new_phase = pulse_phase(code, u, weight, scale_i, omega_i, phase_threshold)
+    new_phase, base = pulse_phase_and_base(code, u, weight, scale_i, omega_i, phase_threshold)
     slope, dg_dc, dg_domega = _pulse_slopes(
-        code, u, new_phase, weight, scale_i, omega_i, phase_threshold
+        code, base, u, new_phase, weight, scale_i, omega_i, phase_threshold
     )
     return new_phase, slope, dg_dc, dg_domega
 
@@ -222,7 +225,8 @@ def _replay(
     spiker's key (not earlier than the previous spike), the spiker is reset, then each
     target in CSR order takes the PTC. `neurons` holds ``(omega, scale, domega/dI,
     dscale/dI)`` per neuron (row 0 for all when `homogeneous`). With `store`, each
-    pulse's pre- and post-pulse phases go to ``pulses[n] = (u, g)`` (segment order) and
+    pulse's pre- and post-pulse phases and pre-pulse base (`pulse_phase_and_base`) go to
+    ``pulses[n] = (u, g, b)`` (segment order) and
     the spike times to `replay_times[s - first]`. Returns ``(largest relative time
     error, first spike index that failed or -1, last spike time)``; a failure is a time
     off by more than `REPLAY_TOLERANCE` or a target overdue (its key before the spike
@@ -262,10 +266,13 @@ def _replay(
             u = phase_threshold - omega_i * (key - t)
             if code == THETA and u < phase_reset:
                 u = phase_reset
-            new_phase = pulse_phase(code, u, weights[k], scale_i, omega_i, phase_threshold)
+            new_phase, base = pulse_phase_and_base(
+                code, u, weights[k], scale_i, omega_i, phase_threshold
+            )
             if store:
                 pulses[position, 0] = u
                 pulses[position, 1] = new_phase
+                pulses[position, 2] = base
                 position += 1
             keys[i] = t + (phase_threshold - new_phase) / omega_i
         t_previous = t
@@ -292,7 +299,7 @@ def _reverse(
 ):
     """Sweep the adjoint back over spikes ``last-1 .. first`` (see the module docstring).
 
-    `pulses` holds the ``(u, g)`` pairs stored by `_replay` for this stretch;
+    `pulses` holds the ``(u, g, b)`` rows stored by `_replay` for this stretch;
     `time_adjoint[s]` is dL/dt_s (tau units). ``adjoint[i] = (dL/dT_i, drive part)``
     is updated in place: column 0 is the key adjoint, column 1 collects
     :math:`\\bar\\omega_i\\,d\\omega_i/dI_i + \\bar s_i\\,ds_i/dI_i` (the drive gradient
@@ -325,7 +332,14 @@ def _reverse(
             u = pulses[position, 0]
             new_phase = pulses[position, 1]
             slope, dg_dc, dg_domega = _pulse_slopes(
-                code, u, new_phase, weights[k], scale_i, omega_i, phase_threshold
+                code,
+                pulses[position, 2],
+                u,
+                new_phase,
+                weights[k],
+                scale_i,
+                omega_i,
+                phase_threshold,
             )
             bar = adjoint[i, 0]
             adjoint[i, 0] = slope * bar
@@ -1772,7 +1786,7 @@ def _sweep(problem, forward, time_bar_tau, start, key_bar, renormalize=False):
     ends = [c[0] for c in checkpoints[1:]] + [spiker.size]
     largest = 0.0
     worst = 0.0
-    pulses = np.empty((0, 2))
+    pulses = np.empty((0, 3))
     start_keys = start_time = None
     for (first, keys), last in zip(reversed(checkpoints), reversed(ends), strict=True):
         if last <= start:
@@ -1791,7 +1805,7 @@ def _sweep(problem, forward, time_bar_tau, start, key_bar, renormalize=False):
             start_time = previous
         count = int(np.sum(np.diff(problem.indptr)[spiker[begin:last]]))
         if pulses.shape[0] < count:
-            pulses = np.empty((count, 2))
+            pulses = np.empty((count, 3))
         replay_times = np.empty(last - begin)
         error, failed, _ = problem.replay(
             keys, spiker, engine_times, begin, last, previous, True, pulses, replay_times

@@ -59,6 +59,7 @@ __all__ = [
     "lif_ptc_derivative",
     "lif_ptc_coupling_derivative",
     "pulse_phase",
+    "pulse_phase_and_base",
     "pulse_derivative",
 ]
 
@@ -135,6 +136,30 @@ def pulse_phase(model, phase, weight, scale, omega, phase_threshold):
     if new_phase >= phase_threshold:
         return phase_threshold
     return new_phase
+
+
+@numba.njit(cache=True, inline="always")
+def pulse_phase_and_base(model, phase, weight, scale, omega, phase_threshold):
+    """`pulse_phase` and the pre-pulse state in the variable in which pulses add.
+
+    Returns ``(new_phase, base)`` with :math:`b = \\tan(\\phi/2)` (theta) or
+    :math:`b = e^{-\\phi/\\omega}` (LIF): the PTC is :math:`2\\arctan(b + c)` or
+    :math:`-\\omega\\ln(b + c)`, so every derivative of the pulse is a rational function of
+    ``b`` and ``c`` (:math:`g' = (1 + b^2)/(1 + (b + c)^2)` or :math:`b/(b + c)`). The
+    arithmetic is that of `pulse_phase` (the same ``new_phase``, bit for bit); the exact
+    gradients store ``base`` so that their reverse sweep needs no ``tan`` or ``exp``.
+    """
+    if model == 0:
+        base = math.tan(0.5 * phase)
+        return 2.0 * math.atan(base + weight * scale), base
+    base = math.exp(-phase / omega)
+    argument = base - weight * scale
+    if argument <= 0.0:
+        return phase_threshold, base
+    new_phase = -omega * math.log(argument)
+    if new_phase >= phase_threshold:
+        return phase_threshold, base
+    return new_phase, base
 
 
 @numba.njit(cache=True, inline="always")
