@@ -216,6 +216,28 @@ def test_regenerated_graph_properties_and_materialisation():
     assert RegeneratedConnectivity(2000, 40, seed=12).materialize() != stored
 
 
+@pytest.mark.parametrize("multapses", [False, True])
+def test_draw_order_maps_the_engines_targets_onto_the_sorted_rows(multapses):
+    graph = RegeneratedConnectivity(3000, 40, seed=2, multapses=multapses)
+    targets, slot = graph.draw_order()
+    sorted_rows = graph.materialize().indices
+    for j in (0, 1234, 2999):  # draw order is the engine's (targets_of)
+        assert_array_equal(targets[j * 40 : (j + 1) * 40], graph.targets_of(j))
+    position = np.arange(targets.size) // 40 * 40 + slot
+    assert_array_equal(np.sort(position), np.arange(targets.size))  # a permutation
+    assert_array_equal(sorted_rows[position], targets)
+    if multapses:  # repeated targets keep their draw order among themselves
+        rows = targets.reshape(3000, 40)
+        j, d1, d2 = next(
+            (j, a, b)
+            for j in range(3000)
+            for a in range(40)
+            for b in range(a + 1, 40)
+            if rows[j, a] == rows[j, b]
+        )
+        assert slot[j * 40 + d1] < slot[j * 40 + d2]
+
+
 @pytest.mark.parametrize("model", ["theta", "lif"])
 def test_memory_free_equals_stored_graph(model):
     regenerated = RegeneratedConnectivity(3000, 50, seed=9)
@@ -791,3 +813,68 @@ def test_initial_phases_drawn_in_chunks_equal_one_draw(heterogeneity):
     expected = distance if net.representation == "phase" else distance / net.omega
     assert net.representation == ("phase" if heterogeneity == 0 else "time")
     assert_array_equal(keys, expected)
+
+
+# --------------------------------------------------------------------------- recorded pulses
+
+
+@pytest.mark.parametrize("memory_free", [False, True])
+@pytest.mark.parametrize("model", ["theta", "lif"])
+def test_recorded_pulses_are_the_targets_phases_around_each_spike(model, memory_free):
+    """record_pulses: the same spikes, and per pulse the target's phase just before and
+    just after its spike, as the voltage samples of another run see them."""
+    net = balanced_network(
+        200, 10, model=model, rate=5.0, tau=TAU, memory_free=memory_free, heterogeneity=0.3
+    )
+    state = net.run(net.initial_state(seed=2), n_spikes=500).state
+    plain = net.run(state, n_spikes=300)
+    run = net.run(state, n_spikes=300, record_pulses=True)
+    assert plain.pulses is None
+    assert_array_equal(run.spike_indices, plain.spike_indices)
+    assert_array_equal(run.spike_times, plain.spike_times)
+    graph = net.connectivity
+    if memory_free:
+        rows = [graph.targets_of(j) for j in run.spike_indices]  # the engine's order
+    else:
+        rows = [graph.indices[graph.indptr[j] : graph.indptr[j + 1]] for j in run.spike_indices]
+    offsets = np.concatenate([[0], np.cumsum([row.size for row in rows])])
+    assert run.pulses.shape == (offsets[-1], 3)
+    # samples 1 ns before and after spikes 100..119 (no other spike in between; a
+    # sample at a spike's time itself can land after it, by the rounding of s -> tau)
+    picked = np.arange(100, 120)
+    delta = 1e-9
+    assert np.all(np.diff(run.spike_times[99:121]) > delta)
+    times = np.stack([run.spike_times[picked] - delta, run.spike_times[picked] + delta], 1).ravel()
+    sampled = net.run(state, n_spikes=300, sample_neurons=np.arange(200), sample_times=times)
+    omega = np.broadcast_to(net.omega, (net.N,))
+    for n, s in enumerate(picked):
+        targets = rows[s]
+        before, after, base = run.pulses[offsets[s] : offsets[s + 1]].T
+        drive = net.drive[targets]
+        expected_before = net.model.state_to_phase(sampled.samples[2 * n, targets], drive)
+        expected_after = net.model.state_to_phase(sampled.samples[2 * n + 1, targets], drive)
+        expected_before += omega[targets] * delta / TAU  # 1 ns of free evolution
+        expected_after -= omega[targets] * delta / TAU
+        assert_allclose(before, expected_before, rtol=0, atol=1e-9)
+        assert_allclose(after, expected_after, rtol=0, atol=1e-9)
+        if model == "theta":
+            assert_allclose(base, np.tan(0.5 * before), rtol=1e-13)
+        else:
+            assert_allclose(base, np.exp(-before / omega[targets]), rtol=1e-13)
+
+
+def test_record_pulses_refuses_networks_it_cannot_record():
+    graph = fixed_out_degree(50, 50, 5, seed=1)
+    delayed = SparsePropNetwork("theta", graph, drive=0.1, tau=TAU, coupling=-0.1, delay=0.001)
+    with pytest.raises(ValueError, match="record_pulses=True needs a theta or LIF network"):
+        delayed.run(delayed.initial_state(seed=1), n_spikes=10, record_pulses=True)
+
+
+def test_recorded_pulses_buffer_grows_for_runs_of_unknown_length():
+    """A duration-limited run (no spike count to size the buffer) keeps every pulse."""
+    net = balanced_network(300, 12, model="theta", rate=5.0, tau=TAU, memory_free=False)
+    state = net.initial_state(seed=5)
+    counted = net.run(state, n_spikes=20_000, record_pulses=True)
+    timed = net.run(state, duration=counted.duration, record_pulses=True)
+    assert timed.n_spikes == counted.n_spikes
+    assert_array_equal(timed.pulses, counted.pulses)

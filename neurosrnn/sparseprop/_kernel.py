@@ -106,7 +106,12 @@ import numba
 import numpy as np
 
 from neurosrnn.sparseprop._heap import heapify, move, sift_down
-from neurosrnn.sparseprop.phase_models import TABULATED, THETA, pulse_phase
+from neurosrnn.sparseprop.phase_models import (
+    TABULATED,
+    THETA,
+    pulse_phase,
+    pulse_phase_and_base,
+)
 from neurosrnn.sparseprop.phase_tables import table_pulse_phase
 from neurosrnn.sparseprop.topology import regenerate_row
 
@@ -122,6 +127,7 @@ __all__ = [
     "TOTAL",
     "N_COUNTERS",
     "NEEDED_SPACE",
+    "PULSE_COUNT",
     "NO_DELAY",
     "HOMOGENEOUS_DELAY",
     "SYNAPSE_DELAYS",
@@ -143,10 +149,13 @@ __all__ = [
 OFFSET, TIME_BASE, COMPENSATION = 0, 1, 2
 # indices into the `counters` array
 SINCE_REBASE, STAMP, TOTAL, SAMPLE_POINTER, REACHED_STOP, SIMULTANEOUS = 0, 1, 2, 3, 4, 5
-# (simulate_events) set to the buffer size needed when a pulse buffer is full: the loop
-# stops before the spike, the caller grows the buffer and calls again
+# set to the buffer size needed when a buffer is full (`simulate_events`: pulses in
+# flight; `simulate`: recorded pulses): the loop stops before the spike, the caller
+# grows the buffer and calls again
 NEEDED_SPACE = 6
-N_COUNTERS = 7
+# (simulate) rows of the recorded-pulses buffer filled so far
+PULSE_COUNT = 7
+N_COUNTERS = 8
 # delay modes of `simulate_events`
 NO_DELAY, HOMOGENEOUS_DELAY, SYNAPSE_DELAYS = 0, 1, 2
 # indices into the `sizes` array of the events group
@@ -303,6 +312,7 @@ def _closed_form_pulses(
     model, homogeneous, omega, scale, phase_reset, phase_threshold,
     targets, synapse_weights, presynaptic_weights, use_synapse_weights, regenerate, row,
     keys, ids, position, j, start, count, offset, refractory_on, refractory_end,
+    pulses, n_pulses,
 ):  # fmt: skip
     """Move every target of spiker ``j`` along the phase transition curve, in order.
 
@@ -314,10 +324,16 @@ def _closed_form_pulses(
     cost about 20 % of the spike). With `refractory_on` (a literal False in `simulate`,
     so the test compiles away), a target whose refractory period ends after `offset`
     ignores the pulse (up to the tolerance of `_listening`).
+
+    With a non-empty `pulses` buffer (rows ``n_pulses ..``, room checked by the caller),
+    each pulse's ``(phase before, phase after, base)`` is written to the next row
+    (`neurosrnn.sparseprop.phase_models.pulse_phase_and_base`: the same arithmetic).
+    Returns the number of rows filled.
     """
     n_neurons = keys.shape[0]
     omega0 = omega[0]
     scale0 = scale[0]
+    recording = pulses.shape[0] > 0
     for k in range(count):
         i = row[k] if regenerate else targets[start + k]
         if refractory_on:
@@ -334,23 +350,48 @@ def _closed_form_pulses(
             phase = phase_threshold - (key - offset)
             if phase < phase_reset and model == THETA:
                 phase = phase_reset
-            new_phase = pulse_phase(model, phase, weight, scale0, omega0, phase_threshold)
+            if recording:
+                new_phase = _recorded_pulse(
+                    model, phase, weight, scale0, omega0, phase_threshold, pulses, n_pulses
+                )
+                n_pulses += 1
+            else:
+                new_phase = pulse_phase(model, phase, weight, scale0, omega0, phase_threshold)
             new_key = offset + (phase_threshold - new_phase)
         else:
             speed = omega[i]
             phase = phase_threshold - speed * (key - offset)
             if phase < phase_reset and model == THETA:
                 phase = phase_reset
-            new_phase = pulse_phase(model, phase, weight, scale[i], speed, phase_threshold)
+            if recording:
+                new_phase = _recorded_pulse(
+                    model, phase, weight, scale[i], speed, phase_threshold, pulses, n_pulses
+                )
+                n_pulses += 1
+            else:
+                new_phase = pulse_phase(model, phase, weight, scale[i], speed, phase_threshold)
             new_key = offset + (phase_threshold - new_phase) / speed
         move(keys, ids, position, p, key, new_key, n_neurons)
+    return n_pulses
+
+
+@numba.njit(cache=True, inline="always")
+def _recorded_pulse(model, phase, weight, scale, omega, phase_threshold, pulses, row):
+    """`pulse_phase`, with ``(phase, new phase, base)`` written to ``pulses[row]``."""
+    new_phase, base = pulse_phase_and_base(model, phase, weight, scale, omega, phase_threshold)
+    pulses[row, 0] = phase
+    pulses[row, 1] = new_phase
+    pulses[row, 2] = base
+    return new_phase
 
 
 @numba.njit(cache=True, inline="always")
 def _apply_pulses(
-    neurons, graph, regeneration, heap, j, start, count, offset, refractory_on, refractory_end
-):
-    """`_closed_form_pulses` on the groups, for every model.
+    neurons, graph, regeneration, heap, j, start, count, offset, refractory_on, refractory_end,
+    no_pulses,
+):  # fmt: skip
+    """`_closed_form_pulses` on the groups, for every model (`no_pulses`: an empty
+    (0, 3) float64 array, nothing recorded).
 
     A tabulated model's target ``i`` jumps to the phase of its population's table
     (`neurosrnn.sparseprop.phase_tables.table_pulse_phase`; one population, table 0, in
@@ -366,6 +407,7 @@ def _apply_pulses(
             model, homogeneous, omega, neurons[3], neurons[4], phase_threshold,
             targets, synapse_weights, presynaptic_weights, use_synapse_weights, regenerate,
             row, keys, ids, position, j, start, count, offset, refractory_on, refractory_end,
+            no_pulses, 0,
         )  # fmt: skip
         return
     tables, populations = neurons[7], neurons[6]
@@ -425,12 +467,19 @@ def simulate(
     stop_time,
     recording,
     sampling,
+    pulses,
 ):
     """Process up to `max_spikes` network spikes or until `stop_time` (tau units).
 
     See the module docstring for the argument groups. Returns the number of spikes
     processed; ``counters[REACHED_STOP]`` is set when the next spike lies beyond
     `stop_time`.
+
+    `pulses` (float64, shape (M, 3); M = 0 records nothing) receives, from row
+    ``counters[PULSE_COUNT]`` on, each pulse's phase before and after it and its base
+    (see `_closed_form_pulses`; theta and LIF models). When the next spike's pulses do not
+    fit, the loop stops before that spike with ``counters[NEEDED_SPACE]`` set to the
+    rows needed.
 
     Runaway cascades: with excitatory zero-delay pulses a spike can fire its targets at
     the same instant, and they can fire it again, forever, without the clock moving.
@@ -455,6 +504,8 @@ def simulate(
     compensation = clock[COMPENSATION]
     n_neurons = keys.shape[0]
     simultaneous = counters[SIMULTANEOUS]
+    recording_pulses = pulses.shape[0] > 0
+    n_pulses = counters[PULSE_COUNT]
     n = 0
     while n < max_spikes:
         # 1. next spiker: the heap top
@@ -477,6 +528,11 @@ def simulate(
         if spike_time > stop_time:
             counters[REACHED_STOP] = 1
             break
+        if recording_pulses:  # room for this spike's pulses, or stop before it
+            needed = n_pulses + (K if regenerate else indptr[j + 1] - indptr[j])
+            if needed > pulses.shape[0]:
+                counters[NEEDED_SPACE] = needed
+                break
         # 2. shift the offset: free evolution of every neuron
         offset = next_clock
         if record:
@@ -493,13 +549,15 @@ def simulate(
             break
         if model == TABULATED:
             _apply_pulses(
-                neurons, graph, regeneration, heap, j, start, count, offset, False, no_ends
-            )
+                neurons, graph, regeneration, heap, j, start, count, offset, False, no_ends,
+                pulses,
+            )  # fmt: skip
         else:
-            _closed_form_pulses(
+            n_pulses = _closed_form_pulses(
                 model, homogeneous, omega, scale, phase_reset, phase_threshold,
                 targets, synapse_weights, presynaptic_weights, use_synapse_weights, regenerate,
                 row, keys, ids, position, j, start, count, offset, False, no_ends,
+                pulses, n_pulses,
             )  # fmt: skip
         n += 1
         counters[TOTAL] += 1
@@ -514,6 +572,7 @@ def simulate(
     clock[TIME_BASE] = time_base
     clock[COMPENSATION] = compensation
     counters[SIMULTANEOUS] = simultaneous
+    counters[PULSE_COUNT] = n_pulses
     return n
 
 
@@ -864,6 +923,7 @@ def simulate_events_inputs(
     homogeneous, omega = neurons[1], neurons[2]
     keys, ids, _ = heap
     record, out_index, out_time = recording
+    no_pulses = np.empty((0, 3))  # nothing recorded here (see `simulate`)
     refractory_on, refractory_period, refractory_end = events[0], events[1], events[2]
     delay_mode, delay, synapse_delay = events[3], events[4], events[5]
     fifo, pending, sizes = events[6], events[7], events[8]
@@ -1024,7 +1084,7 @@ def simulate_events_inputs(
                         break
                     _apply_pulses(
                         neurons, graph, regeneration, heap, j, start, count, offset,
-                        refractory_on, ends,
+                        refractory_on, ends, no_pulses,
                     )  # fmt: skip
             else:
                 k = pending[2][0]
@@ -1089,8 +1149,9 @@ def simulate_events_inputs(
             if touched != touched:  # never true for finite keys
                 break
             _apply_pulses(
-                neurons, graph, regeneration, heap, j, start, count, offset, refractory_on, ends
-            )
+                neurons, graph, regeneration, heap, j, start, count, offset, refractory_on, ends,
+                no_pulses,
+            )  # fmt: skip
         elif delay_mode == HOMOGENEOUS_DELAY:
             tail = sizes[FIFO_HEAD] + sizes[FIFO_COUNT]
             if tail >= fifo_capacity:

@@ -52,6 +52,7 @@ from neurosrnn.sparseprop._kernel import (
     NO_DELAY,
     OFFSET,
     PENDING_COUNT,
+    PULSE_COUNT,
     REACHED_STOP,
     SIMULTANEOUS,
     SINCE_REBASE,
@@ -355,6 +356,15 @@ class SparsePropResult:
     n_input_spikes : int
         Number of input spikes delivered in this run (`SparsePropNetwork.run`'s
         `input_spikes`; they are not among the recorded spikes).
+    pulses : ndarray or None, shape (n_pulses, 3)
+        With ``record_pulses=True``: every pulse of the run's spikes in delivery order
+        (spike by spike, each spike's targets in synapse order: CSR order, or draw
+        order for a memory-free graph), as the target's phase just before the pulse,
+        its phase after it, and the pre-pulse *base*
+        :math:`\\tan(\\phi/2)` (theta) or :math:`e^{-\\phi/\\omega_i}` (LIF), the
+        variable in which pulses add (see
+        `neurosrnn.sparseprop.phase_models.pulse_phase_and_base`). Exact gradients
+        (`spike_gradients`) read them instead of replaying the run.
     """
 
     spike_indices: np.ndarray
@@ -370,6 +380,7 @@ class SparsePropResult:
     samples: np.ndarray | None = None
     sample_neurons: np.ndarray | None = None
     n_input_spikes: int = 0
+    pulses: np.ndarray | None = None
 
     def __repr__(self):
         return (
@@ -1320,6 +1331,7 @@ class SparsePropNetwork:
         sample_times=None,
         progress=None,
         input_spikes=None,
+        record_pulses=False,
     ):
         """Simulate from `state` until `duration` has elapsed or `n_spikes` have occurred.
 
@@ -1353,6 +1365,10 @@ class SparsePropNetwork:
             delivered). To continue a run, give each call the inputs of its own interval:
             a run of `duration` ending at ``T`` takes the spikes at ``t <= T``, the next
             one those at ``t > T``; split runs so then equal one long run bit for bit.
+        record_pulses : bool
+            Keep every pulse's pre- and post-pulse phase (`SparsePropResult.pulses`;
+            24 bytes per pulse, K per spike). Theta and LIF networks without delays,
+            refractoriness or input neurons; the spikes are the same bit for bit.
 
         Returns
         -------
@@ -1375,6 +1391,11 @@ class SparsePropNetwork:
             after at most N spikes at that instant, so in bounded time and memory. After
             an error in an in-place run the network has no state of its own.
         """
+        if record_pulses and (self._events or self.model.code == TABULATED):
+            raise ValueError(
+                "record_pulses=True needs a theta or LIF network without delays, "
+                f"refractoriness or input neurons; this one is {self!r}"
+            )
         in_place = state is None
         if in_place:
             state = self.state
@@ -1396,6 +1417,7 @@ class SparsePropNetwork:
             record_spikes=bool(record_spikes),
             inputs=inputs,
             in_place=in_place,
+            record_pulses=bool(record_pulses),
         )
         if in_place:  # the run owns the heap now; the state it came from is spent
             self._current_state = None
@@ -1537,6 +1559,7 @@ class SparsePropNetwork:
             samples=samples,
             sample_neurons=sampling.neurons,
             n_input_spikes=run.n_input_spikes,
+            pulses=run.recorded_pulses(),
         )
 
     def _model_samples(self, run, sampling, stop_time):
@@ -1845,7 +1868,17 @@ class _KernelRun:
     chunk's spikes, so an interruption between chunks leaves a consistent state.
     """
 
-    def __init__(self, network, state, sampling, *, record_spikes, inputs=None, in_place=False):
+    def __init__(
+        self,
+        network,
+        state,
+        sampling,
+        *,
+        record_spikes,
+        inputs=None,
+        in_place=False,
+        record_pulses=False,
+    ):
         self.network = network
         self.inputs = inputs
         self.record_spikes = record_spikes
@@ -1863,6 +1896,8 @@ class _KernelRun:
         self.interrupted = False
         self._recording = None
         self._indices, self._times = [], []
+        self.record_pulses = record_pulses
+        self.pulses = np.zeros((0, 3))  # the recorded pulses' buffer (rows: PULSE_COUNT)
 
     @property
     def n_input_spikes(self):
@@ -1885,6 +1920,8 @@ class _KernelRun:
     def advance(self, max_spikes, stop_time, bar, sigint):
         """Run chunks until `max_spikes`, `stop_time`, Ctrl-C or a `KeyboardInterrupt`."""
         chunk = _FIRST_CHUNK
+        if self.record_pulses and max_spikes < np.iinfo(np.int64).max:
+            self._reserve_pulses(max_spikes)  # one buffer for the whole run when known
         try:
             while True:
                 remaining = max_spikes - self.n_spikes
@@ -1926,7 +1963,9 @@ class _KernelRun:
                 self.sampling,
             )
             if self.events is None:
-                done += _kernel.simulate(*arguments)
+                if self.record_pulses:
+                    self._reserve_pulses(max_spikes - done)
+                done += _kernel.simulate(*arguments, self.pulses)
             elif self.inputs is None:
                 done += _kernel.simulate_events(*arguments, self.events)
             else:
@@ -1934,10 +1973,37 @@ class _KernelRun:
             self._commit()
             if self.counters[SIMULTANEOUS] >= network.N:
                 raise RuntimeError(runaway_cascade_message(network.N, self.time() * network.tau))
-            if self.events is None or self.counters[NEEDED_SPACE] == 0:
+            needed = int(self.counters[NEEDED_SPACE])
+            if needed == 0:
                 return
-            # a pulse buffer is full: grow it and go on (nothing was dropped)
-            self.events = _grown_events(self.events, int(self.counters[NEEDED_SPACE]))
+            # a buffer is full: grow it and go on (nothing was dropped)
+            if self.events is None:
+                self._reserve_pulses(0, needed)
+                self.counters[NEEDED_SPACE] = 0
+            else:
+                self.events = _grown_events(self.events, needed)
+
+    def _reserve_pulses(self, n_spikes, rows=0):
+        """Grow the pulse buffer to hold `rows`, or `n_spikes` more spikes' pulses.
+
+        The mean out-degree of the graph estimates a spike's pulses (exact for a
+        fixed out-degree); the kernel stops before a spike that does not fit.
+        """
+        used = int(self.counters[PULSE_COUNT])
+        network = self.network
+        mean_degree = network.connectivity.n_synapses / max(network.N, 1)
+        rows = max(rows, used + math.ceil(n_spikes * mean_degree))
+        if rows <= self.pulses.shape[0]:
+            return
+        grown = np.empty((max(rows, 2 * self.pulses.shape[0]), 3))
+        grown[:used] = self.pulses[:used]
+        self.pulses = grown
+
+    def recorded_pulses(self):
+        """The recorded pulses (rows in delivery order), or None if not recorded."""
+        if not self.record_pulses:
+            return None
+        return self.pulses[: int(self.counters[PULSE_COUNT])]
 
     def _commit(self):
         """Keep the spikes of the last chunk (idempotent)."""
