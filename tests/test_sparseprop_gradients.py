@@ -444,6 +444,62 @@ def test_gradient_growth_rate_equals_largest_lyapunov_exponent():
     assert lif_rate < 0.1 * lambda1
 
 
+@pytest.mark.parametrize("multapses", [False, True])
+@pytest.mark.parametrize("heterogeneity", [0.0, 0.3])
+@pytest.mark.parametrize("model", ["theta", "lif"])
+def test_recorded_and_replayed_pulses_give_one_gradient(model, heterogeneity, multapses):
+    """The sweep on the engine's recorded pulses (default), on replayed ones
+    (``pulse_memory=0``) and on a mix equals, for a memory-free graph (swept in draw
+    order, dL/dw placed in sorted CSR order), the gradient of its stored twin."""
+    N, K = 120, 8
+    graph = RegeneratedConnectivity(N, K, seed=4, multapses=multapses)
+    rng = np.random.default_rng(5)
+    drive = 0.02 * (1.0 + heterogeneity * rng.uniform(-1, 1, N))
+    if heterogeneity == 0.0:
+        drive = float(drive[0])
+    coupling = -0.5 / math.sqrt(K) if model == "theta" else -0.3
+    free = SparsePropNetwork(model, graph, drive=drive, tau=TAU, coupling=coupling)
+    stored = SparsePropNetwork(
+        model,
+        free.weighted_connectivity(),
+        drive=drive,
+        tau=TAU,
+        representation=free.representation,
+    )
+    phases = free.phases(free.initial_state(seed=6))
+    coefficients = rng.standard_normal(N)
+
+    def linear(indices, times, readout):  # a weighted sum of all spike times
+        d_times = coefficients[np.asarray(indices)]
+        return float(d_times @ times), d_times, None
+
+    loss = SpikeLoss(linear, name="linear")
+    n_spikes, every = 400, 64  # 7 segments
+    results = {}
+    for name, network in (("free", free), ("stored", stored)):
+        state = network.initial_state(phases)
+        # all segments recorded, none, and the first three (64 * 8 * 24 B each)
+        for memory in (grad_module.PULSE_MEMORY, 0, 3 * 64 * K * 24):
+            results[name, memory] = spike_gradients(
+                network,
+                state,
+                loss=loss,
+                n_spikes=n_spikes,
+                checkpoint_every=every,
+                pulse_memory=memory,
+            )
+    reference = results["stored", 0]
+    for key, result in results.items():
+        assert_array_equal(result.spike_indices, reference.spike_indices)
+        for name in ("weights", "drive", "initial_phases"):
+            value, expected = getattr(result, name), getattr(reference, name)
+            scale = np.abs(expected).max()
+            assert_allclose(value, expected, rtol=0, atol=1e-9 * scale, err_msg=f"{key} {name}")
+        assert result.coupling == pytest.approx(reference.coupling, rel=1e-9)
+    recorded, replayed = results["free", grad_module.PULSE_MEMORY], results["free", 0]
+    assert recorded.replay_error == 0.0 and replayed.replay_error > 0.0
+
+
 def test_truncated_gradient_equals_gradient_from_window_start():
     """window_spikes holds the state at the window start fixed, as a run started there."""
     net = balanced_network(80, 8, model="theta", rate=5.0, tau=TAU, memory_free=False)
@@ -460,16 +516,29 @@ def test_truncated_gradient_equals_gradient_from_window_start():
     loss = SpikeLoss(linear, name="linear")
     with pytest.warns(RuntimeWarning, match="growth of the adjoint"):
         spike_gradients(net, state, loss=loss, n_spikes=n_spikes)
-    truncated = spike_gradients(net, state, loss=loss, n_spikes=n_spikes, window_spikes=window)
     direct = spike_gradients(net, split.state, loss=loss, n_spikes=window)
-    assert truncated.window_start == n_spikes - window
-    assert_allclose(truncated.spike_times[-window:], direct.spike_times, rtol=0, atol=1e-15)
-    scale = np.abs(direct.weights).max()
-    assert_allclose(truncated.weights, direct.weights, rtol=0, atol=1e-10 * scale)
-    assert_allclose(truncated.drive, direct.drive, rtol=0, atol=1e-10 * np.abs(direct.drive).max())
-    # the memory never holds K floats per spike of the run (one segment's pulses, 24 B
-    # each, and the checkpoints: here under one float per pulse of the run)
     K = net.connectivity.n_synapses // net.N
+    # the window starts inside a segment (checkpoints every 64 spikes): swept on the
+    # engine's recorded pulses (the default) and on replayed ones (pulse_memory=0)
+    for pulse_memory in (spike_gradients.__kwdefaults__["pulse_memory"], 0):
+        truncated = spike_gradients(
+            net,
+            state,
+            loss=loss,
+            n_spikes=n_spikes,
+            window_spikes=window,
+            pulse_memory=pulse_memory,
+        )
+        assert truncated.window_start == n_spikes - window
+        assert_allclose(truncated.spike_times[-window:], direct.spike_times, rtol=0, atol=1e-15)
+        scale = np.abs(direct.weights).max()
+        assert_allclose(truncated.weights, direct.weights, rtol=0, atol=1e-10 * scale)
+        drive_scale = np.abs(direct.drive).max()
+        assert_allclose(truncated.drive, direct.drive, rtol=0, atol=1e-10 * drive_scale)
+        if pulse_memory:  # every pulse of the run kept, 24 B each, and the checkpoints
+            assert truncated.memory_bytes > n_spikes * K * 24
+    # replaying, the memory never holds K floats per spike of the run (one segment's
+    # pulses and the checkpoints: here under one float per pulse of the run)
     assert truncated.memory_bytes < n_spikes * K * 8
 
 
@@ -536,8 +605,10 @@ def test_expected_chaos_warning_and_replay_divergence(monkeypatch):
         return record
 
     monkeypatch.setattr(grad_module, "_forward", tampered)
+    # replayed segments are checked against the engine's times (recorded ones are the
+    # engine's own pulses)
     with pytest.raises(RuntimeError, match="diverged from the engine at spike 5"):
-        spike_gradients(net, state, loss=loss, n_spikes=50)
+        spike_gradients(net, state, loss=loss, n_spikes=50, pulse_memory=0)
 
 
 # --------------------------------------------------------------------------- input neurons

@@ -46,24 +46,37 @@ direction). Weight, drive and coupling gradients follow by the chain rule throug
 
 Pre-pulse phases, memory and cost
 ---------------------------------
-The reverse sweep needs every pre-pulse phase ``u``. They are recomputed, not
-inverted: the forward pass is the engine's `SparsePropNetwork.run` in segments of
-``checkpoint_every`` spikes (default ``max(N // 10, 64)``), and the phases at each
-segment start are kept (a checkpoint, N floats). The backward pass takes the segments last to
-first; each is *replayed* from its checkpoint along the recorded spike order (no heap:
-O(K) per spike), storing for each of its K pulses per spike the pre- and post-pulse
-phases and the pre-pulse :math:`\\tan(u/2)` (theta) or :math:`e^{-u/\\omega}` (LIF), the
-variable in which pulses add (`phase_models.pulse_phase_and_base`), so that the sweep's
-derivatives are rational functions of stored numbers (no ``tan`` or ``exp``), then swept
-backwards. The replay's spike times are compared with the engine's (a `RuntimeError`
-if they differ by more than ``1e-9`` relative: a tie or rounding changed the order),
-and starting each segment from the engine's state keeps rounding differences from
-growing in chaotic networks. Memory: 12 bytes per spike (index and time) plus ``8 N``
-bytes per checkpoint (about 80 bytes per spike at the default interval) plus ``24 K M``
-bytes for the phases of one segment of ``M`` spikes and ``16 N`` for the adjoint, never
-N or K floats per spike of the run. Work: the engine run, one replay and one sweep; both kernels
-load a spike's targets before working on them, so that the random accesses of large
-networks overlap (the sweep keeps its per-neuron adjoint in one 16-byte row).
+The reverse sweep needs, for every pulse, the target's phase ``u`` before it, its phase
+``g`` after it and the pre-pulse *base* :math:`b = \\tan(u/2)` (theta) or
+:math:`e^{-u/\\omega}` (LIF), the variable in which pulses add
+(`phase_models.pulse_phase_and_base`): every derivative of the pulse is then a rational
+function of stored numbers (no ``tan`` or ``exp`` in the sweep). The forward pass is the
+engine's `SparsePropNetwork.run` in segments of ``checkpoint_every`` spikes (default
+``max(N // 10, 64)``), and the phases at each segment start are kept (a checkpoint, N
+floats). A segment's ``(u, g, b)`` come from one of two places:
+
+- **recorded** by the engine during the forward run (``run(record_pulses=True)``,
+  24 bytes per pulse), for the segments that fit in ``pulse_memory`` bytes (default
+  `PULSE_MEMORY`, 256 MiB: about 10^5 spikes at K = 100), from the first on. They are
+  the engine's own numbers, so the sweep differentiates exactly the trajectory it
+  simulated, and no work is repeated: the backward pass is the sweep alone.
+- **replayed** from the segment's checkpoint along the recorded spike order (no heap:
+  O(K) per spike, the PTC again), for the segments after the budget, into one
+  segment's buffer (24 K M bytes for M spikes). The replay's spike times are compared
+  with the engine's (a `RuntimeError` if they differ by more than ``1e-9`` relative: a
+  tie or rounding changed the order), and starting each segment from the engine's
+  state keeps rounding differences from growing in chaotic networks.
+
+A memory-free graph is taken in the engine's pulse order (`RegeneratedConnectivity.
+draw_order`; dL/dw is placed in the sorted CSR order of `weighted_connectivity`).
+Memory: 12 bytes per spike (index and time) plus ``8 N`` bytes per checkpoint (about 80
+bytes per spike at the default interval), the recorded pulses (at most ``pulse_memory``)
+plus one replayed segment (``24 K M``), and ``16 N`` for the adjoint: it grows with the
+number of spikes (24 K bytes per recorded one), never with N times the spikes. Work: the
+engine run (recording costs little: at N = 10^4, K = 100 about 0.1 us per spike plus the
+page faults of fresh memory), one sweep, and one replay per segment beyond the budget;
+the kernels load a spike's targets before working on them, so that the random accesses
+of large networks overlap (the sweep keeps its per-neuron adjoint in one 16-byte row).
 
 Chaos and truncation
 --------------------
@@ -122,6 +135,7 @@ import numpy as np
 
 from neurosrnn.sparseprop.engine import InputSpikes, SparsePropNetwork, SparsePropState
 from neurosrnn.sparseprop.phase_models import THETA, pulse_phase, pulse_phase_and_base
+from neurosrnn.sparseprop.topology import RegeneratedConnectivity
 from neurosrnn.units import seconds_array, to_seconds
 from neurosrnn.validation import check_int, int_array
 
@@ -138,6 +152,9 @@ __all__ = [
     "readout_cross_entropy",
 ]
 
+#: Default of `spike_gradients`' ``pulse_memory``: bytes of pulses (24 each) that the
+#: forward run records for the sweep, which then needs no replay of those segments.
+PULSE_MEMORY = 2**28
 #: Largest relative difference (to ``max(1, |t|)``, tau units) allowed between the
 #: replayed and the engine's spike times before the replay counts as diverged.
 REPLAY_TOLERANCE = 1e-9
@@ -296,6 +313,7 @@ def _reverse(
     pulses,
     adjoint,
     weight_adjoint,
+    slot,
 ):
     """Sweep the adjoint back over spikes ``last-1 .. first`` (see the module docstring).
 
@@ -304,9 +322,12 @@ def _reverse(
     is updated in place: column 0 is the key adjoint, column 1 collects
     :math:`\\bar\\omega_i\\,d\\omega_i/dI_i + \\bar s_i\\,ds_i/dI_i` (the drive gradient
     before the initial-state terms; one 16-byte row per neuron, so a target costs one
-    cache line); `weight_adjoint` (dL/dw per synapse) is added to. Returns the largest
-    absolute key adjoint seen (for growth diagnostics).
+    cache line); `weight_adjoint` (dL/dw per synapse) is added to, at synapse ``k``, or,
+    with a non-empty `slot` (a memory-free graph taken in draw order,
+    `RegeneratedConnectivity.draw_order`), at ``indptr[j] + slot[k]`` (sorted CSR order).
+    Returns the largest absolute key adjoint seen (for growth diagnostics).
     """
+    in_draw_order = slot.shape[0] > 0
     sign = 1.0 if code == THETA else -1.0
     span = phase_threshold - phase_reset
     position = 0
@@ -345,7 +366,7 @@ def _reverse(
             adjoint[i, 0] = slope * bar
             time_bar += (1.0 - slope) * bar
             c_bar = -bar * dg_dc / omega_i
-            weight_adjoint[k] += c_bar * sign * scale_i
+            weight_adjoint[low + slot[k] if in_draw_order else k] += c_bar * sign * scale_i
             omega_bar = bar * (
                 (slope * (phase_threshold - u) - (phase_threshold - new_phase))
                 / (omega_i * omega_i)
@@ -1197,11 +1218,24 @@ class _Problem:
 
     def __init__(self, network):
         self.network = network
-        graph = network.weighted_connectivity()
-        # the kernels only read these: no copies (at N = 10^6, K = 100 a copy was 1.2 GB)
-        self.indptr = graph.indptr.astype(np.int64, copy=False)
-        self.indices = graph.indices.astype(np.int32, copy=False)
-        self.weights = graph.weights.astype(float, copy=False)
+        graph = network.connectivity
+        N = network.N
+        if isinstance(graph, RegeneratedConnectivity) and network.input_connectivity is None:
+            # the rows in the engine's pulse order (draw order), so that pulses recorded
+            # by the engine line up with them; dL/dw lands in sorted CSR order via `slot`
+            indices, self.slot = graph.draw_order()
+            self.indptr = np.arange(N + 1, dtype=np.int64) * graph.K
+            self.indices = indices
+            presynaptic = network.coupling if graph.weights is None else graph.weights
+            presynaptic = np.broadcast_to(np.asarray(presynaptic, dtype=float), (N,))
+            self.weights = np.repeat(presynaptic, graph.K)
+        else:
+            graph = network.weighted_connectivity()
+            # the kernels only read these: no copies (at N = 10^6, K = 100 a copy was 1.2 GB)
+            self.indptr = graph.indptr.astype(np.int64, copy=False)
+            self.indices = graph.indices.astype(np.int32, copy=False)
+            self.weights = graph.weights.astype(float, copy=False)
+            self.slot = np.zeros(0, dtype=np.int16)  # CSR order is the pulse order
         self.weight_bar = np.zeros(self.weights.size)
         self.weight_bar[::_PAGE_FLOATS] = 0.0  # fault the pages in now, in order
         self.omega = np.asarray(network.omega, dtype=float)
@@ -1248,7 +1282,7 @@ class _Problem:
         return _reverse(
             self.code, self.homogeneous, self.neurons, self.phase_reset,
             self.phase_threshold, self.indptr, self.indices, self.weights, spiker, time_bar,
-            first, last, pulses, adjoint, weight_adjoint,
+            first, last, pulses, adjoint, weight_adjoint, self.slot,
         )  # fmt: skip
 
     def drive_derivatives(self):
@@ -1326,14 +1360,17 @@ def _run_with_inputs(network, current, count, left, inputs, pointer):
         size *= 4
 
 
-def _forward(problem, network, state, n_spikes, duration, every, inputs=None):
+def _forward(problem, network, state, n_spikes, duration, every, inputs=None, pulse_memory=0):
     """Run the engine in segments of `every` spikes, keeping each segment's start keys.
 
     With `inputs` (an `InputSpikes`, network with input neurons), each segment takes the
     input spikes not yet delivered, and the record holds their schedule. Without inputs,
     every segment after the first continues the network's own state in place (no O(N)
     copy and heap construction per segment; the final state is left in
-    ``network.state``, as by `SparsePropNetwork.run`).
+    ``network.state``, as by `SparsePropNetwork.run`), and a segment whose pulses fit in
+    what is left of `pulse_memory` bytes (24 per pulse) is run with ``record_pulses``:
+    its checkpoint keeps the engine's pulses and the sweep needs no replay there.
+    A checkpoint is ``(first spike, keys, pulses or None)``.
     """
     origin = state.time
     pointer = 0
@@ -1342,6 +1379,8 @@ def _forward(problem, network, state, n_spikes, duration, every, inputs=None):
     checkpoints, pieces_i, pieces_t = [], [], []
     done = 0
     current = state
+    pulse_bytes = 0
+    mean_degree = problem.indptr[-1] / max(1, problem.indptr.size - 1)
     while True:
         count = every if remaining is None else min(every, remaining)
         if count == 0:
@@ -1350,14 +1389,22 @@ def _forward(problem, network, state, n_spikes, duration, every, inputs=None):
         keys = problem.keys(current, origin)
         if inputs is None:
             start = current if current is state else None  # None: continue in place
+            record = pulse_bytes + 24 * count * mean_degree <= pulse_memory
             result = network.run(
-                start, n_spikes=count, duration=left, record_spikes=True, progress=False
+                start,
+                n_spikes=count,
+                duration=left,
+                record_spikes=True,
+                progress=False,
+                record_pulses=record,
             )
+            if record:
+                pulse_bytes += result.pulses.nbytes
         else:
             result = _run_with_inputs(network, current, count, left, inputs, pointer)
             pointer += result.n_input_spikes
         if result.n_spikes:
-            checkpoints.append((done, keys))
+            checkpoints.append((done, keys, result.pulses))
             pieces_i.append(result.spike_indices)
             pieces_t.append(result.spike_times)
         done += result.n_spikes
@@ -1487,6 +1534,7 @@ def spike_gradients(
     checkpoint_every=None,
     lyapunov_exponent=None,
     input_spikes=None,
+    pulse_memory=PULSE_MEMORY,
 ):
     """Exact gradients of a spike-time loss by an adjoint sweep over the recorded spikes.
 
@@ -1537,6 +1585,12 @@ def spike_gradients(
         :math:`\\delta\\phi_i^+ = d_i\\,\\delta\\phi_i^- + (\\partial g/\\partial c)\\,\\delta c`.
         Adds ``"input_weights"`` (and, for ``input_coupling=``, ``"input_coupling"``)
         to the parameters.
+    pulse_memory : int, optional
+        Bytes (default `PULSE_MEMORY`, 256 MiB) for pulses recorded by the forward run
+        (`SparsePropNetwork.run` with ``record_pulses=True``, 24 bytes per pulse, K per
+        spike): the segments that fit, from the first on, are swept on the engine's own
+        pulses, the rest replayed from their checkpoints. 0 replays every segment. Not
+        used with input neurons (always replayed).
 
     Returns
     -------
@@ -1551,7 +1605,7 @@ def spike_gradients(
         state's time, or two at distinct times closer than `REPLAY_TOLERANCE` (their
         grouping into one instant is decided by rounding).
     RuntimeError
-        The replay of the recorded spikes does not reproduce the engine's times (an
+        A replayed segment (beyond `pulse_memory`) does not reproduce the engine's times (an
         order change by a tie or rounding), or a network spike not caused by an input
         falls on an input spike's time (within `REPLAY_TOLERANCE`): their order is
         not locally constant, the gradient is not defined there.
@@ -1604,13 +1658,14 @@ def spike_gradients(
     window, window_spikes = _checked_window(window, window_spikes, n_spikes, duration)
     every = max(network.N // 10, 64) if checkpoint_every is None else checkpoint_every
     every = check_int(every, "checkpoint_every", minimum=1)
+    pulse_memory = check_int(pulse_memory, "pulse_memory", minimum=0)
     truncated = window is not None or window_spikes is not None
     if lyapunov_exponent is not None and not truncated and duration is not None:
         _warn_growth(float(lyapunov_exponent) * duration, "expected")
 
     problem = _Problem(network)
     if inputs is None:
-        forward = _forward(problem, network, state, n_spikes, duration, every)
+        forward = _forward(problem, network, state, n_spikes, duration, every, None, pulse_memory)
     else:
         forward = _forward(problem, network, state, n_spikes, duration, every, inputs)
     S = forward.indices.size
@@ -1772,7 +1827,8 @@ def _sweep(problem, forward, time_bar_tau, start, key_bar, renormalize=False):
     segment's buffers. `key_bar` is the key adjoint at the end of the run. With
     `renormalize` (a list), the key adjoint is rescaled to unit norm after every
     segment and ``(time, log norm)`` appended to it. A run with input neurons goes to
-    `_sweep_inputs`.
+    `_sweep_inputs`. A segment whose pulses the forward recorded is swept on them; the
+    others are replayed from their checkpoint first.
     """
     if forward.inputs is not None:
         return _sweep_inputs(problem, forward, time_bar_tau, start, key_bar)
@@ -1787,11 +1843,12 @@ def _sweep(problem, forward, time_bar_tau, start, key_bar, renormalize=False):
     largest = 0.0
     worst = 0.0
     pulses = np.empty((0, 3))
+    degrees = np.diff(problem.indptr)
     start_keys = start_time = None
-    for (first, keys), last in zip(reversed(checkpoints), reversed(ends), strict=True):
+    for (first, keys, recorded), last in zip(reversed(checkpoints), reversed(ends), strict=True):
         if last <= start:
             break
-        keys = keys.copy()
+        keys = keys.copy()  # the replays below move them
         previous = engine_times[first - 1] if first > 0 else 0.0
         begin = max(first, start)
         if begin > first:
@@ -1803,22 +1860,28 @@ def _sweep(problem, forward, time_bar_tau, start, key_bar, renormalize=False):
         if begin == start:
             start_keys = keys.copy()
             start_time = previous
-        count = int(np.sum(np.diff(problem.indptr)[spiker[begin:last]]))
-        if pulses.shape[0] < count:
-            pulses = np.empty((count, 3))
-        replay_times = np.empty(last - begin)
-        error, failed, _ = problem.replay(
-            keys, spiker, engine_times, begin, last, previous, True, pulses, replay_times
-        )
-        _check_replay(failed, error, forward, problem)
-        worst = max(worst, error)
-        peak = problem.reverse(spiker, time_bar_tau, begin, last, pulses, adjoint, weight_bar)
+        if recorded is not None:  # the engine's own pulses: no replay
+            segment = recorded[int(np.sum(degrees[spiker[first:begin]])) :]
+            segment_time = engine_times[begin]
+        else:
+            count = int(np.sum(degrees[spiker[begin:last]]))
+            if pulses.shape[0] < count:
+                pulses = np.empty((count, 3))
+            replay_times = np.empty(last - begin)
+            error, failed, _ = problem.replay(
+                keys, spiker, engine_times, begin, last, previous, True, pulses, replay_times
+            )
+            _check_replay(failed, error, forward, problem)
+            worst = max(worst, error)
+            segment, segment_time = pulses, replay_times[0]
+        peak = problem.reverse(spiker, time_bar_tau, begin, last, segment, adjoint, weight_bar)
         largest = max(largest, peak)
         if renormalize is not False:
             norm = float(np.linalg.norm(adjoint[:, 0]))
-            renormalize.append((replay_times[0], math.log(norm)))
+            renormalize.append((segment_time, math.log(norm)))
             adjoint[:, 0] /= norm
-    memory = pulses.nbytes + adjoint.nbytes + sum(c[1].nbytes for c in checkpoints)
+    memory = pulses.nbytes + adjoint.nbytes
+    memory += sum(c[1].nbytes + (0 if c[2] is None else c[2].nbytes) for c in checkpoints)
     return (
         adjoint[:, 0].copy(), weight_bar, adjoint[:, 1].copy(), start_keys, start_time,
         largest, worst, memory,
@@ -1849,7 +1912,7 @@ def _sweep_inputs(problem, forward, time_bar_tau, start, key_bar):
     worst = 0.0
     buffer = np.empty(0)
     start_keys = start_time = None
-    for (first, keys), last in zip(reversed(checkpoints), reversed(ends), strict=True):
+    for (first, keys, _), last in zip(reversed(checkpoints), reversed(ends), strict=True):
         if last <= start:
             break
         keys = keys.copy()
@@ -1975,7 +2038,7 @@ def gradient_growth(
     every = max(network.N // 10, 64) if checkpoint_every is None else checkpoint_every
     every = check_int(every, "checkpoint_every", minimum=1)
     problem = _Problem(network)
-    forward = _forward(problem, network, state, n_spikes, None, every)
+    forward = _forward(problem, network, state, n_spikes, None, every, None, PULSE_MEMORY)
     rng = np.random.default_rng(seed)
     key_bar = rng.standard_normal(network.N)
     key_bar -= key_bar.mean()  # no component along the conserved time-shift direction
