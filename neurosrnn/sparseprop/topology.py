@@ -313,9 +313,11 @@ class RegeneratedConnectivity:
             # (target, draw position) as one int64: sorting it sorts the row stably
             keyed = (block.astype(np.int64) << bits) | draw
             keyed.sort(axis=1)
-            out = np.empty((last - first, K), dtype=slot.dtype)
-            np.put_along_axis(out, keyed & ((1 << bits) - 1), draw.astype(slot.dtype), axis=1)
-            slot[first * K : last * K] = out.ravel()
+            # the entry sorted to column s came from draw position d: slot[row, d] = s
+            keyed &= (1 << bits) - 1
+            keyed += np.arange(0, (last - first) * K, K)[:, None]
+            out = slot[first * K : last * K]
+            out[keyed.ravel()] = np.tile(draw.astype(slot.dtype), last - first)
         return targets, slot
 
     def materialize(self):
