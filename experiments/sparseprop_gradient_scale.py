@@ -9,9 +9,11 @@ Recorded, in one process:
 - the plain forward run (``network.run`` of the same spikes from the same state, spikes
   recorded), its wall time;
 - the gradient call's wall time, split by wrapping the module's private phases (graph
-  set-up, its segmented forward run, the replay and reverse sweep; behaviour
-  unchanged); backward = the call minus the plain forward run, and the backward proper
-  = the call minus its graph set-up and its own forward run;
+  set-up, its segmented forward run (recording the pulses of the first segments, up to
+  `spike_gradients`' default ``pulse_memory``), the reverse sweep with the replays of
+  the later segments; behaviour unchanged); backward = the call minus the plain
+  forward run, and the backward proper = the call minus its graph set-up and its own
+  forward run;
 - wall and process CPU time (``time.process_time``: less sensitive to other processes
   on a shared machine);
 - peak memory: the process's peak resident set size (``resource.getrusage``,
@@ -167,7 +169,9 @@ def run_experiment(N, n_spikes, warm, every, seed):
     record["weights_finite"] = bool(np.all(np.isfinite(result.weights)))
     record["largest_abs_weight_gradient"] = float(np.max(np.abs(result.weights)))
     record["coupling_gradient"] = float(result.coupling)
-    record["synapse_arrays_bytes"] = N * K * (4 + 8 + 8)
+    # the graph in the engine's draw order (int32 targets, int16 sorted slots, float64
+    # weights) and dL/dw
+    record["synapse_arrays_bytes"] = N * K * (4 + 2 + 8 + 8)
     return record
 
 
@@ -197,11 +201,13 @@ def _markdown(record, command):
         f"({record['forward_cpu_s']:.1f} s CPU) |",
         f"| `spike_gradients` total | {record['gradient_s']:.1f} s wall "
         f"({record['gradient_cpu_s']:.1f} s CPU) |",
-        f"| - graph set-up (materialise N K synapses) | {phases['setup']:.1f} s wall "
+        f"| - graph set-up (N K synapses drawn in the engine's order) | "
+        f"{phases['setup']:.1f} s wall "
         f"({cpu['setup']:.1f} s CPU) |",
         f"| - its own forward run (segmented) | {phases['forward']:.1f} s wall "
         f"({cpu['forward']:.1f} s CPU) |",
-        f"| - replay + reverse sweep | {phases['sweep']:.1f} s wall ({cpu['sweep']:.1f} s CPU) |",
+        f"| - reverse sweep (+ replay of the segments beyond pulse_memory) | "
+        f"{phases['sweep']:.1f} s wall ({cpu['sweep']:.1f} s CPU) |",
         f"| backward proper (call - set-up - its forward), CPU | "
         f"{record['sweep_and_loss_cpu_s']:.1f} s ({record['sweep_and_loss_over_forward_cpu']:.2f}x "
         "the forward's CPU time) |",
@@ -212,10 +218,10 @@ def _markdown(record, command):
         f"{record['peak_rss_after_setup_bytes'] / mb:,.0f} / "
         f"{record['peak_rss_after_forward_bytes'] / mb:,.0f} / "
         f"{record['peak_rss_after_gradient_bytes'] / mb:,.0f} MB |",
-        f"| `memory_bytes` (spikes, checkpoints, one segment) | "
+        f"| `memory_bytes` (spikes, checkpoints, recorded pulses, one replayed segment) | "
         f"{record['memory_bytes'] / mb:,.0f} MB ({record['memory_bytes_per_spike']:.0f} B per "
         "spike) |",
-        f"| synapse arrays (materialised graph 12 B + dL/dw 8 B per synapse) | "
+        f"| synapse arrays (graph in draw order 14 B + dL/dw 8 B per synapse) | "
         f"{record['synapse_arrays_bytes'] / mb:,.0f} MB |",
         f"| spikes identical to the plain run | {record['same_spikes']} |",
         f"| replay error (relative) | {record['replay_error']:.2g} |",
