@@ -878,3 +878,18 @@ def test_recorded_pulses_buffer_grows_for_runs_of_unknown_length():
     timed = net.run(state, duration=counted.duration, record_pulses=True)
     assert timed.n_spikes == counted.n_spikes
     assert_array_equal(timed.pulses, counted.pulses)
+
+
+def test_samples_at_the_reported_spike_times_are_taken_just_before_each_spike():
+    """A spike time as reported (seconds) given back as a sample time samples the state
+    just before that spike: the LIF spiker at threshold (v = 1), not reset (v = 0),
+    whatever the rounding of seconds -> tau (theta cannot tell: its threshold and reset
+    are one angle)."""
+    net = balanced_network(200, 10, model="lif", rate=5.0, tau=TAU, heterogeneity=0.3)
+    state = net.run(net.initial_state(seed=2), n_spikes=500).state
+    run = net.run(state, n_spikes=400)
+    times, first = np.unique(run.spike_times, return_index=True)  # one sample per instant
+    sampled = net.run(state, n_spikes=400, sample_neurons=np.arange(200), sample_times=times)
+    spikers = run.spike_indices[first]
+    at_threshold = sampled.samples[np.arange(times.size), spikers]
+    assert_allclose(at_threshold, 1.0, rtol=0, atol=1e-9)

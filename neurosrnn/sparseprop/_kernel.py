@@ -165,6 +165,9 @@ INPUT_POINTER = 0
 # an arrival within this fraction of max(1, |end|) (clock units) before the end of a
 # refractory period counts as arriving at its end (and is delivered), see `_listening`
 REFRACTORY_END_TOLERANCE = 2.0**-40
+# a sample time this close (relative) after a spike counts as at the spike (the state
+# just before it), see `record_samples`: the seconds <-> tau round trip of a spike time
+SAMPLE_TIME_TOLERANCE = 2.0**-50
 
 
 @numba.njit(cache=True, inline="always")
@@ -184,6 +187,11 @@ def clock_to_time(homogeneous, clock_value, time_base, compensation, omega0):
 def record_samples(neurons, heap, time_base, until, sampling, counters, refractory_end):
     """Write the phases of the sampled neurons at every sample time up to `until`.
 
+    A sample time within `SAMPLE_TIME_TOLERANCE` (relative) after `until` counts as at
+    `until`: a spike time reported in seconds and given back as a sample time can come
+    back an ulp later in tau units, and its sample is still the state just before
+    that spike.
+
     `time_base` is the compensated time of clock zero; the phase of neuron ``i`` at
     time ``t`` is :math:`\\phi_{th} - (key_i - \\Phi(t))` (phase representation) or
     :math:`\\phi_{th} - \\omega_i (key_i - \\Phi(t))` (time representation), or the
@@ -197,7 +205,8 @@ def record_samples(neurons, heap, time_base, until, sampling, counters, refracto
     keys, _, position = heap
     sample_times, sample_neurons, samples = sampling
     pointer = counters[SAMPLE_POINTER]
-    while pointer < sample_times.shape[0] and sample_times[pointer] <= until:
+    limit = until + SAMPLE_TIME_TOLERANCE * abs(until)
+    while pointer < sample_times.shape[0] and sample_times[pointer] <= limit:
         sample_time = sample_times[pointer]
         for m in range(sample_neurons.shape[0]):
             i = sample_neurons[m]
