@@ -233,6 +233,10 @@ def test_sweep_derivatives_equal_the_phase_models(model):
         assert g == pm.pulse_phase(code, u, weight, scale, omega, threshold)
         g_b, base = pm.pulse_phase_and_base(code, u, weight, scale, omega, threshold)
         assert g_b == g
+        if model == "theta":  # the closed-form PTCs, bit for bit
+            assert g == pm.theta_ptc(u, weight * scale)
+        else:
+            assert g == min(pm.lif_ptc(u, -weight * scale, omega), threshold)
         assert base == (math.tan(0.5 * u) if model == "theta" else math.exp(-u / omega))
         if model == "lif" and g >= threshold:  # clamped: flat
             assert (slope, dg_dc, dg_domega) == (0.0, 0.0, 0.0)

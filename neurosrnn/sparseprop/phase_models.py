@@ -130,12 +130,7 @@ def pulse_phase(model, phase, weight, scale, omega, phase_threshold):
     `omega` is the neuron's phase speed (used by LIF only). The result is clamped to
     `phase_threshold`; a returned value equal to it means "fires now" (LIF only).
     """
-    if model == 0:
-        return theta_ptc(phase, weight * scale)
-    new_phase = lif_ptc(phase, -weight * scale, omega)
-    if new_phase >= phase_threshold:
-        return phase_threshold
-    return new_phase
+    return pulse_phase_and_base(model, phase, weight, scale, omega, phase_threshold)[0]
 
 
 @numba.njit(cache=True, inline="always")
@@ -145,8 +140,9 @@ def pulse_phase_and_base(model, phase, weight, scale, omega, phase_threshold):
     Returns ``(new_phase, base)`` with :math:`b = \\tan(\\phi/2)` (theta) or
     :math:`b = e^{-\\phi/\\omega}` (LIF): the PTC is :math:`2\\arctan(b + c)` or
     :math:`-\\omega\\ln(b + c)`, so every derivative of the pulse is a rational function of
-    ``b`` and ``c`` (:math:`g' = (1 + b^2)/(1 + (b + c)^2)` or :math:`b/(b + c)`). The
-    arithmetic is that of `pulse_phase` (the same ``new_phase``, bit for bit); the exact
+    ``b`` and ``c`` (:math:`g' = (1 + b^2)/(1 + (b + c)^2)` or :math:`b/(b + c)`), and
+    the new phase is that of `theta_ptc` or `lif_ptc` (clamped), bit for bit. The
+    engine's and the replay's one PTC (`pulse_phase` is its first half); the exact
     gradients store ``base`` so that their reverse sweep needs no ``tan`` or ``exp``.
     """
     if model == 0:
