@@ -99,7 +99,7 @@ def test_inlined_move_leaves_the_heap_of_update_entry_for_entry():
         new_key = float(rng.integers(0, 50)) if step % 7 else np.inf
         p = a_position[i]
         update(a_key, a_id, a_position, p, new_key, n)
-        move(b_key, b_id, b_position, p, b_key[p], new_key, n)
+        move(b_key, b_id, b_position, p, i, b_key[p], new_key, n)
         assert_array_equal(b_id, a_id)
     assert_array_equal(b_key, a_key)
     assert_array_equal(b_position, a_position)

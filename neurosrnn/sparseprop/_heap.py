@@ -4,9 +4,10 @@ Three arrays describe the heap: ``heap_key[p]`` (float64) and ``heap_id[p]`` (in
 hold the key and neuron at heap position ``p``; ``position[i]`` is the heap position
 of neuron ``i``. Entries are ordered by ``(key, neuron index)`` so ties are broken by
 the lowest index, deterministically. A 4-ary heap is half as deep as a binary heap
-and the four children of a node are contiguous (two keys per 16 bytes, one cache line
-for the keys of a family), which keeps the number of cache misses per update low for
-large networks.
+and the four children of a node are contiguous: with the arrays aligned as the engine
+allocates them (`engine._aligned_view`), the four keys of a family share one cache line
+and so do their four ids, which keeps the number of cache misses per update low for
+large networks. `move` takes the neuron from its caller rather than from ``heap_id``.
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ def sift_down(heap_key, heap_id, position, p, n):
 
 
 @numba.njit(cache=True, inline="always")
-def move(heap_key, heap_id, position, p, old_key, new_key, n):
-    """Give the entry at heap position `p` (key `old_key`) the key `new_key`, in order.
+def move(heap_key, heap_id, position, p, neuron, old_key, new_key, n):
+    """Give `neuron`, at heap position `p` with key `old_key`, the key `new_key`, in order.
 
     The two-way sift of `update` compiled into the caller (inlined), for the per-target
     loop of the event kernels: the same comparisons and moves as `sift_up` (a smaller
@@ -89,13 +90,15 @@ def move(heap_key, heap_id, position, p, old_key, new_key, n):
     about 20 % less at N = 10^3 - 10^6 (``benchmarks/results/sparseprop_scaling.md``).
 
     The heap size `n` bounds the children of a sift down; `heap_key[p]` need not hold
-    `old_key` on entry (it is overwritten).
+    `old_key` on entry (it is overwritten). The caller passes `neuron` (``heap_id[p]``),
+    which it knows: reading it back from `heap_id` is a cache miss per target in large
+    networks (a 4-byte id in a 4 N-byte array), and the computation of the new key that
+    precedes the move keeps that miss from overlapping with those of other targets.
 
     Its two loops repeat those of `sift_up` and `sift_down` on purpose: with the loops in
     shared inlined helpers (called here and from the sifts) the engine ran 2.3 times
     slower per spike (numba 0.68; measured with ``sparseprop_scaling.py --baseline``).
     """
-    neuron = heap_id[p]
     if new_key < old_key:
         while p > 0:
             parent = (p - 1) >> 2

@@ -168,6 +168,9 @@ REFRACTORY_END_TOLERANCE = 2.0**-40
 # a sample time this close (relative) after a spike counts as at the spike (the state
 # just before it), see `record_samples`: the seconds <-> tau round trip of a spike time
 SAMPLE_TIME_TOLERANCE = 2.0**-50
+# from this heap size on, `_touch` also loads each target's children (keys and ids):
+# below it the heap sits in the core's caches and the extra loads only cost time
+TOUCH_CHILDREN_FROM = 2**18
 
 
 @numba.njit(cache=True, inline="always")
@@ -266,16 +269,35 @@ def _targets_of(j, graph, regeneration, counters, n_neurons):
 
 
 @numba.njit(cache=True, inline="always")
-def _touch(keys, position, targets, regenerate, row, start, count):
+def _touch(keys, ids, position, targets, regenerate, row, start, count):
     """Load the targets' keys first: independent loads overlap in memory.
+
+    From a heap of `TOUCH_CHILDREN_FROM` entries on, the first child key and id of each
+    target's heap position are loaded too: a family's four keys share one cache line,
+    and so do its four ids (`engine._aligned_view`), so a sift down from that position
+    then starts on cached lines. The loads issued here are independent of each other;
+    in the pulse loop that follows, the computation of each new key sits between them
+    and few misses overlap. At N = 10^6 this pass, with `_heap.move` no longer reading
+    the target's id back, made the engine 1.19x (stored graph) to 1.25x (memory-free)
+    faster per spike (interleaved A/B in one process).
 
     Returns their sum, which is finite for finite keys (the caller tests it, which keeps
     the loads alive).
     """
     touched = 0.0
+    n = keys.shape[0]
+    if n < TOUCH_CHILDREN_FROM:
+        for k in range(count):
+            i = row[k] if regenerate else targets[start + k]
+            touched += keys[position[i]]
+        return touched
     for k in range(count):
         i = row[k] if regenerate else targets[start + k]
-        touched += keys[position[i]]
+        p = position[i]
+        touched += keys[p]
+        first = 4 * p + 1
+        if first < n:
+            touched += keys[first] + ids[first]
     return touched
 
 
@@ -283,7 +305,7 @@ def _touch(keys, position, targets, regenerate, row, start, count):
 def _touch_targets(graph, regeneration, heap, start, count):
     """`_touch` on the groups."""
     keys, _, position = heap
-    return _touch(keys, position, graph[1], regeneration[0], regeneration[5], start, count)
+    return _touch(keys, heap[1], position, graph[1], regeneration[0], regeneration[5], start, count)
 
 
 @numba.njit(cache=True, inline="always")
@@ -380,7 +402,7 @@ def _closed_form_pulses(
             else:
                 new_phase = pulse_phase(model, phase, weight, scale[i], speed, phase_threshold)
             new_key = offset + (phase_threshold - new_phase) / speed
-        move(keys, ids, position, p, key, new_key, n_neurons)
+        move(keys, ids, position, p, i, key, new_key, n_neurons)
     return n_pulses
 
 
@@ -441,7 +463,7 @@ def _apply_pulses(
             phase = phase_threshold - speed * (key - offset)
             new_phase = table_pulse_phase(tables, populations[i], phase, weight)
             new_key = offset + (phase_threshold - new_phase) / speed
-        move(keys, ids, position, p, key, new_key, n_neurons)
+        move(keys, ids, position, p, i, key, new_key, n_neurons)
 
 
 @numba.njit(cache=True)
@@ -553,7 +575,7 @@ def simulate(
         start, count = _target_span(
             j, indptr, regenerate, seed, K, multapses, table, row, n_neurons
         )
-        touched = _touch(keys, position, targets, regenerate, row, start, count)
+        touched = _touch(keys, ids, position, targets, regenerate, row, start, count)
         if touched != touched:  # never true for finite keys
             break
         if model == TABULATED:
@@ -698,7 +720,7 @@ def _apply_weight(neurons, heap, i, weight, offset):
                 phase = phase_reset
             new_phase = pulse_phase(model, phase, weight, scale[i], speed, phase_threshold)
         new_key = offset + (phase_threshold - new_phase) / speed
-    move(keys, ids, position, p, key, new_key, keys.shape[0])
+    move(keys, ids, position, p, i, key, new_key, keys.shape[0])
 
 
 @numba.njit(cache=True, inline="always")
