@@ -244,6 +244,7 @@ def run_one(family, point, task, seed, epochs, batch_size):
             val_accuracy=val["accuracy"],
             test_accuracy=test["accuracy"],
             firing_rates=test["firing_rates"],
+            val_firing_rates=val["firing_rates"],
             n_parameters=int(
                 sum(np.size(v) for la in trained.params["layers"] for v in la.values())
                 + sum(np.size(v) for v in trained.params["readout"].values())

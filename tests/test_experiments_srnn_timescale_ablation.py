@@ -127,9 +127,48 @@ def test_bad_arguments_raise_clear_errors(ablation, capsys):
     with pytest.raises(SystemExit):
         ablation.parse_args(["--seeds", "0"])
     assert "--seeds must be >= 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        ablation.parse_args(["--variant", "dense"])
+    assert "--variant must be one of" in capsys.readouterr().err
     with pytest.raises(ValueError, match="family must be one of"):
         ablation.trial_points("gru")
     with pytest.raises(ValueError, match="at least one number"):
         ablation.mean_sd([])
     with pytest.raises(ValueError, match="trials must hold at least one"):
         ablation.pick_trial([])
+
+
+def test_sparse_variant_picks_the_best_trial_within_the_firing_cap(ablation):
+    points = ablation.trial_points("lif", "sparse")
+    assert len(points) == 9 and {p["rate_penalty"] for p in points} == {0.1, 0.3, 1.0}
+    assert all("rate_penalty=" in ablation._point_text(p, "lif") for p in points)
+
+    def trial(i, val, val_firing):
+        record = _trial(ablation, "lif", i, val)
+        record["point"] = points[i]
+        record["val_firing_rates"] = [val_firing, val_firing]
+        return record
+
+    trials = [
+        trial(0, 0.9, 0.13),
+        trial(1, 0.5, 0.08),
+        trial(2, 0.6, 0.1),
+        trial(3, 0.6, 0.05),
+        trial(4, 0.6, 0.05),
+    ]
+    assert ablation.pick_trial(trials) == 0  # no cap: the best accuracy
+    # within the cap: the best accuracy; on its tie the sparser trial, then the earliest
+    assert ablation.pick_trial(trials, firing_cap=0.1) == 3
+    assert ablation.pick_trial(trials[:3], firing_cap=0.1) == 2
+    # none within the cap: every trial competes
+    assert ablation.pick_trial(trials[:1], firing_cap=0.1) == 0
+    # records without validation firing rates never count as within the cap
+    old = {**_trial(ablation, "lif", 4, 1.0), "trial": 5, "point": points[5]}
+    assert ablation.pick_trial([*trials, old], firing_cap=0.1) == 3
+    table = ablation.trial_table([*trials, old])
+    assert table[0]["val_firing_rate"] == pytest.approx(0.13)
+    assert table[-1]["val_firing_rate"] is None
+    summary = ablation.summarise_records({"lif": trials}, {"lif": []}, firing_cap=0.1)
+    assert summary["families"]["lif"]["best_trial"] == 3 and summary["firing_cap"] == 0.1
+    with pytest.raises(ValueError, match="variant must be one of"):
+        ablation.trial_points("lif", "dense")
