@@ -267,6 +267,20 @@ def test_results_page_quotes_the_committed_experiment_results():
         f"{finals['alif_learned']} against {finals['alif_fixed']} %" in page
         and f"LIF reaches {finals['lif']} %" in page
     ), finals
+    sparse = json.loads((results / "srnn_timescale_ablation_sparse.json").read_text())
+    families = sparse["families"]
+    finals = {f: _mean_sd(families[f]["test_accuracy"]) for f in families}
+    rates = {f: f"{families[f]['firing_rate_mean']:.3f}" for f in families}
+    assert sparse["firing_cap"] == 0.1
+    assert (
+        f"({finals['alif_learned']} %) at {rates['alif_learned']} spikes" in page
+        and f"against {finals['alif_fixed']} % with τ fixed ({rates['alif_fixed']})" in page
+        and f"{finals['lif']} % for LIF ({rates['lif']};" in page
+    ), (finals, rates)
+    claims = {c["claim"]: c for c in sparse["claims"]}
+    learned_lif = claims["alif_learned beats lif"]
+    assert learned_lif["holds"] and claims["alif_learned beats alif_fixed"]["holds"]
+    assert f"+{100 * learned_lif['difference']:.1f} points against an sd of" in page
 
 
 def test_results_page_is_rendered(site):
