@@ -78,7 +78,7 @@ from neurosrnn.sparseprop.reference import simulate_reference  # noqa: E402
 from neurosrnn.sparseprop.topology import RegeneratedConnectivity  # noqa: E402
 
 K_DEFAULT = 100
-_CHECKED_SPIKES = 1000
+_CHECKED_SPIKES = 10_000
 _BASELINE_MODULES = ("_heap", "_kernel", "engine", "phase_models", "topology")
 
 
