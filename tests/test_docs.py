@@ -281,6 +281,22 @@ def test_results_page_quotes_the_committed_experiment_results():
     learned_lif = claims["alif_learned beats lif"]
     assert learned_lif["holds"] and claims["alif_learned beats alif_fixed"]["holds"]
     assert f"+{100 * learned_lif['difference']:.1f} points against an sd of" in page
+    # its operations against an LSTM of the same size (5 inputs, 2 x 64, 4 outputs)
+    from neurosrnn.learning import energy
+
+    lstm = energy.rnn_operations(5, (64, 64), 4, kind="lstm")
+    ops = [r["operations"] for r in families["alif_learned"]["finals"]]
+    mean_ops = {key: float(np.mean([o[key] for o in ops])) for key in ("mac", "ac")}
+    ratio = lstm["mac"] / (mean_ops["mac"] + mean_ops["ac"])
+    joules = energy.energy_ratio(lstm, mean_ops)["ratio"]
+    assert (
+        f"{ratio:.1f}× fewer operations than an LSTM" in page
+        and f"units, {lstm['mac']:,.0f} MACs per step" in page
+        and f"{joules:.1f}× less energy" in page
+        and f"{mean_ops['mac']:.0f} MACs per step cap that ratio at "
+        f"{lstm['mac'] / mean_ops['mac']:.0f}×"
+        in page
+    ), (ratio, joules, mean_ops)
 
 
 def test_results_page_is_rendered(site):
