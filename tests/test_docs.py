@@ -267,6 +267,29 @@ def test_results_page_quotes_the_committed_experiment_results():
         f"{finals['alif_learned']} against {finals['alif_fixed']} %" in page
         and f"LIF reaches {finals['lif']} %" in page
     ), finals
+    budget = {
+        (r["task"], r["family"], r["epochs"], r["hidden"], r["tau_lr_factor"]): r
+        for r in json.loads((results / "srnn_budget.json").read_text())["rows"]
+    }
+    quoted = [
+        ("mnist1d", "alif_learned", 30, 128, 1.0),
+        ("mnist1d", "alif_learned", 100, 128, 1.0),
+        ("mnist1d", "alif_learned", 300, 128, 1.0),
+        ("mnist1d", "alif_learned", 30, 128, 10.0),
+        ("mnist1d", "alif_learned", 300, 128, 10.0),
+        ("mnist1d", "alif_learned", 30, 256, 1.0),
+        ("seq_digits", "alif_learned", 30, 128, 5.0),
+        ("seq_digits", "alif_learned", 100, 128, 5.0),
+        ("seq_digits", "alif_learned", 300, 128, 5.0),
+        ("seq_digits", "alif_learned", 300, 128, 100.0),
+        ("seq_digits", "gru", 100, 128, 3.0),
+        ("seq_digits", "gru", 300, 128, 3.0),
+    ]
+    for key in quoted:
+        row = budget[key]
+        assert f"{row['mean']:.1f} ± {row['sd']:.1f} %" in page, (key, row["mean"], row["sd"])
+    gap = budget[quoted[-1]]["mean"] - budget[("seq_digits", "alif_learned", 300, 128, 5.0)]["mean"]
+    assert f"the gap at equal budget is {gap:.1f} points" in page, gap
     sparse = json.loads((results / "srnn_timescale_ablation_sparse.json").read_text())
     families = sparse["families"]
     finals = {f: _mean_sd(families[f]["test_accuracy"]) for f in families}
