@@ -182,7 +182,8 @@ def write_report(out):
         "or a higher learning rate for the time constants (tau lr factor: its multiple of "
         "the weights' learning rate; the search's own first); seeds 0, 1, 2; test and "
         "validation accuracy (%), mean ± sd (ddof 1) of the test accuracy. The factors were "
-        "compared on the validation split.",
+        "compared on the validation split. GRU rows: the search's best GRU configuration "
+        "(BASELINE_BUDGETS) trained as long, same seeds, for a comparison at equal epochs.",
         "",
         'Command: `XLA_FLAGS="--xla_cpu_multi_thread_eigen=false '
         'intra_op_parallelism_threads=1" nice -n 19 .venv/bin/python '
