@@ -103,9 +103,14 @@ def run(out, seeds, budgets, task_name="mnist1d", family="alif_learned", quick=F
             srnn_search._write_json(path, record)
             srnn_search._log(
                 f"{task_name} {family} {epochs} epochs, {budget_point['hidden']} neurons, "
-                f"tau_lr_factor {budget_point.get('tau_lr_factor', 3.0):g}, seed "
+                f"tau_lr_factor {_tau_lr_factor(budget_point):g}, seed "
                 f"{seed}: test {record['test_accuracy']:.3f} ({record['seconds']:.0f} s)"
             )
+
+
+def _tau_lr_factor(point):
+    """The τ learning-rate factor `srnn_search.run_one` trains `point` with."""
+    return float(point.get("tau_lr_factor", srnn_search.TAU_LR_FACTOR_DEFAULT))
 
 
 def _reference(out, task, family):
@@ -126,7 +131,7 @@ def _rows(records, point_factor):
             r["epochs"],
             r["point"]["hidden"],
             r["point"]["layers"],
-            float(r["point"].get("tau_lr_factor", 3.0)),
+            _tau_lr_factor(r["point"]),
         )
         groups.setdefault(key, []).append(r)
     rows = []
@@ -197,13 +202,12 @@ def write_report(out):
         point, trial = _best_point(out, task, "alif_learned")
         rows = _rows(
             [r for r in runs if r["family"] == "alif_learned"],
-            float(point.get("tau_lr_factor", 3.0)),
+            _tau_lr_factor(point),
         ) + _rows([r for r in runs if r["family"] != "alif_learned"], None)
         all_rows += rows
+        references = {name: _reference(out, task, name) for name in ("gru", "lstm")}
         references = ", ".join(
-            f"{name.upper()} {_reference(out, task, name)}"
-            for name in ("gru", "lstm")
-            if _reference(out, task, name) is not None
+            f"{name.upper()} {text}" for name, text in references.items() if text is not None
         )
         lines += [
             "",

@@ -68,6 +68,8 @@ TASKS = (
     "delayed_recall",
 )
 BASELINE_FAMILIES = ("lstm", "gru")
+#: τ learning-rate factor (multiple of the weights' learning rate) of a point without one
+TAU_LR_FACTOR_DEFAULT = 3.0
 
 #: Initial time constants (steps) the SRNN search chooses from.
 TAU_M_CHOICES = {
@@ -231,7 +233,7 @@ def run_one(family, point, task, seed, epochs, batch_size):
         )
     else:
         config = _srnn_config(family, point, task)
-        tau_lr_factor = float(point.get("tau_lr_factor", 3.0))
+        tau_lr_factor = float(point.get("tau_lr_factor", TAU_LR_FACTOR_DEFAULT))
         trained = train(
             config, task["x_train"], task["y_train"], tau_lr_factor=tau_lr_factor, **common
         )

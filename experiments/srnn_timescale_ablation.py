@@ -284,15 +284,13 @@ def pick_trial(trials, firing_cap=None):
             if row["val_firing_rate"] is not None and row["val_firing_rate"] <= firing_cap
         ]
         table = sparse or table
-        return min(
-            table,
-            key=lambda row: (
-                -row["val_mean"],
-                np.inf if row["val_firing_rate"] is None else row["val_firing_rate"],
-                row["trial"],
-            ),
-        )["trial"]
-    return max(table, key=lambda row: (row["val_mean"], -row["trial"]))["trial"]
+
+    def sparser(row):  # with a cap, the tie-break before the trial index
+        if firing_cap is None:
+            return 0.0
+        return -np.inf if row["val_firing_rate"] is None else -row["val_firing_rate"]
+
+    return max(table, key=lambda row: (row["val_mean"], sparser(row), -row["trial"]))["trial"]
 
 
 def mean_sd(values):
