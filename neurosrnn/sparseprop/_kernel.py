@@ -304,8 +304,8 @@ def _touch(keys, ids, position, targets, regenerate, row, start, count):
 @numba.njit(cache=True, inline="always")
 def _touch_targets(graph, regeneration, heap, start, count):
     """`_touch` on the groups."""
-    keys, _, position = heap
-    return _touch(keys, heap[1], position, graph[1], regeneration[0], regeneration[5], start, count)
+    keys, ids, position = heap
+    return _touch(keys, ids, position, graph[1], regeneration[0], regeneration[5], start, count)
 
 
 @numba.njit(cache=True, inline="always")
