@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from neurosrnn.sparseprop._heap import heapify, move, update
+from neurosrnn.sparseprop._heap import PREFETCH_FROM, heapify, move, prefetch, update
 from neurosrnn.sparseprop.topology import (
     RegeneratedConnectivity,
     duplicate_table,
@@ -19,7 +19,10 @@ from neurosrnn.sparseprop.topology import (
 def test_k_sized_duplicate_check_draws_the_rows_of_the_stamp_array(N, K):
     stamp = np.full(N, -1, dtype=np.int64)
     table = duplicate_table(K)
-    assert table.size >= 2 * K and table.size & (table.size - 1) == 0
+    slots = 8
+    while slots < 2 * K:
+        slots *= 2
+    assert table.size >= slots and (table[:slots] == -1).all() and not table[slots:].any()
     expected, row = np.empty(K, dtype=np.int32), np.empty(K, dtype=np.int32)
     for marker, j in enumerate(sorted({*range(min(N, 30)), N - 1})):
         regenerate_targets(7, j, K, N, False, stamp, marker, expected)
@@ -32,13 +35,35 @@ def test_k_sized_duplicate_check_draws_the_rows_of_the_stamp_array(N, K):
     assert_array_equal(row, expected)
 
 
+def test_bit_set_fast_path_draws_again_after_a_collision_and_leaves_no_bit_set():
+    """Rows whose first K draws set a bit twice (a duplicate, or equal low bits) are
+    drawn again with the hash set; the others are taken as drawn. Both equal the rows of
+    the stamp array, and every row leaves the bit set cleared."""
+    N, K = 1 << 14, 100  # K^2 / 2N = 0.3: a duplicate in about a quarter of the rows
+    table = duplicate_table(K, N)
+    slots = 256
+    assert table.size == slots + 2**17 // 32  # the hash slots, then 2^17 >= 8 K^2 bits
+    stamp = np.full(N, -1, dtype=np.int64)
+    expected, row = np.empty(K, dtype=np.int32), np.empty(K, dtype=np.int32)
+    duplicates = 0
+    for marker, j in enumerate(range(0, N, 41)):
+        regenerate_targets(7, j, K, N, False, stamp, marker, expected)
+        regenerate_row(7, j, K, N, False, table, row)
+        assert_array_equal(row, expected)
+        assert not table[slots:].any()
+        raw = np.empty(K, dtype=np.int32)
+        regenerate_targets(7, j, K, N, True, stamp, -5, raw)
+        duplicates += np.unique(raw).size < K
+    assert 50 < duplicates < 200  # both paths were taken (of 400 rows)
+
+
 @pytest.mark.parametrize(("N", "K"), [(2, 1), (11, 10), (1000, 100), (16383, 300)])
 def test_direct_duplicate_check_draws_the_rows_of_the_stamp_array(N, K):
     """Below 2^14 neurons the table holds a mark per neuron (and the row marker)."""
     stamp = np.full(N, -1, dtype=np.int64)
     table = duplicate_table(K, N)
     assert table.shape == (N + 1,)
-    assert duplicate_table(K, 1 << 14).size < 1 << 14  # hashed again from 2^14 on
+    assert duplicate_table(K, 1 << 14).shape == duplicate_table(K).shape  # hashed from 2^14 on
     expected, row = np.empty(K, dtype=np.int32), np.empty(K, dtype=np.int32)
     rows = sorted({*range(min(N, 30)), N - 1})
     for marker, j in enumerate(rows):
@@ -66,9 +91,13 @@ def test_materialised_graph_rows_are_the_regenerated_rows():
         assert_array_equal(np.sort(row), stored.indices[stored.indptr[j] : stored.indptr[j + 1]])
 
 
-def test_heap_pops_in_key_then_index_order_after_random_updates():
+# heap sizes below and above the one from which the sifts prefetch (PREFETCH_FROM)
+_HEAP_SIZES = [1000, PREFETCH_FROM + 3]
+
+
+@pytest.mark.parametrize("n", _HEAP_SIZES)
+def test_heap_pops_in_key_then_index_order_after_random_updates(n):
     rng = np.random.default_rng(3)
-    n = 1000
     keys = rng.integers(0, 50, n).astype(float)  # many equal keys: ties by index
     heap_key, heap_id = keys.copy(), np.arange(n, dtype=np.int32)
     position = np.empty(n, dtype=np.int32)
@@ -85,10 +114,10 @@ def test_heap_pops_in_key_then_index_order_after_random_updates():
     assert_array_equal(order, np.lexsort((np.arange(n), keys)))
 
 
-def test_inlined_move_leaves_the_heap_of_update_entry_for_entry():
+@pytest.mark.parametrize("n", _HEAP_SIZES)
+def test_inlined_move_leaves_the_heap_of_update_entry_for_entry(n):
     """`move` repeats the sifts' loops (for speed); both heaps stay identical throughout."""
     rng = np.random.default_rng(4)
-    n = 1000
     keys = rng.integers(0, 50, n).astype(float)  # many equal keys: ties by index
     a_key, a_id = keys.copy(), np.arange(n, dtype=np.int32)
     a_position = np.empty(n, dtype=np.int32)
@@ -100,9 +129,28 @@ def test_inlined_move_leaves_the_heap_of_update_entry_for_entry():
         p = a_position[i]
         update(a_key, a_id, a_position, p, new_key, n)
         move(b_key, b_id, b_position, p, i, b_key[p], new_key, n)
-        assert_array_equal(b_id, a_id)
+        if n < PREFETCH_FROM or step % 500 == 0:
+            assert_array_equal(b_id, a_id)
     assert_array_equal(b_key, a_key)
     assert_array_equal(b_position, a_position)
+
+
+def test_prefetch_is_a_hint_that_neither_reads_nor_faults():
+    import numba
+
+    @numba.njit
+    def prefetched_sum(values, indices):
+        total = 0.0
+        for i in indices:
+            prefetch(values, i)  # far outside the array too: a hint reads nothing
+            if 0 <= i < values.shape[0]:
+                total += values[i]
+        return total
+
+    values = np.arange(10.0)
+    indices = np.array([3, -(2**40), 2**40, 9, 10])
+    assert prefetched_sum(values, indices) == 12.0
+    assert prefetched_sum(values[::2], np.array([1, 4])) == 10.0  # strided view
 
 
 def test_heapify_neurons_equals_identity_ids_then_heapify():

@@ -105,7 +105,7 @@ import math
 import numba
 import numpy as np
 
-from neurosrnn.sparseprop._heap import heapify, move, sift_down
+from neurosrnn.sparseprop._heap import PREFETCH_FROM, heapify, move, prefetch, sift_down
 from neurosrnn.sparseprop.phase_models import (
     TABULATED,
     THETA,
@@ -168,9 +168,10 @@ REFRACTORY_END_TOLERANCE = 2.0**-40
 # a sample time this close (relative) after a spike counts as at the spike (the state
 # just before it), see `record_samples`: the seconds <-> tau round trip of a spike time
 SAMPLE_TIME_TOLERANCE = 2.0**-50
-# from this heap size on, `_touch` also loads each target's children (keys and ids):
-# below it the heap sits in the core's caches and the extra loads only cost time
-TOUCH_CHILDREN_FROM = 2**18
+# from this heap size on, `_touch` also prefetches the targets' positions first and each
+# target's children (keys and ids), and the sifts of `_heap` prefetch the grandchildren:
+# below it the heap sits in the core's caches and the extra hints only cost time
+TOUCH_CHILDREN_FROM = PREFETCH_FROM
 
 
 @numba.njit(cache=True, inline="always")
@@ -270,42 +271,37 @@ def _targets_of(j, graph, regeneration, counters, n_neurons):
 
 @numba.njit(cache=True, inline="always")
 def _touch(keys, ids, position, targets, regenerate, row, start, count):
-    """Load the targets' keys first: independent loads overlap in memory.
+    """Prefetch what the targets' pulses will read, so that their cache misses overlap.
 
-    From a heap of `TOUCH_CHILDREN_FROM` entries on, the first child key and id of each
-    target's heap position are loaded too: a family's four keys share one cache line,
-    and so do its four ids (`engine._aligned_view`), so a sift down from that position
-    then starts on cached lines. The loads issued here are independent of each other;
-    in the pulse loop that follows, the computation of each new key sits between them
-    and few misses overlap. At N = 10^6 this pass, with `_heap.move` no longer reading
-    the target's id back, made the engine 1.19x (stored graph) to 1.25x (memory-free)
-    faster per spike (interleaved A/B in one process).
-
-    Returns their sum, which is finite for finite keys (the caller tests it, which keeps
-    the loads alive).
+    The pulse loop that follows computes each target's new key (``tan``, ``atan``) and
+    moves its entry; a miss met there stalls it, and its mispredicted branches keep the
+    misses of different targets from overlapping. This pass only reads each target's
+    heap position and prefetches (`_heap.prefetch`: a hint, which holds up no later
+    instruction) the target's key. From a heap of `TOUCH_CHILDREN_FROM` entries on, it
+    first prefetches the positions themselves, and then also the line of the target's
+    children keys and of their ids (a family's four keys share one cache line, and so do
+    its four ids, `engine._aligned_view`), where a sift down starts.
     """
-    touched = 0.0
     n = keys.shape[0]
     if n < TOUCH_CHILDREN_FROM:
         for k in range(count):
-            i = row[k] if regenerate else targets[start + k]
-            touched += keys[position[i]]
-        return touched
+            prefetch(keys, position[row[k] if regenerate else targets[start + k]])
+        return
     for k in range(count):
-        i = row[k] if regenerate else targets[start + k]
-        p = position[i]
-        touched += keys[p]
+        prefetch(position, row[k] if regenerate else targets[start + k])
+    for k in range(count):
+        p = position[row[k] if regenerate else targets[start + k]]
+        prefetch(keys, p)
         first = 4 * p + 1
-        if first < n:
-            touched += keys[first] + ids[first]
-    return touched
+        prefetch(keys, first)
+        prefetch(ids, first)
 
 
 @numba.njit(cache=True, inline="always")
 def _touch_targets(graph, regeneration, heap, start, count):
     """`_touch` on the groups."""
     keys, ids, position = heap
-    return _touch(keys, ids, position, graph[1], regeneration[0], regeneration[5], start, count)
+    _touch(keys, ids, position, graph[1], regeneration[0], regeneration[5], start, count)
 
 
 @numba.njit(cache=True, inline="always")
@@ -575,9 +571,7 @@ def simulate(
         start, count = _target_span(
             j, indptr, regenerate, seed, K, multapses, table, row, n_neurons
         )
-        touched = _touch(keys, ids, position, targets, regenerate, row, start, count)
-        if touched != touched:  # never true for finite keys
-            break
+        _touch(keys, ids, position, targets, regenerate, row, start, count)
         if model == TABULATED:
             _apply_pulses(
                 neurons, graph, regeneration, heap, j, start, count, offset, False, no_ends,
@@ -1110,9 +1104,7 @@ def simulate_events_inputs(
                     )  # fmt: skip
                 else:
                     start, count = _targets_of(j, graph, regeneration, counters, n_neurons)
-                    touched = _touch_targets(graph, regeneration, heap, start, count)
-                    if touched != touched:  # never true for finite keys
-                        break
+                    _touch_targets(graph, regeneration, heap, start, count)
                     _apply_pulses(
                         neurons, graph, regeneration, heap, j, start, count, offset,
                         refractory_on, ends, no_pulses,
@@ -1176,9 +1168,7 @@ def simulate_events_inputs(
             _reset_spiker(neurons, heap, j, offset)
         if delay_mode == NO_DELAY:
             start, count = _targets_of(j, graph, regeneration, counters, n_neurons)
-            touched = _touch_targets(graph, regeneration, heap, start, count)
-            if touched != touched:  # never true for finite keys
-                break
+            _touch_targets(graph, regeneration, heap, start, count)
             _apply_pulses(
                 neurons, graph, regeneration, heap, j, start, count, offset, refractory_on, ends,
                 no_pulses,
