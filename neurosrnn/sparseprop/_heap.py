@@ -8,6 +8,8 @@ and the four children of a node are contiguous: with the arrays aligned as the e
 allocates them (`engine._aligned_view`), the four keys of a family share one cache line
 and so do their four ids, which keeps the number of cache misses per update low for
 large networks. `move` takes the neuron from its caller rather than from ``heap_id``.
+From `PREFETCH_FROM` entries on, the sifts down `prefetch` the grandchildren of each
+node they visit, so that the misses of successive levels overlap.
 """
 
 from __future__ import annotations

@@ -194,6 +194,8 @@ def regenerate_row(seed, j, K, N, multapses, table, out):
     n_choices = N - 1
     direct = table.shape[0] == N + 1  # a mark per neuron
     slots = 0 if direct else _hash_slots(K)
+    while slots > table.shape[0]:  # a table made for a smaller K: never index past it
+        slots //= 2
     mask = slots - 1
     marker = 0
     if not multapses:
