@@ -35,6 +35,15 @@ def test_k_sized_duplicate_check_draws_the_rows_of_the_stamp_array(N, K):
     assert_array_equal(row, expected)
 
 
+def test_hash_slots_are_the_lowest_power_of_two_of_the_table_size():
+    """`regenerate_row` reads the hash slots off the table's size (its lowest set bit)."""
+    for K in range(1, 400):
+        table = duplicate_table(K)
+        slots = table.size & -table.size
+        assert slots >= 2 * K and (table[:slots] == -1).all() and not table[slots:].any(), K
+        assert (table.size > slots) == (K <= 362), K  # the bit set of the fast path
+
+
 def test_bit_set_fast_path_draws_again_after_a_collision_and_leaves_no_bit_set():
     """Rows whose first K draws set a bit twice (a duplicate, or equal low bits) are
     drawn again with the hash set; the others are taken as drawn. Both equal the rows of

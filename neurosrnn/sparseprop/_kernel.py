@@ -168,10 +168,6 @@ REFRACTORY_END_TOLERANCE = 2.0**-40
 # a sample time this close (relative) after a spike counts as at the spike (the state
 # just before it), see `record_samples`: the seconds <-> tau round trip of a spike time
 SAMPLE_TIME_TOLERANCE = 2.0**-50
-# from this heap size on, `_touch` also prefetches the targets' positions first and each
-# target's children (keys and ids), and the sifts of `_heap` prefetch the grandchildren:
-# below it the heap sits in the core's caches and the extra hints only cost time
-TOUCH_CHILDREN_FROM = PREFETCH_FROM
 
 
 @numba.njit(cache=True, inline="always")
@@ -277,7 +273,8 @@ def _touch(keys, ids, position, targets, regenerate, row, start, count):
     moves its entry; a miss met there stalls it, and its mispredicted branches keep the
     misses of different targets from overlapping. This pass only reads each target's
     heap position and prefetches (`_heap.prefetch`: a hint, which holds up no later
-    instruction) the target's key. From a heap of `TOUCH_CHILDREN_FROM` entries on, it
+    instruction) the target's key. From a heap of `_heap.PREFETCH_FROM` entries on (below
+    it the heap sits in the core's caches and the extra hints only cost time), it
     first prefetches the positions themselves, and then also the line of the target's
     children keys and of their ids (a family's four keys share one cache line, and so do
     its four ids, `engine._aligned_view`), where a sift down starts. With the sifts'
@@ -286,7 +283,7 @@ def _touch(keys, ids, position, targets, regenerate, row, start, count):
     here (``benchmarks/results/sparseprop_scaling.md``).
     """
     n = keys.shape[0]
-    if n < TOUCH_CHILDREN_FROM:
+    if n < PREFETCH_FROM:
         for k in range(count):
             prefetch(keys, position[row[k] if regenerate else targets[start + k]])
         return

@@ -127,7 +127,7 @@ def duplicate_table(K, N=None):
         return np.zeros(int(N) + 1, dtype=np.int32)
     K = max(int(K), 1)
     slots = np.full(_hash_slots(K), -1, dtype=np.int32)
-    bits = 1 << 10
+    bits = 1 << 11  # 64 words: more than the 32 slots of K <= 16 (see `_hash_slots`)
     while bits < 8 * K * K:
         bits *= 2
     if bits > _LARGEST_BIT_SET:
@@ -135,9 +135,13 @@ def duplicate_table(K, N=None):
     return np.concatenate([slots, np.zeros(bits // 32, dtype=np.int32)])
 
 
-@numba.njit(cache=True)
 def _hash_slots(K):
-    """Slots of the hash set of `duplicate_table`: a power of two ``>= 2 K``, at least 8."""
+    """Slots of the hash set of `duplicate_table`: a power of two ``>= 2 K``, at least 8.
+
+    Its bit set always has more words than this has slots (at least 64 words, and at
+    least ``K^2 / 4 > 4 K`` from K = 17 on), so `regenerate_row` finds the slots as the
+    lowest set bit of the table's size.
+    """
     size = 8
     while size < 2 * K:
         size *= 2
@@ -193,9 +197,8 @@ def regenerate_row(seed, j, K, N, multapses, table, out):
     base = _mix64(np.uint64(seed) * _GOLDEN + np.uint64(j) * _ROW_MULT + np.uint64(1))
     n_choices = N - 1
     direct = table.shape[0] == N + 1  # a mark per neuron
-    slots = 0 if direct else _hash_slots(K)
-    while slots > table.shape[0]:  # a table made for a smaller K: never index past it
-        slots //= 2
+    # the hash slots: the table's lowest power of two (its bit set, if any, is larger)
+    slots = 0 if direct else table.shape[0] & -table.shape[0]
     mask = slots - 1
     marker = 0
     if not multapses:
