@@ -9,6 +9,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from neurosrnn.connectivity import Connectivity, balanced_ei, fixed_out_degree
+from neurosrnn.sparseprop._heap import PREFETCH_FROM
 from neurosrnn.sparseprop.engine import SparsePropNetwork, balanced_network
 from neurosrnn.sparseprop.phase_models import (
     lif_ptc,
@@ -57,6 +58,17 @@ def test_lif_inhibitory_matches_reference(heterogeneity):
     # Inhibitory LIF networks are stable: agreement holds over the whole run.
     net = balanced_network(1000, 50, model="lif", rate=5.0, heterogeneity=heterogeneity)
     _compare_with_reference(net, 10_000)
+
+
+@pytest.mark.parametrize("memory_free", [False, True])
+def test_networks_large_enough_to_prefetch_match_reference(memory_free):
+    # from PREFETCH_FROM neurons on the kernel adds hints (the touch pass, the sifts'
+    # grandchildren clamped to the heap, the likely next spiker's stored row); they must
+    # not change a spike. Stable inhibitory LIF, 3000 spikes of 262149 neurons.
+    net = balanced_network(
+        PREFETCH_FROM + 5, 10, model="lif", seed=3, rate=5.0, memory_free=memory_free
+    )
+    _compare_with_reference(net, 3000, seed=4)
 
 
 @pytest.mark.parametrize("heterogeneous", [False, True])
