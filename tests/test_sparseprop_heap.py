@@ -160,6 +160,10 @@ def test_prefetch_is_a_hint_that_neither_reads_nor_faults():
     indices = np.array([3, -(2**40), 2**40, 9, 10])
     assert prefetched_sum(values, indices) == 12.0
     assert prefetched_sum(values[::2], np.array([1, 4])) == 10.0  # strided view
+    # int32 indices (the engine's positions and targets), also into a 2-D array's column
+    table = np.arange(20.0).reshape(10, 2)
+    assert prefetched_sum(values, np.array([3, 9], np.int32)) == 12.0
+    assert prefetched_sum(table[:, 0], np.array([1, 4], np.int32)) == 10.0
 
 
 def test_heapify_neurons_equals_identity_ids_then_heapify():

@@ -56,9 +56,11 @@ def prefetch(typingctx, array, index):
     def codegen(context, builder, sig, args):
         array_type = sig.args[0]
         view = context.make_array(array_type)(context, builder, args[0])
+        # the index as a machine word: strided views multiply it by their int64 stride
+        item = context.cast(builder, args[1], sig.args[1], types.intp)
         address = cgutils.get_item_pointer2(
             context, builder, view.data, cgutils.unpack_tuple(builder, view.shape),
-            cgutils.unpack_tuple(builder, view.strides), array_type.layout, [args[1]],
+            cgutils.unpack_tuple(builder, view.strides), array_type.layout, [item],
             wraparound=False, boundscheck=False,
         )  # fmt: skip
         byte_pointer = ir.IntType(8).as_pointer()

@@ -75,7 +75,7 @@ plus one replayed segment (``24 K M``), and ``16 N`` for the adjoint: it grows w
 number of spikes (24 K bytes per recorded one), never with N times the spikes. Work: the
 engine run (recording costs little: at N = 10^4, K = 100 about 0.1 us per spike plus the
 page faults of fresh memory), one sweep, and one replay per segment beyond the budget.
-In large networks (N >= 2^18) the kernels load a spike's targets before working on
+In large networks (N >= 2^18) the kernels prefetch a spike's targets before working on
 them, so that their random accesses overlap; the sweep keeps its per-neuron adjoint in
 one 16-byte row.
 
@@ -134,6 +134,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from neurosrnn.sparseprop._heap import prefetch as prefetch_line
 from neurosrnn.sparseprop.engine import InputSpikes, SparsePropNetwork, SparsePropState
 from neurosrnn.sparseprop.phase_models import THETA, pulse_phase, pulse_phase_and_base
 from neurosrnn.sparseprop.topology import RegeneratedConnectivity
@@ -163,7 +164,7 @@ REPLAY_TOLERANCE = 1e-9
 _GROWTH_WARNING = 1e8
 # float64 values per 4 KiB memory page
 _PAGE_FLOATS = 512
-# networks from this size on load a spike's targets first (`_touch_rows`); below it the
+# networks from this size on prefetch a spike's targets first (`_touch_rows`); below it the
 # per-neuron arrays sit in the core's caches and the extra pass only costs (N = 10^4:
 # sweep 1.24 against 0.96 us/spike, 10^5: 2.1 against 1.7; 10^6: 2.5-3x faster with it)
 _PREFETCH_FROM = 2**18
@@ -206,21 +207,20 @@ def _pulse_terms(code, u, weight, scale_i, omega_i, phase_threshold):
 
 
 @numba.njit(cache=True, inline="always")
-def _touch_rows(column, neurons, homogeneous, indices, low, high):
-    """Load ``column[i]`` (and ``neurons[i, 0]`` unless `homogeneous`) for the targets first.
+def _touch_rows(column, speeds, homogeneous, indices, low, high):
+    """Prefetch ``column[i]`` (and ``speeds[i]`` unless `homogeneous`) for the targets first.
 
-    Independent loads overlap in memory; in the pulse loop each target's load waits
-    behind the previous target's trigonometry (at N = 10^6 this pass made the replay
-    and the sweep 2.5-3x faster). Returns their sum, finite for finite values (the
-    caller tests it, which keeps the loads alive).
+    Hints (`_heap.prefetch`), not loads: they hold up no later instruction, so the misses
+    of all targets overlap, while in the pulse loop each target's load would wait behind
+    the previous target's arithmetic. The forward kernels do the same
+    (`_kernel._touch`). `column` and `speeds` may be strided views (a column of a 2-D
+    array).
     """
-    touched = 0.0
     for k in range(low, high):
         i = indices[k]
-        touched += column[i]
+        prefetch_line(column, i)
         if not homogeneous:
-            touched += neurons[i, 0]
-    return touched
+            prefetch_line(speeds, i)
 
 
 @numba.njit(cache=True)
@@ -250,7 +250,7 @@ def _replay(
     spiker's key (not earlier than the previous spike), the spiker is reset, then each
     target in CSR order takes the PTC. `neurons` holds ``(omega, scale, domega/dI,
     dscale/dI)`` per neuron (row 0 for all when `homogeneous`); with `prefetch` a spike's
-    targets are loaded before the pulses (`_touch_rows`). With `store`, each
+    targets are prefetched before the pulses (`_touch_rows`). With `store`, each
     pulse's pre- and post-pulse phases and pre-pulse base (`pulse_phase_and_base`) go to
     ``pulses[n] = (u, g, b)`` (segment order) and
     the spike times to `replay_times[s - first]`. Returns ``(largest relative time
@@ -280,9 +280,7 @@ def _replay(
         keys[j] = t + span / (omega_i if homogeneous else neurons[j, 0])
         low, high = indptr[j], indptr[j + 1]
         if prefetch:
-            touched = _touch_rows(keys, neurons, homogeneous, indices, low, high)
-            if touched != touched and failed < 0:  # a NaN key: never for a finite state
-                failed = s
+            _touch_rows(keys, neurons[:, 0], homogeneous, indices, low, high)
         for k in range(low, high):
             i = indices[k]
             if not homogeneous:
@@ -355,9 +353,7 @@ def _reverse(
         time_bar = time_adjoint[s]
         low, high = indptr[j], indptr[j + 1]
         if prefetch:
-            touched = _touch_rows(adjoint[:, 0], neurons, homogeneous, indices, low, high)
-            if touched != touched:  # a NaN adjoint: reported as the growth
-                largest = touched
+            _touch_rows(adjoint[:, 0], neurons[:, 0], homogeneous, indices, low, high)
         for k in range(high - 1, low - 1, -1):
             position -= 1
             i = indices[k]
