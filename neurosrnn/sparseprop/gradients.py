@@ -165,8 +165,9 @@ _GROWTH_WARNING = 1e8
 # float64 values per 4 KiB memory page
 _PAGE_FLOATS = 512
 # networks from this size on prefetch a spike's targets first (`_touch_rows`); below it the
-# per-neuron arrays sit in the core's caches and the extra pass only costs (N = 10^4:
-# sweep 1.24 against 0.96 us/spike, 10^5: 2.1 against 1.7; 10^6: 2.5-3x faster with it)
+# per-neuron arrays sit in the core's caches and the extra pass only costs (measured
+# when the pass loaded: N = 10^4: sweep 1.24 against 0.96 us/spike, 10^5: 2.1 against
+# 1.7; 10^6: 2.5-3x faster with it; hints instead of loads: 1.3x more at 10^6)
 _PREFETCH_FROM = 2**18
 _PARAMETERS = ("weights", "coupling", "drive", "readout_weights", "initial_phases")
 _INPUT_PARAMETERS = ("input_weights", "input_coupling")
