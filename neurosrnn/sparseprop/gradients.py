@@ -134,6 +134,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from neurosrnn.sparseprop._heap import PREFETCH_FROM
 from neurosrnn.sparseprop._heap import prefetch as prefetch_line
 from neurosrnn.sparseprop.engine import InputSpikes, SparsePropNetwork, SparsePropState
 from neurosrnn.sparseprop.phase_models import THETA, pulse_phase, pulse_phase_and_base
@@ -164,11 +165,11 @@ REPLAY_TOLERANCE = 1e-9
 _GROWTH_WARNING = 1e8
 # float64 values per 4 KiB memory page
 _PAGE_FLOATS = 512
-# networks from this size on prefetch a spike's targets first (`_touch_rows`); below it the
-# per-neuron arrays sit in the core's caches and the extra pass only costs (measured
-# when the pass loaded: N = 10^4: sweep 1.24 against 0.96 us/spike, 10^5: 2.1 against
-# 1.7; 10^6: 2.5-3x faster with it; hints instead of loads: 1.3x more at 10^6)
-_PREFETCH_FROM = 2**18
+# networks from `_heap.PREFETCH_FROM` (2^18) neurons on prefetch a spike's targets first
+# (`_touch_rows`), as the forward kernels do; below it the per-neuron arrays sit in the
+# core's caches and the extra pass only costs (measured when the pass loaded: N = 10^4:
+# sweep 1.24 against 0.96 us/spike, 10^5: 2.1 against 1.7; 10^6: 2.5-3x faster with
+# it; hints instead of loads: 1.3x more at 10^6)
 _PARAMETERS = ("weights", "coupling", "drive", "readout_weights", "initial_phases")
 _INPUT_PARAMETERS = ("input_weights", "input_coupling")
 
@@ -1267,7 +1268,7 @@ class _Problem:
         # domega/dI, dscale/dI); with one drive, row 0 serves every neuron
         self.neurons = np.column_stack([self.omega, self.scale, self.domega, self.dscale])
         self.homogeneous = bool(np.all(self.neurons == self.neurons[:1]) if network.N else True)
-        self.prefetch = N >= _PREFETCH_FROM
+        self.prefetch = N >= PREFETCH_FROM
         inputs = network.input_connectivity
         self.has_inputs = inputs is not None
         if inputs is None:
